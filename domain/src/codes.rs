@@ -1,0 +1,51 @@
+/// The non-zero `Code` values of the Thrift responses and of the HTTP error bodies.
+/// The table in README.md lists them; their numbers never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum ErrorCode {
+    /// The request is malformed or fails validation; retrying it unchanged cannot succeed.
+    InvalidArgument = 1,
+    /// A dependency (the database, or every rpc-server) cannot be reached right now.
+    Unavailable = 2,
+    /// A fault inside the service; details are in its log.
+    Internal = 3,
+    /// The rpc-server did not answer in time (HTTP only).
+    Timeout = 4,
+    /// No such route (HTTP only).
+    NotFound = 5,
+    /// The route exists but not for this method (HTTP only).
+    MethodNotAllowed = 6,
+    /// The request body is over the size limit (HTTP only).
+    PayloadTooLarge = 7,
+}
+
+impl ErrorCode {
+    pub const OK: i32 = 0;
+
+    pub fn from_code(code: i32) -> Option<Self> {
+        [
+            Self::InvalidArgument,
+            Self::Unavailable,
+            Self::Internal,
+            Self::Timeout,
+            Self::NotFound,
+            Self::MethodNotAllowed,
+            Self::PayloadTooLarge,
+        ]
+        .into_iter()
+        .find(|known| *known as i32 == code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_ok_is_not_an_error() {
+        assert_eq!(ErrorCode::from_code(1), Some(ErrorCode::InvalidArgument));
+        assert_eq!(ErrorCode::from_code(7), Some(ErrorCode::PayloadTooLarge));
+        assert_eq!(ErrorCode::from_code(ErrorCode::OK), None);
+        assert_eq!(ErrorCode::from_code(99), None);
+    }
+}

@@ -1,0 +1,18 @@
+//! The IM vocabulary, parsed once at the edge: a value of these types is valid by construction,
+//! so code behind the edge never checks again.
+
+mod codes;
+mod error;
+mod member;
+mod message;
+mod page;
+mod room;
+mod text;
+
+pub use codes::ErrorCode;
+pub use error::InvalidInput;
+pub use member::{MAX_MEMBER_BYTES, Member};
+pub use message::{NewMessage, StoredMessage};
+pub use page::{DEFAULT_LIMIT, Direction, MAX_LIMIT, Page, PageRequest};
+pub use room::Room;
+pub use text::{MAX_TEXT_CHARS, MessageText};

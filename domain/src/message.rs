@@ -1,0 +1,70 @@
+use crate::error::InvalidInput;
+use crate::member::Member;
+use crate::room::Room;
+use crate::text::MessageText;
+
+/// A message a member wants to send, checked: the sender belongs to the room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub room: Room,
+    pub sender: Member,
+    pub text: MessageText,
+}
+
+impl NewMessage {
+    pub fn parse(chat: &str, sender: &str, text: &str) -> Result<Self, InvalidInput> {
+        let room = Room::parse(chat)?;
+        if sender.is_empty() {
+            return Err(InvalidInput::Missing { field: "sender" });
+        }
+        let sender = Member::parse(sender, "sender")?;
+        if !room.has_member(&sender) {
+            return Err(InvalidInput::SenderNotInChat {
+                sender: sender.to_string(),
+                chat: room.to_string(),
+            });
+        }
+        let text = MessageText::parse(text)?;
+        Ok(Self { room, sender, text })
+    }
+}
+
+/// A committed message. `chat` is the room key; `send_time` is in microseconds and unique within
+/// the room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    pub chat: String,
+    pub sender: String,
+    pub text: String,
+    pub send_time: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sender_must_be_one_of_the_two_members() {
+        let msg = NewMessage::parse("bob:al", "al", "hi").unwrap();
+        assert_eq!(msg.room.key(), "al:bob");
+        assert_eq!(
+            NewMessage::parse("bob:al", "cy", "hi"),
+            Err(InvalidInput::SenderNotInChat {
+                sender: "cy".into(),
+                chat: "al:bob".into()
+            })
+        );
+        assert_eq!(
+            NewMessage::parse("bob:al", "", "hi"),
+            Err(InvalidInput::Missing { field: "sender" })
+        );
+    }
+
+    #[test]
+    fn chat_is_checked_before_sender_and_text() {
+        assert_eq!(
+            NewMessage::parse("", "", ""),
+            Err(InvalidInput::Missing { field: "chat" })
+        );
+    }
+}

@@ -1,0 +1,192 @@
+use crate::error::InvalidInput;
+use crate::message::StoredMessage;
+use crate::room::Room;
+
+pub const DEFAULT_LIMIT: usize = 10;
+pub const MAX_LIMIT: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Oldest first, from `send_time >= cursor`.
+    Forward,
+    /// Newest first, from `send_time <= cursor` (cursor 0: from the newest).
+    Backward,
+}
+
+/// One pull, checked: the room, where to start, how many, which way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub room: Room,
+    pub cursor: i64,
+    pub limit: usize,
+    pub direction: Direction,
+}
+
+/// What a pull returns. `next_cursor` continues the walk with nothing repeated or skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub messages: Vec<StoredMessage>,
+    pub has_more: bool,
+    pub next_cursor: i64,
+}
+
+impl PageRequest {
+    /// `limit` 0 means the default; a limit above [`MAX_LIMIT`] is clamped to it.
+    pub fn parse(chat: &str, cursor: i64, limit: i64, reverse: bool) -> Result<Self, InvalidInput> {
+        let room = Room::parse(chat)?;
+        if cursor < 0 {
+            return Err(InvalidInput::NegativeCursor(cursor));
+        }
+        let limit = match limit {
+            ..0 => return Err(InvalidInput::NegativeLimit(limit)),
+            0 => DEFAULT_LIMIT,
+            n => usize::try_from(n).map_or(MAX_LIMIT, |n| n.min(MAX_LIMIT)),
+        };
+        let direction = if reverse {
+            Direction::Backward
+        } else {
+            Direction::Forward
+        };
+        Ok(Self {
+            room,
+            cursor,
+            limit,
+            direction,
+        })
+    }
+
+    /// The inclusive bound of the walk: the lowest send_time going forward, the highest going
+    /// backward.
+    pub fn bound(&self) -> i64 {
+        match self.direction {
+            Direction::Backward if self.cursor == 0 => i64::MAX,
+            _ => self.cursor,
+        }
+    }
+
+    /// How many rows to read: one more than the page, to learn whether more lie beyond it.
+    pub fn rows_to_fetch(&self) -> usize {
+        self.limit + 1
+    }
+
+    /// Turns up to [`Self::rows_to_fetch`] rows, in walk order, into the page.
+    pub fn page(&self, mut rows: Vec<StoredMessage>) -> Page {
+        if rows.len() > self.limit {
+            let next_cursor = rows[self.limit].send_time;
+            rows.truncate(self.limit);
+            return Page {
+                messages: rows,
+                has_more: true,
+                next_cursor,
+            };
+        }
+        let next_cursor = match self.direction {
+            // A poller continues right after what it has seen; later sends get larger times.
+            Direction::Forward => rows
+                .last()
+                .map_or(self.cursor, |last| last.send_time.saturating_add(1)),
+            Direction::Backward => 0,
+        };
+        Page {
+            messages: rows,
+            has_more: false,
+            next_cursor,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(times: &[i64]) -> Vec<StoredMessage> {
+        times
+            .iter()
+            .map(|&send_time| StoredMessage {
+                chat: "a:b".into(),
+                sender: "a".into(),
+                text: "hi".into(),
+                send_time,
+            })
+            .collect()
+    }
+
+    fn times(page: &Page) -> Vec<i64> {
+        page.messages.iter().map(|m| m.send_time).collect()
+    }
+
+    #[test]
+    fn limit_defaults_to_10_and_is_clamped_to_100() {
+        assert_eq!(PageRequest::parse("a:b", 0, 0, false).unwrap().limit, 10);
+        assert_eq!(PageRequest::parse("a:b", 0, 7, false).unwrap().limit, 7);
+        assert_eq!(PageRequest::parse("a:b", 0, 100, false).unwrap().limit, 100);
+        assert_eq!(PageRequest::parse("a:b", 0, 101, false).unwrap().limit, 100);
+        assert_eq!(
+            PageRequest::parse("a:b", 0, i64::MAX, false).unwrap().limit,
+            100
+        );
+    }
+
+    #[test]
+    fn negative_cursor_or_limit_is_invalid() {
+        assert_eq!(
+            PageRequest::parse("a:b", -1, 10, false),
+            Err(InvalidInput::NegativeCursor(-1))
+        );
+        assert_eq!(
+            PageRequest::parse("a:b", 0, -1, false),
+            Err(InvalidInput::NegativeLimit(-1))
+        );
+    }
+
+    #[test]
+    fn reverse_from_zero_starts_at_the_newest() {
+        assert_eq!(
+            PageRequest::parse("a:b", 0, 10, true).unwrap().bound(),
+            i64::MAX
+        );
+        assert_eq!(PageRequest::parse("a:b", 5, 10, true).unwrap().bound(), 5);
+        assert_eq!(PageRequest::parse("a:b", 0, 10, false).unwrap().bound(), 0);
+    }
+
+    #[test]
+    fn a_full_page_points_at_the_next_message() {
+        let req = PageRequest::parse("a:b", 0, 2, false).unwrap();
+        assert_eq!(req.rows_to_fetch(), 3);
+        let page = req.page(rows(&[10, 11, 12]));
+        assert_eq!(times(&page), [10, 11]);
+        assert!(page.has_more);
+        assert_eq!(page.next_cursor, 12);
+
+        let back = PageRequest::parse("a:b", 0, 2, true).unwrap();
+        let page = back.page(rows(&[12, 11, 10]));
+        assert_eq!(times(&page), [12, 11]);
+        assert!(page.has_more);
+        assert_eq!(page.next_cursor, 10);
+    }
+
+    #[test]
+    fn the_last_forward_page_points_past_its_last_message() {
+        let req = PageRequest::parse("a:b", 5, 2, false).unwrap();
+        let page = req.page(rows(&[10, 11]));
+        assert!(!page.has_more);
+        assert_eq!(page.next_cursor, 12);
+        let empty = req.page(vec![]);
+        assert_eq!(empty.next_cursor, 5);
+        assert!(!empty.has_more);
+    }
+
+    #[test]
+    fn the_last_backward_page_points_nowhere() {
+        let req = PageRequest::parse("a:b", 50, 5, true).unwrap();
+        let page = req.page(rows(&[11, 10]));
+        assert!(!page.has_more);
+        assert_eq!(page.next_cursor, 0);
+    }
+
+    #[test]
+    fn next_cursor_never_overflows() {
+        let req = PageRequest::parse("a:b", 0, 5, false).unwrap();
+        assert_eq!(req.page(rows(&[i64::MAX])).next_cursor, i64::MAX);
+    }
+}

@@ -1,0 +1,85 @@
+# Shared helpers for scripts/run and scripts/test: install the system packages the stack needs
+# and start private MariaDB / etcd instances with their own data dirs on loopback.
+# Source this file; it defines functions only.
+
+RUN_DIR="${RUN_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.run}"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Installs the Debian packages behind the given commands, once, only where a command is missing.
+ensure_packages() {
+  local missing=()
+  command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
+  command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+  command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
+  command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
+  command -v thrift >/dev/null 2>&1 || missing+=(thrift-compiler)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+# mariadb_up PORT NAME: a MariaDB on 127.0.0.1:PORT with its data under $RUN_DIR/NAME, root
+# without a password over TCP. Reuses a server already answering on that port.
+mariadb_up() {
+  local port=$1 dir="$RUN_DIR/$2"
+  if mariadb --protocol=tcp -h127.0.0.1 -P"$port" -uroot -e 'SELECT 1' >/dev/null 2>&1; then
+    return 0
+  fi
+  mkdir -p "$dir"
+  if [ ! -d "$dir/data/mysql" ]; then
+    log "initialising MariaDB data dir $dir/data"
+    mariadb-install-db --no-defaults --datadir="$dir/data" --user="$(id -un)" \
+      --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1
+  fi
+  log "starting MariaDB on 127.0.0.1:$port"
+  local mariadbd_bin
+  mariadbd_bin=$(command -v mariadbd || echo /usr/sbin/mariadbd)
+  nohup "$mariadbd_bin" --no-defaults --datadir="$dir/data" --user="$(id -un)" \
+    --bind-address=127.0.0.1 --port="$port" --socket="$dir/mysqld.sock" \
+    --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" \
+    --innodb-buffer-pool-size=256M --max-connections=1000 >/dev/null 2>&1 &
+  local i
+  for i in $(seq 1 60); do
+    if mariadb --socket="$dir/mysqld.sock" -uroot -e 'SELECT 1' >/dev/null 2>&1; then
+      mariadb --socket="$dir/mysqld.sock" -uroot -e "
+        CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';
+        GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;"
+      return 0
+    fi
+    sleep 0.5
+  done
+  log "MariaDB did not start; see $dir/error.log"
+  tail -20 "$dir/error.log" >&2
+  return 1
+}
+
+# etcd_up CLIENT_PORT PEER_PORT NAME: an etcd on 127.0.0.1 with its data under $RUN_DIR/NAME.
+etcd_up() {
+  local port=$1 peer=$2 dir="$RUN_DIR/$3"
+  if ETCDCTL_API=3 etcdctl --endpoints="http://127.0.0.1:$port" endpoint health >/dev/null 2>&1; then
+    return 0
+  fi
+  mkdir -p "$dir"
+  log "starting etcd on 127.0.0.1:$port"
+  nohup etcd --name "$3" --data-dir "$dir/data" \
+    --listen-client-urls "http://127.0.0.1:$port" --advertise-client-urls "http://127.0.0.1:$port" \
+    --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+    --initial-cluster "$3=http://127.0.0.1:$peer" >"$dir/etcd.log" 2>&1 &
+  local i
+  for i in $(seq 1 40); do
+    if ETCDCTL_API=3 etcdctl --endpoints="http://127.0.0.1:$port" endpoint health >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.5
+  done
+  log "etcd did not start; see $dir/etcd.log"
+  tail -20 "$dir/etcd.log" >&2
+  return 1
+}
