@@ -1,0 +1,233 @@
+//! The store against a real MariaDB: send_time uniqueness and order, and cursor walks that
+//! never repeat or skip, with an injected clock that stands still or goes backwards.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use im_domain::{NewMessage, PageRequest, StoredMessage};
+use im_testkit::fresh_database_url;
+use rpc_server::clock::Clock;
+use rpc_server::store::Store;
+
+/// A clock the test moves by hand.
+#[derive(Default)]
+struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    fn set(&self, micros: i64) {
+        self.0.store(micros, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_micros(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+async fn store_with_clock(start: i64) -> (Store, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::default());
+    clock.set(start);
+    let store = Store::open(&fresh_database_url(), 8, clock.clone())
+        .await
+        .expect("open store");
+    (store, clock)
+}
+
+async fn send(store: &Store, chat: &str, sender: &str, text: &str) -> StoredMessage {
+    let msg = NewMessage::parse(chat, sender, text).expect("valid message");
+    store.append(&msg).await.expect("append")
+}
+
+/// Walks the whole room page by page with `next_cursor`, returning every send_time seen.
+async fn walk(store: &Store, chat: &str, limit: i64, reverse: bool) -> Vec<i64> {
+    let mut seen = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let req = PageRequest::parse(chat, cursor, limit, reverse).unwrap();
+        let page = store.read_page(&req).await.expect("read page");
+        assert!(page.messages.len() <= req.limit);
+        seen.extend(page.messages.iter().map(|m| m.send_time));
+        if !page.has_more {
+            return seen;
+        }
+        assert_eq!(page.messages.len(), req.limit, "a page with more must be full");
+        cursor = page.next_cursor;
+    }
+}
+
+#[tokio::test]
+async fn sends_at_the_same_instant_get_unique_increasing_times() {
+    let (store, _clock) = store_with_clock(1_000).await;
+    let mut times = Vec::new();
+    for i in 0..20 {
+        times.push(send(&store, "al:bob", "al", &format!("m{i}")).await.send_time);
+    }
+    assert_eq!(times, (1_000..1_020).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn concurrent_sends_at_one_instant_are_all_stored_once() {
+    let (store, _clock) = store_with_clock(5_000).await;
+    let sends = (0..64).map(|i| {
+        let store = store.clone();
+        async move { send(&store, "al:bob", "bob", &format!("m{i}")).await }
+    });
+    let stored = futures::future::join_all(sends).await;
+    let mut times: Vec<i64> = stored.iter().map(|m| m.send_time).collect();
+    times.sort_unstable();
+    assert_eq!(times, (5_000..5_064).collect::<Vec<_>>());
+    assert_eq!(walk(&store, "al:bob", 100, false).await, times);
+}
+
+#[tokio::test]
+async fn a_clock_that_goes_backwards_still_gives_increasing_times() {
+    let (store, clock) = store_with_clock(10_000).await;
+    let first = send(&store, "al:bob", "al", "one").await.send_time;
+    clock.set(3);
+    let second = send(&store, "al:bob", "al", "two").await.send_time;
+    clock.set(20_000);
+    let third = send(&store, "al:bob", "al", "three").await.send_time;
+    assert_eq!((first, second, third), (10_000, 10_001, 20_000));
+}
+
+#[tokio::test]
+async fn pages_never_repeat_or_skip_in_either_direction() {
+    let (store, clock) = store_with_clock(100).await;
+    // Bursts at one instant, separated by jumps: ties are where offset or seconds cursors break.
+    let mut all = Vec::new();
+    for burst in 0..7 {
+        clock.set(100 + burst * 1_000);
+        for i in 0..(burst + 3) {
+            all.push(send(&store, "al:bob", "al", &format!("{burst}-{i}")).await.send_time);
+        }
+    }
+    for limit in [1, 3, 10, 100] {
+        assert_eq!(walk(&store, "al:bob", limit, false).await, all, "forward, limit {limit}");
+        let mut newest_first = all.clone();
+        newest_first.reverse();
+        assert_eq!(walk(&store, "bob:al", limit, true).await, newest_first, "backward, limit {limit}");
+    }
+}
+
+#[tokio::test]
+async fn the_last_forward_cursor_delivers_exactly_the_later_messages() {
+    let (store, clock) = store_with_clock(1).await;
+    send(&store, "al:bob", "al", "old").await;
+    let page = store
+        .read_page(&PageRequest::parse("al:bob", 0, 10, false).unwrap())
+        .await
+        .unwrap();
+    assert!(!page.has_more);
+    assert_eq!(page.next_cursor, page.messages[0].send_time + 1);
+
+    clock.set(0); // the clock stalls: the new message must still land after the cursor
+    let newer = send(&store, "bob:al", "bob", "new").await;
+    let polled = store
+        .read_page(&PageRequest::parse("al:bob", page.next_cursor, 10, false).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(polled.messages, vec![newer.clone()]);
+    assert_eq!(polled.next_cursor, newer.send_time + 1);
+
+    let empty = store
+        .read_page(&PageRequest::parse("al:bob", polled.next_cursor, 10, false).unwrap())
+        .await
+        .unwrap();
+    assert!(empty.messages.is_empty() && !empty.has_more);
+    assert_eq!(empty.next_cursor, polled.next_cursor);
+}
+
+#[tokio::test]
+async fn reverse_from_zero_starts_at_the_newest_and_ends_with_cursor_zero() {
+    let (store, _clock) = store_with_clock(50).await;
+    for i in 0..5 {
+        send(&store, "al:bob", "al", &format!("m{i}")).await;
+    }
+    let page = store
+        .read_page(&PageRequest::parse("al:bob", 0, 2, true).unwrap())
+        .await
+        .unwrap();
+    let texts: Vec<&str> = page.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["m4", "m3"]);
+    assert!(page.has_more);
+    assert_eq!(page.next_cursor, 52);
+
+    let last = store
+        .read_page(&PageRequest::parse("al:bob", 50, 10, true).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(last.messages.len(), 1);
+    assert!(!last.has_more);
+    assert_eq!(last.next_cursor, 0);
+}
+
+#[tokio::test]
+async fn forward_cursor_is_inclusive() {
+    let (store, _clock) = store_with_clock(70).await;
+    for i in 0..3 {
+        send(&store, "al:bob", "al", &format!("m{i}")).await;
+    }
+    let page = store
+        .read_page(&PageRequest::parse("al:bob", 71, 10, false).unwrap())
+        .await
+        .unwrap();
+    let times: Vec<i64> = page.messages.iter().map(|m| m.send_time).collect();
+    assert_eq!(times, [71, 72]);
+}
+
+#[tokio::test]
+async fn text_comes_back_byte_identical_and_chat_in_room_form() {
+    let (store, _clock) = store_with_clock(1).await;
+    let texts = [
+        "héllo 你好 مرحبا 👨‍👩‍👧‍👦",
+        "quotes \" ' ` and back\\slashes \\n \\\\",
+        "'); DROP TABLE messages; --",
+        "  leading and trailing spaces  \r\n\t",
+        "\u{202e}right-to-left override",
+        &"😀".repeat(4096),
+    ];
+    for text in texts {
+        send(&store, "zoë:Ünïcödé", "zoë", text).await;
+    }
+    let page = store
+        .read_page(&PageRequest::parse("Ünïcödé:zoë", 0, 100, false).unwrap())
+        .await
+        .unwrap();
+    let got: Vec<&str> = page.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(got, texts);
+    assert!(page.messages.iter().all(|m| m.chat == "zoë:Ünïcödé" && m.sender == "zoë"));
+}
+
+#[tokio::test]
+async fn rooms_are_separate_and_member_ids_are_case_sensitive() {
+    let (store, _clock) = store_with_clock(1).await;
+    send(&store, "al:bob", "al", "lower").await;
+    send(&store, "Al:bob", "Al", "upper").await;
+    send(&store, "al:al", "al", "self").await;
+    for (chat, expected) in [("al:bob", "lower"), ("bob:Al", "upper"), ("al:al", "self")] {
+        let page = store
+            .read_page(&PageRequest::parse(chat, 0, 10, false).unwrap())
+            .await
+            .unwrap();
+        let texts: Vec<&str> = page.messages.iter().map(|m| m.text.as_str()).collect();
+        assert_eq!(texts, [expected], "{chat}");
+    }
+}
+
+#[tokio::test]
+async fn reopening_runs_migrations_again_and_keeps_every_message() {
+    let url = fresh_database_url();
+    let clock = Arc::new(ManualClock::default());
+    clock.set(1);
+    let first = Store::open(&url, 2, clock.clone()).await.unwrap();
+    let stored = send(&first, "al:bob", "al", "kept").await;
+    let second = Store::open(&url, 2, clock).await.unwrap();
+    let page = second
+        .read_page(&PageRequest::parse("al:bob", 0, 10, false).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(page.messages, vec![stored]);
+    // The room's counter survived too: the next send continues after the kept message.
+    assert_eq!(send(&second, "al:bob", "bob", "next").await.send_time, 2);
+}

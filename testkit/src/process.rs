@@ -1,0 +1,82 @@
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind an ephemeral port")
+        .port()
+}
+
+/// A workspace binary running as a child process; killed when dropped.
+pub struct ServerProcess {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl ServerProcess {
+    /// Starts `target/<profile>/<binary>` with `env` and waits until `addr` accepts connections.
+    /// The binaries are built by `scripts/test` (`cargo build --bins`) before the tests run.
+    pub fn start(binary: &str, addr: SocketAddr, env: &[(&str, String)]) -> Self {
+        let path = binary_path(binary);
+        let mut command = Command::new(&path);
+        command
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null());
+        let child = command
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start {}: {err}", path.display()));
+        let mut process = Self { child, addr };
+        process.wait_until_listening();
+        process
+    }
+
+    fn wait_until_listening(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(self.addr).is_err() {
+            if let Some(status) = self.child.try_wait().expect("poll child") {
+                panic!("server on {} exited early: {status}", self.addr);
+            }
+            assert!(Instant::now() < deadline, "server on {} never listened", self.addr);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM and waits for the exit; returns whether it exited successfully.
+    pub fn terminate(mut self) -> bool {
+        let pid = self.pid().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Test executables live in `target/<profile>/deps/`; the servers beside that folder.
+fn binary_path(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the servers first (`cargo build --bins`, as scripts/test does)",
+        path.display()
+    );
+    path
+}
