@@ -23,7 +23,10 @@ impl CallError {
             Self::Invalid(err) => (ErrorCode::InvalidArgument, err.to_string()),
             Self::Store(StoreError::Unavailable(err)) => {
                 tracing::warn!(%err, "database unavailable");
-                (ErrorCode::Unavailable, "database unavailable, retry later".to_owned())
+                (
+                    ErrorCode::Unavailable,
+                    "database unavailable, retry later".to_owned(),
+                )
             }
             Self::Store(StoreError::Internal(err)) => {
                 tracing::error!(%err, "database error");

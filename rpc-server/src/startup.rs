@@ -31,7 +31,13 @@ pub async fn serve(listener: tokio::net::TcpListener, store: Store) -> anyhow::R
 async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let deadline = Instant::now() + Duration::from_secs(config.db_connect_timeout_secs);
     loop {
-        match Store::open(&config.database_url, config.db_pool_size, Arc::new(SystemClock)).await {
+        match Store::open(
+            &config.database_url,
+            config.db_pool_size,
+            Arc::new(SystemClock),
+        )
+        .await
+        {
             Ok(store) => return Ok(store),
             Err(err) if Instant::now() < deadline => {
                 tracing::warn!(%err, "database not ready, retrying");

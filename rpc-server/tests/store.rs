@@ -51,7 +51,11 @@ async fn walk(store: &Store, chat: &str, limit: i64, reverse: bool) -> Vec<i64> 
         if !page.has_more {
             return seen;
         }
-        assert_eq!(page.messages.len(), req.limit, "a page with more must be full");
+        assert_eq!(
+            page.messages.len(),
+            req.limit,
+            "a page with more must be full"
+        );
         cursor = page.next_cursor;
     }
 }
@@ -61,7 +65,11 @@ async fn sends_at_the_same_instant_get_unique_increasing_times() {
     let (store, _clock) = store_with_clock(1_000).await;
     let mut times = Vec::new();
     for i in 0..20 {
-        times.push(send(&store, "al:bob", "al", &format!("m{i}")).await.send_time);
+        times.push(
+            send(&store, "al:bob", "al", &format!("m{i}"))
+                .await
+                .send_time,
+        );
     }
     assert_eq!(times, (1_000..1_020).collect::<Vec<_>>());
 }
@@ -99,14 +107,26 @@ async fn pages_never_repeat_or_skip_in_either_direction() {
     for burst in 0..7 {
         clock.set(100 + burst * 1_000);
         for i in 0..(burst + 3) {
-            all.push(send(&store, "al:bob", "al", &format!("{burst}-{i}")).await.send_time);
+            all.push(
+                send(&store, "al:bob", "al", &format!("{burst}-{i}"))
+                    .await
+                    .send_time,
+            );
         }
     }
     for limit in [1, 3, 10, 100] {
-        assert_eq!(walk(&store, "al:bob", limit, false).await, all, "forward, limit {limit}");
+        assert_eq!(
+            walk(&store, "al:bob", limit, false).await,
+            all,
+            "forward, limit {limit}"
+        );
         let mut newest_first = all.clone();
         newest_first.reverse();
-        assert_eq!(walk(&store, "bob:al", limit, true).await, newest_first, "backward, limit {limit}");
+        assert_eq!(
+            walk(&store, "bob:al", limit, true).await,
+            newest_first,
+            "backward, limit {limit}"
+        );
     }
 }
 
@@ -196,7 +216,11 @@ async fn text_comes_back_byte_identical_and_chat_in_room_form() {
         .unwrap();
     let got: Vec<&str> = page.messages.iter().map(|m| m.text.as_str()).collect();
     assert_eq!(got, texts);
-    assert!(page.messages.iter().all(|m| m.chat == "zoë:Ünïcödé" && m.sender == "zoë"));
+    assert!(
+        page.messages
+            .iter()
+            .all(|m| m.chat == "zoë:Ünïcödé" && m.sender == "zoë")
+    );
 }
 
 #[tokio::test]

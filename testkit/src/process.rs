@@ -41,7 +41,11 @@ impl ServerProcess {
             if let Some(status) = self.child.try_wait().expect("poll child") {
                 panic!("server on {} exited early: {status}", self.addr);
             }
-            assert!(Instant::now() < deadline, "server on {} never listened", self.addr);
+            assert!(
+                Instant::now() < deadline,
+                "server on {} never listened",
+                self.addr
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }

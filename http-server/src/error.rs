@@ -1,0 +1,125 @@
+//! Every failure of the HTTP API, mapped once to a status and a JSON `{code, msg}` body.
+
+use http::{HeaderValue, StatusCode, header};
+use im_domain::ErrorCode;
+use volo_http::response::Response;
+use volo_http::server::IntoResponse;
+use volo_http::server::extract::Json;
+
+use crate::api::ErrorReply;
+use crate::backend::BackendError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: ErrorCode,
+    msg: String,
+    allow: Option<&'static str>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: ErrorCode, msg: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            msg: msg.into(),
+            allow: None,
+        }
+    }
+
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidArgument, msg)
+    }
+
+    pub fn unsupported_media_type(content_type: &str) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::InvalidArgument,
+            format!(
+                "unsupported Content-Type {content_type:?}: send application/json or \
+                 application/x-www-form-urlencoded"
+            ),
+        )
+    }
+
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+            format!("request body is over the limit of {limit} bytes"),
+        )
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such route")
+    }
+
+    pub fn method_not_allowed(allow: &'static str) -> Self {
+        Self {
+            allow: Some(allow),
+            ..Self::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorCode::MethodNotAllowed,
+                format!("method not allowed; this route accepts {allow}"),
+            )
+        }
+    }
+
+    /// A non-zero `Code` answered by the rpc-server.
+    pub fn from_rpc(code: i32, msg: &str) -> Self {
+        let (status, code) = match ErrorCode::from_code(code) {
+            Some(ErrorCode::InvalidArgument) => {
+                (StatusCode::BAD_REQUEST, ErrorCode::InvalidArgument)
+            }
+            Some(ErrorCode::Unavailable) => {
+                (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable)
+            }
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
+        };
+        Self::new(status, code, msg)
+    }
+}
+
+impl From<BackendError> for ApiError {
+    fn from(err: BackendError) -> Self {
+        match err {
+            BackendError::Unavailable(detail) => {
+                tracing::warn!(%detail, "no rpc-server reachable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::Unavailable,
+                    "no rpc-server reachable, retry later",
+                )
+            }
+            BackendError::Timeout => Self::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                ErrorCode::Timeout,
+                "the rpc-server did not answer in time",
+            ),
+            BackendError::Internal(detail) => {
+                tracing::error!(%detail, "rpc call failed");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorCode::Internal,
+                    "internal error",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorReply {
+            code: self.code as i32,
+            msg: &self.msg,
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(allow) = self.allow {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        response
+    }
+}

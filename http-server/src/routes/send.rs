@@ -1,0 +1,29 @@
+use std::sync::Arc;
+
+use im_idl::{Message, SendRequest};
+use volo_http::server::extract::Json;
+use volo_http::utils::Extension;
+
+use super::rpc_outcome;
+use crate::api::{MessageJson, SendReply};
+use crate::backend::Backend;
+use crate::error::ApiError;
+use crate::fields::Fields;
+
+/// `POST /api/send`: fields `chat`, `text`, `sender`. The rpc-server validates them.
+pub async fn send(
+    Extension(backend): Extension<Arc<Backend>>,
+    fields: Fields,
+) -> Result<Json<SendReply>, ApiError> {
+    let message = Message {
+        chat: fields.string("chat")?.map(Into::into),
+        text: fields.string("text")?.map(Into::into),
+        sender: fields.string("sender")?.map(Into::into),
+        send_time: None,
+    };
+    let resp = backend.send(SendRequest { message }).await?;
+    rpc_outcome(resp.code, &resp.msg)?;
+    Ok(Json(SendReply {
+        message: resp.stored.map(MessageJson::from),
+    }))
+}
