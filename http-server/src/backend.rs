@@ -50,8 +50,18 @@ impl Backend {
         match tokio::time::timeout(self.timeout, call).await {
             Err(_) => Err(BackendError::Timeout),
             Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(ClientError::Transport(err))) => Err(BackendError::Unavailable(err.to_string())),
+            Ok(Err(err)) if is_unreachable(&err) => Err(BackendError::Unavailable(err.to_string())),
             Ok(Err(err)) => Err(BackendError::Internal(err.to_string())),
         }
+    }
+}
+
+/// No replica could be reached. volo's load balancer reports a failed connection, or having no
+/// replica at all, as an application exception carrying a `LoadBalanceError` message.
+fn is_unreachable(err: &ClientError) -> bool {
+    match err {
+        ClientError::Transport(_) => true,
+        ClientError::Application(err) => err.message().contains("load balance"),
+        _ => false,
     }
 }

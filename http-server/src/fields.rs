@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::header;
 use http::request::Parts;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
+use percent_encoding::percent_decode;
 use serde_json::Value;
 use volo_http::body::Body;
 use volo_http::context::ServerContext;
@@ -17,6 +18,9 @@ use crate::error::ApiError;
 /// Larger than any valid request: 4096 characters, each escaped as a 12-byte surrogate pair,
 /// plus the other fields.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// How much of an oversized body is read and thrown away before answering 413.
+const DRAIN_LIMIT_BYTES: usize = 1024 * 1024;
 
 #[derive(Debug)]
 enum Field {
@@ -106,7 +110,7 @@ impl FromRequest for Fields {
         if let Some(query) = parts.uri.query() {
             fields.insert_all(form_pairs(query.as_bytes(), "query string")?)?;
         }
-        let body = read_body(&parts, body).await?;
+        let body = read_body(body).await?;
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(fields);
         }
@@ -152,33 +156,58 @@ fn body_kind(parts: &Parts, body: &[u8]) -> Result<BodyKind, ApiError> {
     }
 }
 
-async fn read_body(parts: &Parts, body: Body) -> Result<Bytes, ApiError> {
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
+/// Reads the body up to [`MAX_BODY_BYTES`]. An oversized body is still drained up to
+/// [`DRAIN_LIMIT_BYTES`] before the 413 goes out, so that the client, still writing, reads the
+/// answer instead of a reset connection.
+async fn read_body(mut body: Body) -> Result<Bytes, ApiError> {
+    let mut kept = BytesMut::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|err| ApiError::invalid(format!("cannot read the request body: {err}")))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total += data.len();
+        if total <= MAX_BODY_BYTES {
+            kept.extend_from_slice(&data);
+        } else if total > DRAIN_LIMIT_BYTES {
+            break;
+        }
+    }
+    if total > MAX_BODY_BYTES {
         return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
     }
-    match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(ApiError::payload_too_large(MAX_BODY_BYTES))
-        }
-        Err(err) => Err(ApiError::invalid(format!(
-            "cannot read the request body: {err}"
-        ))),
-    }
+    Ok(kept.freeze())
 }
 
+/// `application/x-www-form-urlencoded` pairs. Unlike the usual lossy decoders this refuses
+/// percent-escapes that are not UTF-8, so no text is silently altered.
 fn form_pairs(raw: &[u8], what: &str) -> Result<Vec<(String, Field)>, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(raw)
-        .map_err(|err| ApiError::invalid(format!("malformed {what}: {err}")))?;
-    Ok(pairs
-        .into_iter()
-        .map(|(k, v)| (k, Field::Text(v)))
-        .collect())
+    raw.split(|b| *b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = match pair.iter().position(|b| *b == b'=') {
+                Some(eq) => (&pair[..eq], &pair[eq + 1..]),
+                None => (pair, &b""[..]),
+            };
+            Ok((
+                form_decode(key, what)?,
+                Field::Text(form_decode(value, what)?),
+            ))
+        })
+        .collect()
+}
+
+fn form_decode(raw: &[u8], what: &str) -> Result<String, ApiError> {
+    let spaced: Vec<u8> = raw
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    percent_decode(&spaced)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| ApiError::invalid(format!("the {what} is not valid UTF-8")))
 }
 
 fn json_pairs(raw: &[u8]) -> Result<Vec<(String, Field)>, ApiError> {
@@ -242,6 +271,14 @@ mod tests {
         assert_eq!(fields.string("chat").unwrap().as_deref(), Some("a:b"));
         assert!(query("limit=ten").integer::<i32>("limit").is_err());
         assert!(query("reverse=maybe").boolean("reverse").is_err());
+    }
+
+    #[test]
+    fn form_values_decode_strictly() {
+        let fields = query("text=a+b%20c%E4%BD%A0&sender=%F0%9F%98%80");
+        assert_eq!(fields.string("text").unwrap().as_deref(), Some("a b c你"));
+        assert_eq!(fields.string("sender").unwrap().as_deref(), Some("😀"));
+        assert!(form_pairs(b"text=%FF", "form body").is_err());
     }
 
     #[test]

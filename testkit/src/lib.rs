@@ -3,6 +3,8 @@
 
 mod database;
 mod process;
+mod stack;
 
 pub use database::fresh_database_url;
 pub use process::{ServerProcess, free_port};
+pub use stack::{Stack, start_http_server, start_rpc_server};

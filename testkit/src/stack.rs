@@ -1,0 +1,59 @@
+use std::net::SocketAddr;
+
+use crate::{ServerProcess, free_port, fresh_database_url};
+
+/// rpc-server replicas on one fresh database, and an http-server in front of them.
+pub struct Stack {
+    pub database_url: String,
+    pub replicas: Vec<ServerProcess>,
+    pub http: ServerProcess,
+}
+
+impl Stack {
+    pub fn start(replicas: usize) -> Self {
+        let database_url = fresh_database_url();
+        let replicas: Vec<_> = (0..replicas)
+            .map(|_| start_rpc_server(&database_url))
+            .collect();
+        let http = start_http_server(replicas.iter().map(|r| r.addr).collect(), &[]);
+        Self {
+            database_url,
+            replicas,
+            http,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http.addr)
+    }
+}
+
+/// An rpc-server on a free loopback port, using `database_url`.
+pub fn start_rpc_server(database_url: &str) -> ServerProcess {
+    let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    ServerProcess::start(
+        "rpc-server",
+        addr,
+        &[
+            ("IM_RPC_LISTEN", addr.to_string()),
+            ("DATABASE_URL", database_url.to_owned()),
+            ("ETCD_ENDPOINTS", String::new()),
+        ],
+    )
+}
+
+/// An http-server on a free loopback port calling `rpc_addrs`, with extra settings in `env`.
+pub fn start_http_server(rpc_addrs: Vec<SocketAddr>, env: &[(&str, String)]) -> ServerProcess {
+    let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    let rpc_addrs = rpc_addrs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut settings = vec![
+        ("IM_HTTP_LISTEN", addr.to_string()),
+        ("IM_RPC_ADDRS", rpc_addrs),
+    ];
+    settings.extend(env.iter().cloned());
+    ServerProcess::start("http-server", addr, &settings)
+}
