@@ -83,3 +83,11 @@ etcd_up() {
   tail -20 "$dir/etcd.log" >&2
   return 1
 }
+
+# The Apache Thrift Python library, for the interoperability tests.
+ensure_python_thrift() {
+  if ! python3 -c 'import thrift' >/dev/null 2>&1; then
+    log "installing the Python thrift library"
+    python3 -m pip install --quiet --disable-pip-version-check thrift 2>&1 | grep -v 'WARNING: Running pip as' || true
+  fi
+}
