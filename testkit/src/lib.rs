@@ -1,10 +1,13 @@
-//! Test set-up against the real services that `scripts/test` starts: a MariaDB (and etcd) on
-//! loopback. Every test gets a database of its own, so tests never see each other's rows.
+//! Test set-up against real services: the MariaDB that `scripts/test` starts on loopback, and
+//! etcd processes of the tests' own. Every test gets a database of its own, so tests never see
+//! each other's rows.
 
 mod database;
+mod etcd;
 mod process;
 mod stack;
 
 pub use database::fresh_database_url;
+pub use etcd::{Etcd, eventually};
 pub use process::{ServerProcess, free_port};
 pub use stack::{Stack, start_http_server, start_rpc_server};

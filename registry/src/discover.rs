@@ -1,0 +1,187 @@
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use async_broadcast::{InactiveReceiver, Receiver, Sender};
+use etcd_client::{Client, EventType, GetOptions, KeyValue, WatchOptions};
+use volo::context::Endpoint;
+use volo::discovery::{Change, Discover, Instance, diff_address};
+
+use crate::layout::{InstanceInfo, ServiceName};
+
+/// How long to wait before listing and watching again after etcd failed.
+const RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// The instances of one service, followed in etcd. Cheap to clone.
+#[derive(Clone)]
+pub struct EtcdDiscover {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    instances: RwLock<Vec<Arc<Instance>>>,
+    changes: Sender<Change<()>>,
+    /// Keeps the channel open while no load balancer listens yet.
+    idle: InactiveReceiver<Change<()>>,
+}
+
+impl EtcdDiscover {
+    /// Lists the service's instances (waiting at most a few seconds for etcd) and keeps
+    /// following them in the background.
+    pub async fn start(client: Client, service: &ServiceName) -> Self {
+        let (mut changes, idle) = async_broadcast::broadcast(16);
+        // A slow listener loses old changes rather than holding up new ones; each carries `all`.
+        changes.set_overflow(true);
+        let discover = Self {
+            shared: Arc::new(Shared {
+                instances: RwLock::new(Vec::new()),
+                changes,
+                idle: idle.deactivate(),
+            }),
+        };
+        let (listed, first_listing) = tokio::sync::oneshot::channel();
+        tokio::spawn(follow(
+            client,
+            service.key_prefix(),
+            discover.shared.clone(),
+            listed,
+        ));
+        let _ = tokio::time::timeout(RETRY_DELAY * 5, first_listing).await;
+        discover
+    }
+
+    /// The instances known now.
+    pub fn instances(&self) -> Vec<Arc<Instance>> {
+        self.shared.instances.read().expect("lock").clone()
+    }
+}
+
+impl Discover for EtcdDiscover {
+    type Key = ();
+    type Error = Infallible;
+
+    async fn discover<'s>(&'s self, _: &'s Endpoint) -> Result<Vec<Arc<Instance>>, Infallible> {
+        Ok(self.instances())
+    }
+
+    fn key(&self, _: &Endpoint) {}
+
+    fn watch(&self, _: Option<&[()]>) -> Option<Receiver<Change<()>>> {
+        Some(self.shared.idle.activate_cloned())
+    }
+}
+
+impl Shared {
+    /// Publishes a new instance set. An empty listing keeps the last known set: when etcd comes
+    /// back empty (restarted without its data) the replicas register again within seconds, and
+    /// until then the old set is the best guess.
+    fn publish(&self, next: Vec<Arc<Instance>>) {
+        let mut current = self.instances.write().expect("lock");
+        if next.is_empty() && !current.is_empty() {
+            tracing::warn!(
+                known = current.len(),
+                "etcd lists no instance; keeping the last known ones"
+            );
+            return;
+        }
+        let (change, changed) = diff_address((), current.clone(), next.clone());
+        if changed {
+            tracing::info!(
+                instances = ?next.iter().map(|i| i.address.to_string()).collect::<Vec<_>>(),
+                "instances changed"
+            );
+            *current = next;
+            let _ = self.changes.try_broadcast(change);
+        }
+    }
+}
+
+async fn follow(
+    mut client: Client,
+    prefix: String,
+    shared: Arc<Shared>,
+    listed: tokio::sync::oneshot::Sender<()>,
+) {
+    let mut listed = Some(listed);
+    loop {
+        if let Err(err) = list_and_watch(&mut client, &prefix, &shared, &mut listed).await {
+            tracing::warn!(%err, "etcd unreachable; keeping the last known instances");
+        }
+        tokio::time::sleep(RETRY_DELAY).await;
+    }
+}
+
+/// Lists the prefix, then applies every later change until the watch ends or fails.
+async fn list_and_watch(
+    client: &mut Client,
+    prefix: &str,
+    shared: &Shared,
+    listed: &mut Option<tokio::sync::oneshot::Sender<()>>,
+) -> Result<(), etcd_client::Error> {
+    let listing = client
+        .get(prefix, Some(GetOptions::new().with_prefix()))
+        .await?;
+    let revision = listing.header().map_or(0, |h| h.revision());
+    let mut known: BTreeMap<Vec<u8>, Arc<Instance>> = listing
+        .kvs()
+        .iter()
+        .filter_map(|kv| Some((kv.key().to_vec(), parse_instance(kv)?)))
+        .collect();
+    shared.publish(known.values().cloned().collect());
+    if let Some(listed) = listed.take() {
+        let _ = listed.send(());
+    }
+
+    let options = WatchOptions::new()
+        .with_prefix()
+        .with_start_revision(revision + 1);
+    let mut watch = client.watch(prefix, Some(options)).await?;
+    while let Some(resp) = watch.message().await? {
+        if resp.canceled() {
+            // Compacted past our revision: list again.
+            return Ok(());
+        }
+        for event in resp.events() {
+            let Some(kv) = event.kv() else { continue };
+            match event.event_type() {
+                EventType::Put => match parse_instance(kv) {
+                    Some(instance) => known.insert(kv.key().to_vec(), instance),
+                    None => known.remove(kv.key()),
+                },
+                EventType::Delete => known.remove(kv.key()),
+            };
+        }
+        shared.publish(known.values().cloned().collect());
+    }
+    Ok(())
+}
+
+fn parse_instance(kv: &KeyValue) -> Option<Arc<Instance>> {
+    let info: InstanceInfo = match serde_json::from_slice(kv.value()) {
+        Ok(info) => info,
+        Err(err) => {
+            tracing::warn!(key = ?kv.key_str(), %err, "ignoring an unreadable instance");
+            return None;
+        }
+    };
+    let Ok(address) = info.address.parse::<SocketAddr>() else {
+        tracing::warn!(address = %info.address, "ignoring an instance whose address is not ip:port");
+        return None;
+    };
+    if info.network != "tcp" {
+        tracing::warn!(network = %info.network, "ignoring a non-tcp instance");
+        return None;
+    }
+    Some(Arc::new(Instance {
+        address: address.into(),
+        weight: info.effective_weight(),
+        tags: info
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect(),
+    }))
+}

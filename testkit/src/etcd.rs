@@ -1,0 +1,94 @@
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::free_port;
+
+/// A private etcd on loopback ports with a data dir of its own, which a test may stop and
+/// start again. Killed and removed when dropped.
+pub struct Etcd {
+    child: Option<Child>,
+    client_port: u16,
+    peer_port: u16,
+    data_dir: PathBuf,
+}
+
+impl Etcd {
+    pub fn start() -> Self {
+        let client_port = free_port();
+        let data_dir =
+            std::env::temp_dir().join(format!("im-test-etcd-{}-{client_port}", std::process::id()));
+        let mut etcd = Self {
+            child: None,
+            client_port,
+            peer_port: free_port(),
+            data_dir,
+        };
+        etcd.start_again(false);
+        etcd
+    }
+
+    /// The endpoint clients connect to.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.client_port)
+    }
+
+    /// Kills etcd at once, as a crash or a partition would look to its clients.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts etcd again on the same ports; `wipe` loses every key and lease first.
+    pub fn start_again(&mut self, wipe: bool) {
+        self.stop();
+        if wipe {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
+        }
+        let name = "im-test";
+        let peer = format!("http://127.0.0.1:{}", self.peer_port);
+        let child = Command::new("etcd")
+            .args(["--name", name, "--data-dir"])
+            .arg(&self.data_dir)
+            .args(["--listen-client-urls", &self.endpoint()])
+            .args(["--advertise-client-urls", &self.endpoint()])
+            .args(["--listen-peer-urls", &peer])
+            .args(["--initial-advertise-peer-urls", &peer])
+            .args(["--initial-cluster", &format!("{name}={peer}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("etcd (Debian: etcd-server) is installed");
+        self.child = Some(child);
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.client_port));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "etcd never listened on {addr}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Etcd {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// Polls `condition` until it holds, failing the test after `limit`. For waiting on
+/// eventually-consistent state (a watch, a lease), never for measuring speed.
+pub async fn eventually<F, Fut>(what: &str, limit: Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    while !condition().await {
+        assert!(Instant::now() < deadline, "gave up waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
