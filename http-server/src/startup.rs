@@ -1,25 +1,69 @@
+use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
+use im_ops::{ReadinessCheck, Telemetry};
 use volo::net::incoming::DefaultIncoming;
+use volo_etcd_registry::EtcdDiscover;
 use volo_http::server::Server;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Replicas};
 use crate::config::Config;
 use crate::routes;
 
-/// Serves the HTTP API until SIGINT or SIGTERM.
-pub async fn run(config: Config) -> anyhow::Result<()> {
-    let backend = Backend::new(
-        config.rpc_addrs.clone(),
-        Duration::from_millis(config.rpc_timeout_ms),
-    );
+/// Finds the replicas, then serves the HTTP API until SIGINT or SIGTERM, finishing what is in
+/// flight before returning.
+pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
+    let replicas = find_replicas(&config).await?;
+    let backend = Backend::new(replicas, Duration::from_millis(config.rpc_timeout_ms));
+    track_replicas(backend.clone());
+    let ready = readiness(backend.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    tracing::info!(listen = %config.listen, rpc_addrs = ?config.rpc_addrs, "http-server ready");
-    Server::new(routes::router(backend))
+    tracing::info!(listen = %config.listen, replicas = backend.replica_count(), "http-server ready");
+    Server::new(routes::router(backend, ready, telemetry))
         .run(DefaultIncoming::from(listener))
         .await
-        .map_err(|err| anyhow::anyhow!("http server failed: {err}"))
+        .map_err(|err| anyhow::anyhow!("http server failed: {err}"))?;
+    tracing::info!("http-server stopped");
+    Ok(())
+}
+
+async fn find_replicas(config: &Config) -> anyhow::Result<Replicas> {
+    if !config.rpc_addrs.is_empty() {
+        tracing::info!(rpc_addrs = ?config.rpc_addrs, "using fixed rpc-server addresses");
+        return Ok(Replicas::Fixed(config.rpc_addrs.clone()));
+    }
+    let Some(endpoints) = config.registry.endpoints() else {
+        bail!("no rpc-servers: set IM_RPC_ADDRS or ETCD_ENDPOINTS");
+    };
+    let client = volo_etcd_registry::connect(&endpoints).await?;
+    let service = config.registry.service();
+    tracing::info!(?endpoints, prefix = %service.key_prefix(), "discovering rpc-servers in etcd");
+    Ok(Replicas::Etcd(EtcdDiscover::start(client, &service).await))
+}
+
+/// Ready once at least one rpc-server is known.
+fn readiness(backend: Backend) -> ReadinessCheck {
+    Arc::new(move || {
+        let known = backend.replica_count();
+        Box::pin(async move {
+            if known > 0 {
+                Ok(())
+            } else {
+                Err("no rpc-server known yet".to_owned())
+            }
+        })
+    })
+}
+
+fn track_replicas(backend: Backend) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            metrics::gauge!("im_rpc_replicas").set(backend.replica_count() as f64);
+        }
+    });
 }

@@ -1,10 +1,11 @@
-//! The rpc-server: `IMService` over volo-thrift, backed by MySQL/MariaDB.
+//! The rpc-server: `IMService` over volo-thrift, backed by MySQL/MariaDB, registered in etcd.
 //!
-//! Request path: `service` (Thrift ⇄ domain) → `store` (SQL) → MariaDB.
+//! Request path: `service` (Thrift ⇄ domain) → `store` (SQL) → MariaDB. Around it: `startup`
+//! (wiring, admin server, shutdown), `registration` (etcd), `config`, `clock`.
 
 pub mod clock;
 pub mod config;
+pub mod registration;
 pub mod service;
 pub mod startup;
 pub mod store;
-pub mod telemetry;

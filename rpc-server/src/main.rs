@@ -1,8 +1,9 @@
 use clap::Parser;
-use rpc_server::{config::Config, startup, telemetry};
+use rpc_server::{config::Config, startup};
 
 #[volo::main]
 async fn main() -> anyhow::Result<()> {
-    telemetry::init();
-    startup::run(Config::parse()).await
+    let config = Config::parse();
+    let telemetry = im_ops::init();
+    startup::run(config, telemetry).await
 }

@@ -67,9 +67,14 @@ impl MessageService {
     }
 }
 
+fn count_request(method: &'static str, code: i32) {
+    metrics::counter!("im_rpc_requests_total", "method" => method, "code" => code.to_string())
+        .increment(1);
+}
+
 impl ImService for MessageService {
     async fn send(&self, req: SendRequest) -> Result<SendResponse, ServerError> {
-        Ok(match MessageService::send(self, req).await {
+        let resp = match MessageService::send(self, req).await {
             Ok(stored) => SendResponse {
                 code: ErrorCode::OK,
                 msg: FastStr::from_static_str("success"),
@@ -83,11 +88,13 @@ impl ImService for MessageService {
                     stored: None,
                 }
             }
-        })
+        };
+        count_request("send", resp.code);
+        Ok(resp)
     }
 
     async fn pull(&self, req: PullRequest) -> Result<PullResponse, ServerError> {
-        Ok(match MessageService::pull(self, req).await {
+        let resp = match MessageService::pull(self, req).await {
             Ok(page) => PullResponse {
                 code: ErrorCode::OK,
                 msg: FastStr::from_static_str("success"),
@@ -105,7 +112,9 @@ impl ImService for MessageService {
                     next_cursor: None,
                 }
             }
-        })
+        };
+        count_request("pull", resp.code);
+        Ok(resp)
     }
 }
 

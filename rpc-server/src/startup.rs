@@ -3,29 +3,43 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use im_idl::ImServiceServer;
+use im_ops::{ReadinessCheck, Telemetry, admin_router};
 use volo::net::incoming::DefaultIncoming;
 
 use crate::clock::SystemClock;
 use crate::config::Config;
+use crate::registration;
 use crate::service::MessageService;
 use crate::store::Store;
 
-/// Opens the store (waiting for the database at start) and serves until SIGINT or SIGTERM.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+/// Opens the store (waiting for the database), starts the admin server, registers in etcd and
+/// serves until SIGINT or SIGTERM. On a signal: deregister, keep serving while the http-servers
+/// notice, stop accepting, finish what is in flight, return.
+pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    tracing::info!(listen = %config.listen, "rpc-server ready");
-    serve(listener, store).await
-}
+    serve_admin(&config, store.clone(), telemetry).await?;
+    track_pool_usage(store.clone());
 
-/// Serves `IMService` on an already bound listener (tests bind port 0).
-pub async fn serve(listener: tokio::net::TcpListener, store: Store) -> anyhow::Result<()> {
+    let registration = registration::register(&config).await?;
+    let drain = Duration::from_millis(config.shutdown_drain_ms);
+    tracing::info!(listen = %config.listen, "rpc-server ready");
     ImServiceServer::new(MessageService::new(store))
+        .register_shutdown_hook(move || {
+            Box::pin(async move {
+                if let Some(registration) = registration {
+                    registration.deregister().await;
+                    tokio::time::sleep(drain).await;
+                }
+            })
+        })
         .run(DefaultIncoming::from(listener))
         .await
-        .map_err(|err| anyhow::anyhow!("thrift server failed: {err}"))
+        .map_err(|err| anyhow::anyhow!("thrift server failed: {err}"))?;
+    tracing::info!("rpc-server stopped");
+    Ok(())
 }
 
 async fn open_store(config: &Config) -> anyhow::Result<Store> {
@@ -46,4 +60,42 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
             Err(err) => return Err(err).context("cannot open the database"),
         }
     }
+}
+
+/// `/healthz`, `/readyz` (the database answers) and `/metrics` on the admin address.
+async fn serve_admin(config: &Config, store: Store, telemetry: Telemetry) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.admin_listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.admin_listen))?;
+    let ready: ReadinessCheck = Arc::new(move || {
+        let store = store.clone();
+        Box::pin(async move {
+            match tokio::time::timeout(Duration::from_secs(1), store.ping()).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(err)) => Err(err.to_string()),
+                Err(_) => Err("the database did not answer in time".to_owned()),
+            }
+        })
+    });
+    let server = volo_http::server::Server::new(admin_router(ready, telemetry));
+    tokio::spawn(async move {
+        if let Err(err) = server.run(DefaultIncoming::from(listener)).await {
+            tracing::error!(%err, "admin server failed");
+        }
+    });
+    Ok(())
+}
+
+/// Publishes the pool's size and idle connections as gauges.
+fn track_pool_usage(store: Store) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            let (open, idle) = store.pool_usage();
+            metrics::gauge!("im_db_pool_connections", "state" => "idle").set(idle as f64);
+            metrics::gauge!("im_db_pool_connections", "state" => "in_use")
+                .set(open.saturating_sub(idle) as f64);
+        }
+    });
 }

@@ -1,7 +1,7 @@
 //! All SQL of the service: the schema's migrations, appending a message, reading a page.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use im_domain::{Direction, NewMessage, Page, PageRequest, StoredMessage};
 use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
@@ -73,8 +73,20 @@ impl Store {
         Ok(())
     }
 
+    /// Open and idle connections of the pool.
+    pub fn pool_usage(&self) -> (usize, usize) {
+        (self.pool.size() as usize, self.pool.num_idle())
+    }
+
     /// Commits `msg` with a send_time above every earlier one of its room, and returns it.
     pub async fn append(&self, msg: &NewMessage) -> Result<StoredMessage, StoreError> {
+        let started = Instant::now();
+        let result = self.append_with_retries(msg).await;
+        record_latency("append", started);
+        result
+    }
+
+    async fn append_with_retries(&self, msg: &NewMessage) -> Result<StoredMessage, StoreError> {
         let mut attempt = 1;
         loop {
             match self.try_append(msg).await {
@@ -123,6 +135,7 @@ impl Store {
 
     /// One range read of the (room, send_time) key, no OFFSET.
     pub async fn read_page(&self, req: &PageRequest) -> Result<Page, StoreError> {
+        let started = Instant::now();
         let sql = match req.direction {
             Direction::Forward => {
                 "SELECT send_time, sender, text FROM messages \
@@ -133,12 +146,14 @@ impl Store {
                  WHERE room = ? AND send_time <= ? ORDER BY send_time DESC LIMIT ?"
             }
         };
-        let rows: Vec<(i64, Vec<u8>, String)> = sqlx::query_as(sql)
+        let rows: Result<Vec<(i64, Vec<u8>, String)>, _> = sqlx::query_as(sql)
             .bind(req.room.key())
             .bind(req.bound())
             .bind(req.rows_to_fetch() as u64)
             .fetch_all(&self.pool)
-            .await?;
+            .await;
+        record_latency("read_page", started);
+        let rows = rows?;
         let chat = req.room.key();
         let messages = rows
             .into_iter()
@@ -152,6 +167,10 @@ impl Store {
             .collect();
         Ok(req.page(messages))
     }
+}
+
+fn record_latency(op: &'static str, started: Instant) {
+    metrics::histogram!("im_store_duration_seconds", "op" => op).record(started.elapsed());
 }
 
 /// Lock conflicts that a fresh transaction resolves: deadlock (1213), lock wait timeout (1205)

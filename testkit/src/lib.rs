@@ -10,4 +10,4 @@ mod stack;
 pub use database::fresh_database_url;
 pub use etcd::{Etcd, eventually};
 pub use process::{ServerProcess, free_port};
-pub use stack::{Stack, start_http_server, start_rpc_server};
+pub use stack::{Stack, start_http_server, start_rpc_server, start_rpc_server_with};

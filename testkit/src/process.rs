@@ -15,12 +15,19 @@ pub fn free_port() -> u16 {
 pub struct ServerProcess {
     child: Child,
     pub addr: SocketAddr,
+    /// Where its /healthz, /readyz and /metrics answer.
+    pub admin: SocketAddr,
 }
 
 impl ServerProcess {
     /// Starts `target/<profile>/<binary>` with `env` and waits until `addr` accepts connections.
     /// The binaries are built by `scripts/test` (`cargo build --bins`) before the tests run.
-    pub fn start(binary: &str, addr: SocketAddr, env: &[(&str, String)]) -> Self {
+    pub fn start(
+        binary: &str,
+        addr: SocketAddr,
+        admin: SocketAddr,
+        env: &[(&str, String)],
+    ) -> Self {
         let path = binary_path(binary);
         let mut command = Command::new(&path);
         command
@@ -30,7 +37,7 @@ impl ServerProcess {
         let child = command
             .spawn()
             .unwrap_or_else(|err| panic!("cannot start {}: {err}", path.display()));
-        let mut process = Self { child, addr };
+        let mut process = Self { child, addr, admin };
         process.wait_until_listening();
         process
     }

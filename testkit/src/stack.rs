@@ -10,6 +10,7 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// Replicas found through `IM_RPC_ADDRS`, without etcd.
     pub fn start(replicas: usize) -> Self {
         let database_url = fresh_database_url();
         let replicas: Vec<_> = (0..replicas)
@@ -28,23 +29,30 @@ impl Stack {
     }
 }
 
-/// An rpc-server on a free loopback port, using `database_url`.
-pub fn start_rpc_server(database_url: &str) -> ServerProcess {
-    let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-    ServerProcess::start(
-        "rpc-server",
-        addr,
-        &[
-            ("IM_RPC_LISTEN", addr.to_string()),
-            ("DATABASE_URL", database_url.to_owned()),
-            ("ETCD_ENDPOINTS", String::new()),
-        ],
-    )
+fn loopback_port() -> SocketAddr {
+    ([127, 0, 0, 1], free_port()).into()
 }
 
-/// An http-server on a free loopback port calling `rpc_addrs`, with extra settings in `env`.
+/// An rpc-server on a free loopback port, using `database_url`, not registered anywhere.
+pub fn start_rpc_server(database_url: &str) -> ServerProcess {
+    start_rpc_server_with(database_url, &[("ETCD_ENDPOINTS", String::new())])
+}
+
+/// An rpc-server on a free loopback port, using `database_url`, with extra settings in `env`.
+pub fn start_rpc_server_with(database_url: &str, env: &[(&str, String)]) -> ServerProcess {
+    let (addr, admin) = (loopback_port(), loopback_port());
+    let mut settings = vec![
+        ("IM_RPC_LISTEN", addr.to_string()),
+        ("IM_RPC_ADMIN_LISTEN", admin.to_string()),
+        ("DATABASE_URL", database_url.to_owned()),
+    ];
+    settings.extend(env.iter().cloned());
+    ServerProcess::start("rpc-server", addr, admin, &settings)
+}
+
+/// An http-server on a free loopback port calling `rpc_addrs` (none: etcd, configured in `env`).
 pub fn start_http_server(rpc_addrs: Vec<SocketAddr>, env: &[(&str, String)]) -> ServerProcess {
-    let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    let addr = loopback_port();
     let rpc_addrs = rpc_addrs
         .iter()
         .map(ToString::to_string)
@@ -55,5 +63,5 @@ pub fn start_http_server(rpc_addrs: Vec<SocketAddr>, env: &[(&str, String)]) -> 
         ("IM_RPC_ADDRS", rpc_addrs),
     ];
     settings.extend(env.iter().cloned());
-    ServerProcess::start("http-server", addr, &settings)
+    ServerProcess::start("http-server", addr, addr, &settings)
 }

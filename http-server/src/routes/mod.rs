@@ -1,24 +1,60 @@
-//! One file per endpoint family; `router` wires them with the JSON 404 and 405 answers.
+//! One file per endpoint family; `router` wires them with the admin endpoints, the JSON 404 and
+//! 405 answers, and request metrics.
 
 mod ping;
 mod pull;
 mod send;
 
 use std::sync::Arc;
+use std::time::Instant;
 
+use im_ops::{ReadinessCheck, Telemetry, admin_router};
+use volo_http::context::ServerContext;
+use volo_http::request::Request;
+use volo_http::response::Response;
+use volo_http::server::middleware::{self, Next};
 use volo_http::server::route::{Router, get, post};
 use volo_http::utils::Extension;
 
 use crate::backend::Backend;
 use crate::error::ApiError;
 
-pub fn router(backend: Backend) -> Router {
+const ROUTES: [&str; 6] = [
+    "/ping",
+    "/api/send",
+    "/api/pull",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+];
+
+pub fn router(backend: Backend, ready: ReadinessCheck, telemetry: Telemetry) -> Router {
     Router::new()
         .route("/ping", get(ping::ping).fallback(only_get))
         .route("/api/send", post(send::send).fallback(only_post))
         .route("/api/pull", get(pull::pull).fallback(only_get))
+        .merge(admin_router(ready, telemetry))
         .fallback(not_found)
         .layer(Extension(Arc::new(backend)))
+        .layer(middleware::from_fn(track_requests))
+}
+
+/// Counts requests by route and status and times them; unknown paths share one label so that
+/// scanners cannot blow up the number of series.
+async fn track_requests(cx: &mut ServerContext, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let route = ROUTES.into_iter().find(|r| *r == path).unwrap_or("other");
+    let started = Instant::now();
+    let Ok(resp) = next.run(cx, req).await;
+    metrics::histogram!("im_http_request_duration_seconds", "route" => route)
+        .record(started.elapsed());
+    metrics::counter!(
+        "im_http_requests_total",
+        "route" => route,
+        "status" => resp.status().as_str().to_owned()
+    )
+    .increment(1);
+    resp
 }
 
 async fn not_found() -> ApiError {
