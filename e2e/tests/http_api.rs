@@ -490,3 +490,14 @@ async fn restarting_the_rpc_server_loses_no_acknowledged_message() {
     let page = api.pull_ok("chat=al:bob").await;
     assert_eq!(page["messages"], json!([before]));
 }
+
+#[tokio::test]
+async fn both_servers_exit_cleanly_on_sigterm() {
+    let api = Api::start();
+    api.send_ok("al:bob", "al", "before shutdown").await;
+    let Stack { replicas, http, .. } = api.stack;
+    assert!(http.terminate(), "http-server exits 0");
+    for replica in replicas {
+        assert!(replica.terminate(), "rpc-server exits 0");
+    }
+}

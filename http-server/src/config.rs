@@ -1,5 +1,6 @@
 use std::net::SocketAddr;
 
+use anyhow::Context;
 use clap::Parser;
 use im_ops::RegistryArgs;
 
@@ -11,9 +12,9 @@ pub struct Config {
     #[arg(long, env = "IM_HTTP_LISTEN", default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
 
-    /// Fixed rpc-server addresses, comma-separated (ip:port). When set, etcd is not used.
+    /// Fixed rpc-server addresses, comma-separated (host:port). When set, etcd is not used.
     #[arg(long, env = "IM_RPC_ADDRS", value_delimiter = ',')]
-    pub rpc_addrs: Vec<SocketAddr>,
+    pub rpc_addrs: Vec<String>,
 
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -21,4 +22,23 @@ pub struct Config {
     /// How long to wait for an rpc-server's answer before replying 504, in milliseconds.
     #[arg(long, env = "IM_RPC_TIMEOUT_MS", default_value_t = 3000)]
     pub rpc_timeout_ms: u64,
+}
+
+impl Config {
+    /// The fixed rpc-server addresses, host names resolved; empty when none are set.
+    pub async fn fixed_rpc_addrs(&self) -> anyhow::Result<Vec<SocketAddr>> {
+        let mut addrs = Vec::new();
+        for entry in self
+            .rpc_addrs
+            .iter()
+            .map(|a| a.trim())
+            .filter(|a| !a.is_empty())
+        {
+            let resolved = tokio::net::lookup_host(entry)
+                .await
+                .with_context(|| format!("IM_RPC_ADDRS: cannot resolve {entry:?}"))?;
+            addrs.extend(resolved.take(1));
+        }
+        Ok(addrs)
+    }
 }

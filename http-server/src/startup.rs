@@ -31,9 +31,10 @@ pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
 }
 
 async fn find_replicas(config: &Config) -> anyhow::Result<Replicas> {
-    if !config.rpc_addrs.is_empty() {
-        tracing::info!(rpc_addrs = ?config.rpc_addrs, "using fixed rpc-server addresses");
-        return Ok(Replicas::Fixed(config.rpc_addrs.clone()));
+    let fixed = config.fixed_rpc_addrs().await?;
+    if !fixed.is_empty() {
+        tracing::info!(rpc_addrs = ?fixed, "using fixed rpc-server addresses");
+        return Ok(Replicas::Fixed(fixed));
     }
     let Some(endpoints) = config.registry.endpoints() else {
         bail!("no rpc-servers: set IM_RPC_ADDRS or ETCD_ENDPOINTS");

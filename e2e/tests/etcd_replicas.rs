@@ -1,0 +1,272 @@
+//! Three rpc-server processes registered in a real etcd behind one http-server that discovers
+//! them: spreading, failover, graceful shutdown, late joiners, and etcd itself going away.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use etcd_client::GetOptions;
+use im_testkit::{
+    Etcd, ServerProcess, eventually, fresh_database_url, start_http_server, start_rpc_server_with,
+};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+const PATIENCE: Duration = Duration::from_secs(20);
+const REGISTRY_PREFIX: &str = "kitex/registry-etcd/im.rpc/";
+
+struct Cluster {
+    etcd: Etcd,
+    database_url: String,
+    replicas: Vec<ServerProcess>,
+    http: ServerProcess,
+    client: Client,
+}
+
+impl Cluster {
+    async fn start(replicas: usize) -> Self {
+        let etcd = Etcd::start();
+        let database_url = fresh_database_url();
+        let replicas = (0..replicas)
+            .map(|_| start_replica(&etcd, &database_url))
+            .collect();
+        let http = start_http_server(vec![], &[("ETCD_ENDPOINTS", etcd.endpoint())]);
+        let cluster = Self {
+            etcd,
+            database_url,
+            replicas,
+            http,
+            client: Client::new(),
+        };
+        cluster.wait_for_replicas(cluster.replicas.len()).await;
+        cluster
+    }
+
+    /// Waits until the http-server knows exactly `n` replicas.
+    async fn wait_for_replicas(&self, n: usize) {
+        let expected = format!("im_rpc_replicas {n}");
+        eventually(
+            &format!("the http-server knows {n} replicas"),
+            PATIENCE,
+            || async {
+                metrics_text(&self.client, self.http.admin)
+                    .await
+                    .lines()
+                    .any(|l| l == expected)
+            },
+        )
+        .await;
+    }
+
+    async fn send(&self, text: &str) -> Result<i64, String> {
+        let resp = self
+            .client
+            .post(format!("http://{}/api/send", self.http.addr))
+            .json(&json!({ "chat": "al:bob", "sender": "al", "text": text }))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = resp.status();
+        let body: Value = resp.json().await.map_err(|e| e.to_string())?;
+        if status == StatusCode::OK {
+            Ok(body["message"]["send_time"].as_i64().unwrap())
+        } else {
+            Err(format!("{status}: {body}"))
+        }
+    }
+
+    async fn pull_all(&self) -> Vec<String> {
+        let mut texts = Vec::new();
+        let mut cursor = 0;
+        loop {
+            let page: Value = self
+                .client
+                .get(format!(
+                    "http://{}/api/pull?chat=al:bob&limit=100&cursor={cursor}",
+                    self.http.addr
+                ))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            for m in page["messages"].as_array().unwrap() {
+                texts.push(m["text"].as_str().unwrap().to_owned());
+            }
+            if !page["has_more"].as_bool().unwrap() {
+                return texts;
+            }
+            cursor = page["next_cursor"].as_i64().unwrap();
+        }
+    }
+}
+
+fn start_replica(etcd: &Etcd, database_url: &str) -> ServerProcess {
+    start_rpc_server_with(
+        database_url,
+        &[
+            ("ETCD_ENDPOINTS", etcd.endpoint()),
+            ("IM_REGISTRY_TTL_SECS", "2".to_owned()),
+            ("IM_SHUTDOWN_DRAIN_MS", "1000".to_owned()),
+        ],
+    )
+}
+
+async fn metrics_text(client: &Client, admin: std::net::SocketAddr) -> String {
+    match client.get(format!("http://{admin}/metrics")).send().await {
+        Ok(resp) => resp.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// How many calls a replica has answered, from its own /metrics.
+async fn calls_answered(client: &Client, replica: &ServerProcess) -> f64 {
+    metrics_text(client, replica.admin)
+        .await
+        .lines()
+        .filter(|l| l.starts_with("im_rpc_requests_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Sends `count` messages one after another, named `{tag}-{i}`; returns the acknowledged
+/// names and the failures.
+async fn send_stream(
+    cluster: Arc<Cluster>,
+    tag: String,
+    count: usize,
+) -> (Vec<String>, Vec<String>) {
+    let (mut acked, mut failed) = (Vec::new(), Vec::new());
+    for i in 0..count {
+        let text = format!("{tag}-{i}");
+        match cluster.send(&text).await {
+            Ok(_) => acked.push(text),
+            Err(err) => failed.push(err),
+        }
+    }
+    (acked, failed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn calls_reach_every_replica() {
+    let cluster = Cluster::start(3).await;
+    for i in 0..60 {
+        cluster.send(&format!("m{i}")).await.unwrap();
+    }
+    for replica in &cluster.replicas {
+        assert!(
+            calls_answered(&cluster.client, replica).await > 0.0,
+            "{} got no call",
+            replica.addr
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_replica_loses_no_acknowledged_message_and_is_dropped() {
+    let mut cluster = Cluster::start(3).await;
+    let victim = cluster.replicas.remove(0);
+    let cluster = Arc::new(cluster);
+    let streams: Vec<_> = (0..4)
+        .map(|n| tokio::spawn(send_stream(cluster.clone(), format!("s{n}"), 60)))
+        .collect();
+    eventually("the stream is under way", PATIENCE, || async {
+        calls_answered(&cluster.client, &victim).await >= 5.0
+    })
+    .await;
+    drop(victim); // SIGKILL
+
+    let mut acked = Vec::new();
+    for stream in streams {
+        acked.extend(stream.await.unwrap().0);
+    }
+    let stored = cluster.pull_all().await;
+    let unique: HashSet<&String> = stored.iter().collect();
+    assert_eq!(unique.len(), stored.len(), "a message was stored twice");
+    for text in &acked {
+        assert!(unique.contains(text), "acknowledged {text} was lost");
+    }
+
+    // Once its lease expires the dead replica is gone, and nothing fails any more.
+    cluster.wait_for_replicas(2).await;
+    let (after, failed) = send_stream(cluster.clone(), "after".into(), 30).await;
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(after.len(), 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replica_stopped_with_sigterm_fails_no_request() {
+    let mut cluster = Cluster::start(3).await;
+    let leaving = cluster.replicas.remove(0);
+    let cluster = Arc::new(cluster);
+    let streams: Vec<_> = (0..4)
+        .map(|n| tokio::spawn(send_stream(cluster.clone(), format!("s{n}"), 80)))
+        .collect();
+    eventually("the stream is under way", PATIENCE, || async {
+        calls_answered(&cluster.client, &leaving).await >= 5.0
+    })
+    .await;
+    let exited_cleanly = tokio::task::spawn_blocking(move || leaving.terminate())
+        .await
+        .unwrap();
+    assert!(exited_cleanly, "the replica exits 0 after SIGTERM");
+
+    let mut acked = 0;
+    for stream in streams {
+        let (ok, failed) = stream.await.unwrap();
+        assert!(failed.is_empty(), "requests failed: {failed:?}");
+        acked += ok.len();
+    }
+    assert_eq!(acked, 4 * 80);
+    assert_eq!(cluster.pull_all().await.len(), 4 * 80);
+    cluster.wait_for_replicas(2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replica_started_later_gets_calls() {
+    let mut cluster = Cluster::start(2).await;
+    let late = start_replica(&cluster.etcd, &cluster.database_url);
+    cluster.wait_for_replicas(3).await;
+    let mut i = 0;
+    eventually("the late replica gets calls", PATIENCE, || {
+        i += 1;
+        let cluster = &cluster;
+        let late = &late;
+        async move {
+            cluster.send(&format!("m{i}")).await.unwrap();
+            calls_answered(&cluster.client, late).await > 0.0
+        }
+    })
+    .await;
+    cluster.replicas.push(late);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requests_keep_working_without_etcd_and_replicas_register_again() {
+    let mut cluster = Cluster::start(2).await;
+    cluster.etcd.stop();
+    for i in 0..30 {
+        cluster.send(&format!("without etcd {i}")).await.unwrap();
+    }
+
+    // etcd comes back having lost every key and lease.
+    cluster.etcd.start_again(true);
+    let endpoint = cluster.etcd.endpoint();
+    eventually("both replicas registered again", PATIENCE, || {
+        let endpoint = endpoint.clone();
+        async move {
+            let Ok(mut etcd) = volo_etcd_registry::connect(&[endpoint]).await else {
+                return false;
+            };
+            etcd.get(REGISTRY_PREFIX, Some(GetOptions::new().with_prefix()))
+                .await
+                .is_ok_and(|r| r.kvs().len() == 2)
+        }
+    })
+    .await;
+    for i in 0..10 {
+        cluster.send(&format!("with etcd again {i}")).await.unwrap();
+    }
+    assert_eq!(cluster.pull_all().await.len(), 40);
+}
