@@ -10,14 +10,13 @@ as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# Installs the Debian packages behind the given commands, once, only where a command is missing.
+# ensure_packages COMMAND:PACKAGE...: installs, in one apt-get run, the Debian package of each
+# command that is missing.
 ensure_packages() {
-  local missing=()
-  command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
-  command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
-  command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
-  command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
-  command -v thrift >/dev/null 2>&1 || missing+=(thrift-compiler)
+  local missing=() pair
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${pair%%:*}" ] || missing+=("${pair#*:}")
+  done
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     as_root apt-get update -qq
@@ -25,13 +24,17 @@ ensure_packages() {
   fi
 }
 
+# mariadb_answers PORT: whether a MariaDB/MySQL takes root without a password on 127.0.0.1:PORT.
+mariadb_answers() {
+  mariadb --protocol=tcp -h127.0.0.1 -P"$1" -uroot -e 'SELECT 1' >/dev/null 2>&1
+}
+
 # mariadb_up PORT NAME: a MariaDB on 127.0.0.1:PORT with its data under $RUN_DIR/NAME, root
 # without a password over TCP. Reuses a server already answering on that port.
 mariadb_up() {
   local port=$1 dir="$RUN_DIR/$2"
-  if mariadb --protocol=tcp -h127.0.0.1 -P"$port" -uroot -e 'SELECT 1' >/dev/null 2>&1; then
-    return 0
-  fi
+  mariadb_answers "$port" && return 0
+  ensure_packages mariadbd:mariadb-server
   mkdir -p "$dir"
   if [ ! -d "$dir/data/mysql" ]; then
     log "initialising MariaDB data dir $dir/data"
