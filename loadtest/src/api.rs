@@ -1,0 +1,183 @@
+//! The two ways in: the HTTP API, or the Thrift API of one rpc-server.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use im_idl::{ImServiceClient, ImServiceClientBuilder, Message, PullRequest, SendRequest};
+use serde_json::{Value, json};
+
+#[derive(Clone)]
+pub enum Api {
+    Http {
+        client: reqwest::Client,
+        base: String,
+    },
+    Thrift(ImServiceClient),
+}
+
+pub struct Page {
+    pub messages: Vec<(i64, String)>,
+    pub has_more: bool,
+    pub next_cursor: i64,
+}
+
+impl Api {
+    pub fn http(base: &str) -> anyhow::Result<Self> {
+        let url = reqwest::Url::parse(base).context("--http must be a URL")?;
+        let host = url.host_str().context("--http needs a host")?;
+        ensure_loopback(&format!(
+            "{host}:{}",
+            url.port_or_known_default().unwrap_or(80)
+        ))?;
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(usize::MAX)
+            .timeout(Duration::from_secs(10))
+            .build()?;
+        Ok(Self::Http {
+            client,
+            base: base.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    pub fn thrift(addr: &str) -> anyhow::Result<Self> {
+        let addr = ensure_loopback(addr)?;
+        Ok(Self::Thrift(
+            ImServiceClientBuilder::new("im-rpc").address(addr).build(),
+        ))
+    }
+
+    /// Returns the send_time, or the kind of failure.
+    pub async fn send(&self, chat: &str, sender: &str, text: &str) -> Result<i64, String> {
+        match self {
+            Self::Http { client, base } => {
+                let body = json!({ "chat": chat, "sender": sender, "text": text });
+                let reply = http_call(client.post(format!("{base}/api/send")).json(&body)).await?;
+                reply["message"]["send_time"]
+                    .as_i64()
+                    .ok_or_else(|| "reply without send_time".to_owned())
+            }
+            Self::Thrift(client) => {
+                let message = Message {
+                    chat: Some(chat.to_owned().into()),
+                    text: Some(text.to_owned().into()),
+                    sender: Some(sender.to_owned().into()),
+                    send_time: None,
+                };
+                let resp = client
+                    .send(SendRequest { message })
+                    .await
+                    .map_err(|e| format!("thrift {}", kind_of(&e.to_string())))?;
+                if resp.code != 0 {
+                    return Err(format!("code {}", resp.code));
+                }
+                resp.stored
+                    .and_then(|m| m.send_time)
+                    .ok_or_else(|| "reply without send_time".to_owned())
+            }
+        }
+    }
+
+    pub async fn pull(
+        &self,
+        chat: &str,
+        cursor: i64,
+        limit: i32,
+        reverse: bool,
+    ) -> Result<Page, String> {
+        match self {
+            Self::Http { client, base } => {
+                let url = format!(
+                    "{base}/api/pull?chat={chat}&cursor={cursor}&limit={limit}&reverse={reverse}"
+                );
+                let reply = http_call(client.get(url)).await?;
+                let messages = reply["messages"]
+                    .as_array()
+                    .ok_or("reply without messages")?
+                    .iter()
+                    .map(|m| {
+                        (
+                            m["send_time"].as_i64().unwrap_or_default(),
+                            m["text"].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect();
+                Ok(Page {
+                    messages,
+                    has_more: reply["has_more"].as_bool().unwrap_or_default(),
+                    next_cursor: reply["next_cursor"].as_i64().unwrap_or_default(),
+                })
+            }
+            Self::Thrift(client) => {
+                let req = PullRequest {
+                    chat: chat.to_owned().into(),
+                    cursor,
+                    limit,
+                    reverse: Some(reverse),
+                };
+                let resp = client
+                    .pull(req)
+                    .await
+                    .map_err(|e| format!("thrift {}", kind_of(&e.to_string())))?;
+                if resp.code != 0 {
+                    return Err(format!("code {}", resp.code));
+                }
+                Ok(Page {
+                    messages: resp
+                        .messages
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|m| {
+                            (
+                                m.send_time.unwrap_or_default(),
+                                m.text.unwrap_or_default().to_string(),
+                            )
+                        })
+                        .collect(),
+                    has_more: resp.has_more.unwrap_or_default(),
+                    next_cursor: resp.next_cursor.unwrap_or_default(),
+                })
+            }
+        }
+    }
+}
+
+async fn http_call(req: reqwest::RequestBuilder) -> Result<Value, String> {
+    let resp = req.send().await.map_err(|e| {
+        if e.is_timeout() {
+            "timeout".to_owned()
+        } else if e.is_connect() {
+            "connect".to_owned()
+        } else {
+            "transport".to_owned()
+        }
+    })?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(format!("http {}", status.as_u16()));
+    }
+    resp.json().await.map_err(|_| "unreadable reply".to_owned())
+}
+
+/// A short, bounded label for an error message.
+fn kind_of(msg: &str) -> &'static str {
+    if msg.contains("timeout") || msg.contains("timed out") {
+        "timeout"
+    } else if msg.contains("load balance") || msg.contains("refused") {
+        "unreachable"
+    } else {
+        "error"
+    }
+}
+
+/// Load goes to this machine only: every address the target resolves to must be loopback.
+fn ensure_loopback(target: &str) -> anyhow::Result<SocketAddr> {
+    let addrs: Vec<SocketAddr> = target
+        .to_socket_addrs()
+        .with_context(|| format!("cannot resolve {target}"))?
+        .collect();
+    match addrs.first() {
+        Some(first) if addrs.iter().all(|a| a.ip().is_loopback()) => Ok(*first),
+        _ => bail!("refusing to send load to {target}: only loopback addresses are allowed"),
+    }
+}

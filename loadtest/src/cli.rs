@@ -1,0 +1,99 @@
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Load tool for the IM service. Traffic goes to loopback addresses only; every run is bounded
+/// by a duration and a request count.
+#[derive(Debug, Parser)]
+#[command(name = "im-load", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Drive the API, report throughput and latency, then verify integrity.
+    Run(RunArgs),
+    /// The database's own ceiling: the same inserts and selects issued directly with sqlx.
+    Ceiling(CeilingArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Workload {
+    Send,
+    Pull,
+    /// `--pull-percent` pulls, the rest sends.
+    Mix,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Bounds {
+    /// Concurrent clients, each waiting for its answer before the next request.
+    #[arg(long, default_value_t = 50)]
+    pub clients: usize,
+
+    /// Stop after this long (e.g. 30s, 2m).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub duration: Duration,
+
+    /// Stop after this many requests in all.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub requests: u64,
+
+    #[arg(long, value_enum, default_value_t = Workload::Mix)]
+    pub workload: Workload,
+
+    /// Share of pulls in the mix workload.
+    #[arg(long, default_value_t = 80)]
+    pub pull_percent: u8,
+
+    /// Rooms to spread over; 1 is one hot room.
+    #[arg(long, default_value_t = 100)]
+    pub rooms: usize,
+
+    /// Messages sent into each room before a pull-only run, so pulls read real pages.
+    #[arg(long, default_value_t = 50)]
+    pub seed_per_room: usize,
+
+    /// Write the summary as JSON to this file too.
+    #[arg(long)]
+    pub json_out: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Base URL of the http-server.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub http: String,
+
+    /// Call this rpc-server over Thrift instead of the HTTP API.
+    #[arg(long)]
+    pub thrift: Option<String>,
+
+    #[command(flatten)]
+    pub bounds: Bounds,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CeilingArgs {
+    /// A database of its own: the tool creates it and writes into it.
+    #[arg(long, default_value = "mysql://root@127.0.0.1:3306/im_ceiling")]
+    pub database_url: String,
+
+    #[command(flatten)]
+    pub bounds: Bounds,
+}
+
+fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let (number, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("bad duration {raw:?}"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "" | "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        _ => Err(format!("bad duration unit in {raw:?}: use ms, s or m")),
+    }
+}

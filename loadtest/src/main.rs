@@ -1,0 +1,23 @@
+//! `im-load`: load and integrity checks for the IM service. See `im-load --help`.
+
+mod api;
+mod ceiling;
+mod cli;
+mod run;
+mod stats;
+mod verify;
+
+use clap::Parser;
+use cli::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let passed = match Cli::parse().command {
+        Command::Run(args) => run::run(args).await?,
+        Command::Ceiling(args) => ceiling::run(args).await?,
+    };
+    if !passed {
+        std::process::exit(1);
+    }
+    Ok(())
+}
