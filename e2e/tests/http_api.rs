@@ -456,8 +456,53 @@ async fn no_reachable_backend_is_503() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.headers()["retry-after"], "1");
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["code"], 2);
+}
+
+#[tokio::test]
+async fn over_the_in_flight_limit_requests_get_503_with_retry_after_at_once() {
+    // A backend that never answers keeps the one permitted request in progress.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let http = start_http_server(
+        vec![silent.local_addr().unwrap()],
+        &[
+            ("IM_HTTP_MAX_IN_FLIGHT", "1".to_owned()),
+            ("IM_RPC_TIMEOUT_MS", "3000".to_owned()),
+        ],
+    );
+    let url = format!("http://{}/api/pull?chat=al:bob", http.addr);
+    let stuck = tokio::spawn(Client::new().get(url.clone()).send());
+    // Until the first request holds the permit, a second one may still get it.
+    let mut shed = None;
+    for _ in 0..100 {
+        let resp = Client::new().get(url.clone()).send().await.unwrap();
+        if resp.status() == StatusCode::SERVICE_UNAVAILABLE {
+            shed = Some(resp);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let shed = shed.expect("a request over the limit is refused");
+    assert_eq!(shed.headers()["retry-after"], "1");
+    let body: Value = shed.json().await.unwrap();
+    assert_eq!(body["code"], 2);
+    assert!(
+        body["msg"].as_str().unwrap().contains("overloaded"),
+        "{body}"
+    );
+    // /ping is not an API route and is never shed.
+    let ping = Client::new()
+        .get(format!("http://{}/ping", http.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ping.status(), StatusCode::OK);
+    assert_eq!(
+        stuck.await.unwrap().unwrap().status(),
+        StatusCode::GATEWAY_TIMEOUT
+    );
 }
 
 #[tokio::test]

@@ -22,6 +22,15 @@ pub struct Config {
     /// How long to wait for an rpc-server's answer before replying 504, in milliseconds.
     #[arg(long, env = "IM_RPC_TIMEOUT_MS", default_value_t = 3000)]
     pub rpc_timeout_ms: u64,
+
+    /// Most calls in flight to one rpc-server (and so connections to it); more wait.
+    #[arg(long, env = "IM_RPC_MAX_CALLS_PER_REPLICA", default_value_t = 256)]
+    pub rpc_max_calls_per_replica: usize,
+
+    /// Most API requests in progress at once; beyond it requests get 503 with Retry-After at
+    /// once instead of queueing.
+    #[arg(long, env = "IM_HTTP_MAX_IN_FLIGHT", default_value_t = 4096)]
+    pub max_in_flight: usize,
 }
 
 impl Config {

@@ -15,17 +15,26 @@ use crate::routes;
 /// flight before returning.
 pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
     let replicas = find_replicas(&config).await?;
-    let backend = Backend::new(replicas, Duration::from_millis(config.rpc_timeout_ms));
+    let backend = Backend::new(
+        replicas,
+        Duration::from_millis(config.rpc_timeout_ms),
+        config.rpc_max_calls_per_replica,
+    );
     track_replicas(backend.clone());
     let ready = readiness(backend.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!(listen = %config.listen, replicas = backend.replica_count(), "http-server ready");
-    Server::new(routes::router(backend, ready, telemetry))
-        .run(DefaultIncoming::from(listener))
-        .await
-        .map_err(|err| anyhow::anyhow!("http server failed: {err}"))?;
+    Server::new(routes::router(
+        backend,
+        ready,
+        telemetry,
+        config.max_in_flight,
+    ))
+    .run(DefaultIncoming::from(listener))
+    .await
+    .map_err(|err| anyhow::anyhow!("http server failed: {err}"))?;
     tracing::info!("http-server stopped");
     Ok(())
 }

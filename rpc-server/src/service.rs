@@ -28,6 +28,10 @@ impl CallError {
                     "database unavailable, retry later".to_owned(),
                 )
             }
+            Self::Store(StoreError::Overloaded) => (
+                ErrorCode::Unavailable,
+                "overloaded: too many sends waiting, retry later".to_owned(),
+            ),
             Self::Store(StoreError::Internal(err)) => {
                 tracing::error!(%err, "database error");
                 (ErrorCode::Internal, "internal error".to_owned())
@@ -53,7 +57,7 @@ impl MessageService {
             msg.sender.as_deref().unwrap_or_default(),
             msg.text.as_deref().unwrap_or_default(),
         )?;
-        Ok(self.store.append(&new).await?)
+        Ok(self.store.append(new).await?)
     }
 
     async fn pull(&self, req: PullRequest) -> Result<Page, CallError> {

@@ -36,7 +36,7 @@ async fn store_with_clock(start: i64) -> (Store, Arc<ManualClock>) {
 
 async fn send(store: &Store, chat: &str, sender: &str, text: &str) -> StoredMessage {
     let msg = NewMessage::parse(chat, sender, text).expect("valid message");
-    store.append(&msg).await.expect("append")
+    store.append(msg).await.expect("append")
 }
 
 /// Walks the whole room page by page with `next_cursor`, returning every send_time seen.
@@ -86,6 +86,30 @@ async fn concurrent_sends_at_one_instant_are_all_stored_once() {
     times.sort_unstable();
     assert_eq!(times, (5_000..5_064).collect::<Vec<_>>());
     assert_eq!(walk(&store, "al:bob", 100, false).await, times);
+}
+
+#[tokio::test]
+async fn concurrent_sends_into_many_rooms_at_one_instant_stay_ordered_per_room() {
+    let (store, _clock) = store_with_clock(9_000).await;
+    let rooms = ["al:bob", "al:cy", "bob:cy", "cy:cy"];
+    let sends = (0..200).map(|i| {
+        let store = store.clone();
+        let chat = rooms[i % rooms.len()];
+        let sender = &chat[..chat.find(':').unwrap()];
+        async move { (chat, send(&store, chat, sender, &format!("m{i}")).await) }
+    });
+    let stored = futures::future::join_all(sends).await;
+    for room in rooms {
+        let mut times: Vec<i64> = stored
+            .iter()
+            .filter(|(chat, _)| *chat == room)
+            .map(|(_, m)| m.send_time)
+            .collect();
+        times.sort_unstable();
+        // 50 sends per room at one instant: exactly the next 50 microseconds, none shared.
+        assert_eq!(times, (9_000..9_050).collect::<Vec<_>>(), "{room}");
+        assert_eq!(walk(&store, room, 7, false).await, times, "{room}");
+    }
 }
 
 #[tokio::test]

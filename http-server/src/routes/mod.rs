@@ -9,9 +9,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use im_ops::{ReadinessCheck, Telemetry, admin_router};
+use tokio::sync::Semaphore;
 use volo_http::context::ServerContext;
 use volo_http::request::Request;
 use volo_http::response::Response;
+use volo_http::server::IntoResponse;
 use volo_http::server::middleware::{self, Next};
 use volo_http::server::route::{Router, get, post};
 use volo_http::utils::Extension;
@@ -28,11 +30,20 @@ const ROUTES: [&str; 6] = [
     "/metrics",
 ];
 
-pub fn router(backend: Backend, ready: ReadinessCheck, telemetry: Telemetry) -> Router {
-    Router::new()
-        .route("/ping", get(ping::ping).fallback(only_get))
+pub fn router(
+    backend: Backend,
+    ready: ReadinessCheck,
+    telemetry: Telemetry,
+    max_in_flight: usize,
+) -> Router {
+    let api = Router::new()
         .route("/api/send", post(send::send).fallback(only_post))
         .route("/api/pull", get(pull::pull).fallback(only_get))
+        .layer(middleware::from_fn(shed_load))
+        .layer(Extension(InFlight(Arc::new(Semaphore::new(max_in_flight)))));
+    Router::new()
+        .route("/ping", get(ping::ping).fallback(only_get))
+        .merge(api)
         .merge(admin_router(ready, telemetry))
         .fallback(not_found)
         .layer(Extension(Arc::new(backend)))
@@ -54,6 +65,25 @@ async fn track_requests(cx: &mut ServerContext, req: Request, next: Next) -> Res
         "status" => resp.status().as_str().to_owned()
     )
     .increment(1);
+    resp
+}
+
+/// Permits for API requests in progress.
+#[derive(Clone)]
+struct InFlight(Arc<Semaphore>);
+
+/// Refuses a request at once when too many are in progress, rather than queueing it: the client
+/// learns within microseconds to come back later, and memory stays bounded.
+async fn shed_load(
+    Extension(InFlight(permits)): Extension<InFlight>,
+    cx: &mut ServerContext,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Ok(_permit) = permits.try_acquire() else {
+        return ApiError::overloaded().into_response();
+    };
+    let Ok(resp) = next.run(cx, req).await;
     resp
 }
 

@@ -7,21 +7,18 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use im_idl::{
-    ImServiceClient, ImServiceClientBuilder, ImServiceRequestSend, ImServiceResponseRecv,
-    PullRequest, PullResponse, SendRequest, SendResponse,
+    ImServiceClient, ImServiceClientBuilder, PullRequest, PullResponse, SendRequest, SendResponse,
 };
-use volo::Service;
 use volo::discovery::StaticDiscover;
-use volo::layer::Layer;
 use volo_etcd_registry::EtcdDiscover;
-use volo_thrift::context::ClientContext;
-use volo_thrift::{BizError, ClientError};
+use volo_thrift::ClientError;
+
+use layers::{PerReplicaLimitLayer, SEND_OUTCOME_UNKNOWN, SendAtMostOnceLayer};
+
+mod layers;
 
 /// Replicas tried for one call: the first pick and up to two others.
 const RETRIES: usize = 2;
-
-/// Marks a Send whose replica failed after the request may have reached it.
-const SEND_OUTCOME_UNKNOWN: i32 = -1;
 
 #[derive(Debug)]
 pub enum BackendError {
@@ -54,9 +51,12 @@ pub struct Backend {
 }
 
 impl Backend {
-    pub fn new(replicas: Replicas, timeout: Duration) -> Self {
+    /// `calls_per_replica` bounds the calls in flight to one replica, and so the connections
+    /// open to it: volo's pool alone does not.
+    pub fn new(replicas: Replicas, timeout: Duration, calls_per_replica: usize) -> Self {
         let builder = ImServiceClientBuilder::new("im-rpc")
             .layer_inner(SendAtMostOnceLayer)
+            .layer_inner(PerReplicaLimitLayer::new(calls_per_replica))
             .retry_count(RETRIES)
             // This layer's own timeout cannot be told apart from other failures; `call` times out.
             .disable_timeout_layer()
@@ -122,65 +122,4 @@ fn is_unreachable(err: &ClientError) -> bool {
         ClientError::Application(err) => err.message().contains("load balance"),
         _ => false,
     }
-}
-
-/// Keeps the load balancer from retrying a Send on another replica unless the first one never
-/// got it: a connection that failed mid-call may have delivered the Send, and running it twice
-/// would store the message twice. Pulls are always safe to retry.
-#[derive(Clone)]
-struct SendAtMostOnceLayer;
-
-impl<S> Layer<S> for SendAtMostOnceLayer {
-    type Service = SendAtMostOnce<S>;
-
-    fn layer(self, inner: S) -> Self::Service {
-        SendAtMostOnce(inner)
-    }
-}
-
-#[derive(Clone)]
-struct SendAtMostOnce<S>(S);
-
-impl<S> Service<ClientContext, ImServiceRequestSend> for SendAtMostOnce<S>
-where
-    S: Service<
-            ClientContext,
-            ImServiceRequestSend,
-            Response = Option<ImServiceResponseRecv>,
-            Error = ClientError,
-        > + Send
-        + Sync,
-{
-    type Response = S::Response;
-    type Error = ClientError;
-
-    async fn call(
-        &self,
-        cx: &mut ClientContext,
-        req: ImServiceRequestSend,
-    ) -> Result<Self::Response, Self::Error> {
-        let is_send = matches!(req, ImServiceRequestSend::Send(_));
-        match self.0.call(cx, req).await {
-            Err(ClientError::Transport(err)) if is_send && !never_delivered(err.kind()) => {
-                Err(ClientError::Biz(BizError::new(
-                    SEND_OUTCOME_UNKNOWN,
-                    format!(
-                        "the rpc-server failed during the send ({err}); the message may or may \
-                         not have been stored"
-                    )
-                    .into(),
-                )))
-            }
-            other => other,
-        }
-    }
-}
-
-/// Connection failures that happen before a single byte of the request left.
-fn never_delivered(kind: std::io::ErrorKind) -> bool {
-    use std::io::ErrorKind::*;
-    matches!(
-        kind,
-        ConnectionRefused | AddrNotAvailable | NetworkUnreachable | HostUnreachable | TimedOut
-    )
 }

@@ -1,4 +1,7 @@
-//! All SQL of the service: the schema's migrations, appending a message, reading a page.
+//! All SQL of the service: the schema's migrations, appending messages (in `writer`), reading a
+//! page.
+
+mod writer;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,16 +12,18 @@ use sqlx::{MySql, migrate::MigrateDatabase};
 use thiserror::Error;
 
 use crate::clock::Clock;
+use writer::Writer;
 
-/// How often a send is retried when MariaDB reports a transient conflict.
-const MAX_ATTEMPTS: usize = 5;
-
-#[derive(Debug, Error)]
+/// Cloneable, because one failed group commit answers every send in it.
+#[derive(Debug, Clone, Error)]
 pub enum StoreError {
     #[error("database unavailable: {0}")]
-    Unavailable(#[source] sqlx::Error),
+    Unavailable(String),
     #[error("database error: {0}")]
-    Internal(#[source] sqlx::Error),
+    Internal(String),
+    /// More sends are waiting for the database than the queue holds.
+    #[error("too many sends waiting for the database")]
+    Overloaded,
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -28,8 +33,8 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::Tls(_)
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed => Self::Unavailable(err),
-            _ => Self::Internal(err),
+            | sqlx::Error::WorkerCrashed => Self::Unavailable(err.to_string()),
+            _ => Self::Internal(err.to_string()),
         }
     }
 }
@@ -37,7 +42,7 @@ impl From<sqlx::Error> for StoreError {
 #[derive(Clone)]
 pub struct Store {
     pool: MySqlPool,
-    clock: Arc<dyn Clock>,
+    writer: Writer,
 }
 
 impl Store {
@@ -64,8 +69,10 @@ impl Store {
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
-            .map_err(|err| StoreError::Internal(err.into()))?;
-        Ok(Self { pool, clock })
+            .map_err(|err| StoreError::Internal(err.to_string()))?;
+        // Half the connections commit sends, the rest stay free for pulls.
+        let writer = Writer::start(pool.clone(), clock, (pool_size as usize / 2).max(1));
+        Ok(Self { pool, writer })
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
@@ -78,59 +85,10 @@ impl Store {
         (self.pool.size() as usize, self.pool.num_idle())
     }
 
-    /// Commits `msg` with a send_time above every earlier one of its room, and returns it.
-    pub async fn append(&self, msg: &NewMessage) -> Result<StoredMessage, StoreError> {
-        let started = Instant::now();
-        let result = self.append_with_retries(msg).await;
-        record_latency("append", started);
-        result
-    }
-
-    async fn append_with_retries(&self, msg: &NewMessage) -> Result<StoredMessage, StoreError> {
-        let mut attempt = 1;
-        loop {
-            match self.try_append(msg).await {
-                Err(err) if attempt < MAX_ATTEMPTS && is_transient(&err) => {
-                    tracing::debug!(attempt, %err, "retrying send");
-                    attempt += 1;
-                }
-                result => return result.map_err(StoreError::from),
-            }
-        }
-    }
-
-    async fn try_append(&self, msg: &NewMessage) -> Result<StoredMessage, sqlx::Error> {
-        let room = msg.room.key();
-        let now = self.clock.now_micros();
-        let mut tx = self.pool.begin().await?;
-        // Takes the room's row lock until commit and picks max(now, last + 1). LAST_INSERT_ID(x)
-        // hands the chosen value back in the same round trip, on insert and on update alike.
-        let send_time = sqlx::query(
-            "INSERT INTO rooms (room, last_send_time) VALUES (?, LAST_INSERT_ID(GREATEST(?, 1))) \
-             ON DUPLICATE KEY UPDATE \
-             last_send_time = LAST_INSERT_ID(GREATEST(last_send_time + 1, ?))",
-        )
-        .bind(room)
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .last_insert_id();
-        let send_time = i64::try_from(send_time).map_err(|err| sqlx::Error::Decode(err.into()))?;
-        sqlx::query("INSERT INTO messages (room, send_time, sender, text) VALUES (?, ?, ?, ?)")
-            .bind(room)
-            .bind(send_time)
-            .bind(msg.sender.as_str())
-            .bind(msg.text.as_str())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(StoredMessage {
-            chat: room.to_owned(),
-            sender: msg.sender.to_string(),
-            text: msg.text.as_str().to_owned(),
-            send_time,
-        })
+    /// Commits `msg` with a send_time above every earlier one of its room, and returns it once
+    /// it is committed. Concurrent sends are committed together (see [`writer`]).
+    pub async fn append(&self, msg: NewMessage) -> Result<StoredMessage, StoreError> {
+        self.writer.append(msg).await
     }
 
     /// One range read of the (room, send_time) key, no OFFSET.
@@ -169,18 +127,6 @@ impl Store {
     }
 }
 
-fn record_latency(op: &'static str, started: Instant) {
+pub(crate) fn record_latency(op: &'static str, started: Instant) {
     metrics::histogram!("im_store_duration_seconds", "op" => op).record(started.elapsed());
-}
-
-/// Lock conflicts that a fresh transaction resolves: deadlock (1213), lock wait timeout (1205)
-/// and a duplicate key (1062), should a row ever collide.
-fn is_transient(err: &sqlx::Error) -> bool {
-    let Some(db) = err.as_database_error() else {
-        return false;
-    };
-    let Some(mysql) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() else {
-        return false;
-    };
-    matches!(mysql.number(), 1062 | 1205 | 1213)
 }

@@ -1,0 +1,134 @@
+//! Layers between volo's load balancer and the transport, where the chosen replica is known.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use im_idl::{ImServiceRequestSend, ImServiceResponseRecv};
+use tokio::sync::Semaphore;
+use volo::Service;
+use volo::layer::Layer;
+use volo::net::Address;
+use volo_thrift::context::ClientContext;
+use volo_thrift::{BizError, ClientError};
+
+/// Marks a Send whose replica failed after the request may have reached it.
+pub(super) const SEND_OUTCOME_UNKNOWN: i32 = -1;
+
+/// Keeps the load balancer from retrying a Send on another replica unless the first one never
+/// got it: a connection that failed mid-call may have delivered the Send, and running it twice
+/// would store the message twice. Pulls are always safe to retry.
+#[derive(Clone)]
+pub(super) struct SendAtMostOnceLayer;
+
+impl<S> Layer<S> for SendAtMostOnceLayer {
+    type Service = SendAtMostOnce<S>;
+
+    fn layer(self, inner: S) -> Self::Service {
+        SendAtMostOnce(inner)
+    }
+}
+
+#[derive(Clone)]
+pub(super) struct SendAtMostOnce<S>(S);
+
+impl<S> Service<ClientContext, ImServiceRequestSend> for SendAtMostOnce<S>
+where
+    S: Service<
+            ClientContext,
+            ImServiceRequestSend,
+            Response = Option<ImServiceResponseRecv>,
+            Error = ClientError,
+        > + Send
+        + Sync,
+{
+    type Response = S::Response;
+    type Error = ClientError;
+
+    async fn call(
+        &self,
+        cx: &mut ClientContext,
+        req: ImServiceRequestSend,
+    ) -> Result<Self::Response, Self::Error> {
+        let is_send = matches!(req, ImServiceRequestSend::Send(_));
+        match self.0.call(cx, req).await {
+            Err(ClientError::Transport(err)) if is_send && !never_delivered(err.kind()) => {
+                Err(ClientError::Biz(BizError::new(
+                    SEND_OUTCOME_UNKNOWN,
+                    format!(
+                        "the rpc-server failed during the send ({err}); the message may or may \
+                         not have been stored"
+                    )
+                    .into(),
+                )))
+            }
+            other => other,
+        }
+    }
+}
+
+/// Connection failures that happen before a single byte of the request left.
+fn never_delivered(kind: std::io::ErrorKind) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        kind,
+        ConnectionRefused | AddrNotAvailable | NetworkUnreachable | HostUnreachable | TimedOut
+    )
+}
+
+/// At most `limit` calls in flight to each replica; further calls wait for one to finish
+/// (within the caller's timeout). Each call holds one pooled connection, so this also bounds
+/// the connections per replica.
+#[derive(Clone)]
+pub(super) struct PerReplicaLimitLayer {
+    limit: usize,
+    permits: Arc<Mutex<HashMap<Address, Arc<Semaphore>>>>,
+}
+
+impl PerReplicaLimitLayer {
+    pub(super) fn new(limit: usize) -> Self {
+        Self {
+            limit: limit.max(1),
+            permits: Arc::default(),
+        }
+    }
+}
+
+impl<S> Layer<S> for PerReplicaLimitLayer {
+    type Service = PerReplicaLimit<S>;
+
+    fn layer(self, inner: S) -> Self::Service {
+        PerReplicaLimit {
+            limits: self,
+            inner,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(super) struct PerReplicaLimit<S> {
+    limits: PerReplicaLimitLayer,
+    inner: S,
+}
+
+impl<S, Req> Service<ClientContext, Req> for PerReplicaLimit<S>
+where
+    S: Service<ClientContext, Req, Error = ClientError> + Send + Sync,
+    Req: Send,
+{
+    type Response = S::Response;
+    type Error = ClientError;
+
+    async fn call(&self, cx: &mut ClientContext, req: Req) -> Result<S::Response, ClientError> {
+        let permits = cx.rpc_info.callee().address.clone().map(|address| {
+            let mut all = self.limits.permits.lock().expect("lock");
+            all.entry(address)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.limits.limit)))
+                .clone()
+        });
+        let _permit = match &permits {
+            Some(permits) => Some(permits.acquire().await.expect("never closed")),
+            None => None,
+        };
+        self.inner.call(cx, req).await
+    }
+}
