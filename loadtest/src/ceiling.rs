@@ -20,7 +20,7 @@ pub async fn run(args: CeilingArgs) -> anyhow::Result<bool> {
     let clients = bounds.clients.max(1);
     let pool_size = u32::try_from(clients).unwrap_or(u32::MAX).min(500);
     // Creates the database and the schema, exactly as the rpc-server does.
-    let store = Store::open(&args.database_url, pool_size, Arc::new(SystemClock))
+    let store = Store::open(&args.database_url, pool_size, 1, Arc::new(SystemClock))
         .await
         .context("cannot open the ceiling database")?;
     let pool = MySqlPoolOptions::new()

@@ -32,6 +32,11 @@ pub struct Config {
     #[arg(long, env = "IM_DB_POOL_SIZE", default_value_t = 32)]
     pub db_pool_size: u32,
 
+    /// Commit lanes: each room belongs to one, and each lane commits one group of sends at a
+    /// time. Sends arriving meanwhile are committed together in the next group.
+    #[arg(long, env = "IM_DB_COMMIT_LANES", default_value_t = 4)]
+    pub db_commit_lanes: usize,
+
     /// How long to keep retrying the first database connection at start, in seconds.
     #[arg(long, env = "IM_DB_CONNECT_TIMEOUT_SECS", default_value_t = 60)]
     pub db_connect_timeout_secs: u64,

@@ -48,6 +48,7 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
         match Store::open(
             &config.database_url,
             config.db_pool_size,
+            config.db_commit_lanes,
             Arc::new(SystemClock),
         )
         .await

@@ -28,7 +28,7 @@ impl Clock for ManualClock {
 async fn store_with_clock(start: i64) -> (Store, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::default());
     clock.set(start);
-    let store = Store::open(&fresh_database_url(), 8, clock.clone())
+    let store = Store::open(&fresh_database_url(), 8, 2, clock.clone())
         .await
         .expect("open store");
     (store, clock)
@@ -268,9 +268,9 @@ async fn reopening_runs_migrations_again_and_keeps_every_message() {
     let url = fresh_database_url();
     let clock = Arc::new(ManualClock::default());
     clock.set(1);
-    let first = Store::open(&url, 2, clock.clone()).await.unwrap();
+    let first = Store::open(&url, 2, 1, clock.clone()).await.unwrap();
     let stored = send(&first, "al:bob", "al", "kept").await;
-    let second = Store::open(&url, 2, clock).await.unwrap();
+    let second = Store::open(&url, 2, 1, clock).await.unwrap();
     let page = second
         .read_page(&PageRequest::parse("al:bob", 0, 10, false).unwrap())
         .await

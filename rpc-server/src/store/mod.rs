@@ -47,10 +47,12 @@ pub struct Store {
 
 impl Store {
     /// Connects, creating the database if it is missing, and applies pending migrations.
-    /// Migrations only ever add: nothing is dropped.
+    /// Migrations only ever add: nothing is dropped. Sends are committed in `commit_lanes`
+    /// lanes, one group at a time each.
     pub async fn open(
         database_url: &str,
         pool_size: u32,
+        commit_lanes: usize,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StoreError> {
         if !MySql::database_exists(database_url).await? {
@@ -70,8 +72,7 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|err| StoreError::Internal(err.to_string()))?;
-        // Half the connections commit sends, the rest stay free for pulls.
-        let writer = Writer::start(pool.clone(), clock, (pool_size as usize / 2).max(1));
+        let writer = Writer::start(pool.clone(), clock, commit_lanes);
         Ok(Self { pool, writer })
     }
 

@@ -1,12 +1,13 @@
-//! Group commit of sends. Concurrent sends queue up; a collector takes whatever is waiting (up
-//! to [`MAX_BATCH`]) as soon as a commit slot is free and commits it in one transaction. Each
-//! caller is answered only after that transaction committed. Under light load a batch is a
+//! Group commit of sends. Concurrent sends queue up in lanes; each lane takes whatever is waiting
+//! (up to [`MAX_BATCH`]) and commits it in one transaction. Each caller is answered only after
+//! that transaction committed. Under light load a batch is a
 //! single send; under heavy load one commit carries many, which is what lets the send path
 //! keep up with the database.
 //!
-//! In the transaction each room of the batch takes its `rooms` row lock, in ascending key order
-//! so that concurrent batches (of any replica) never deadlock, and reserves one send_time per
-//! message; then one multi-row insert stores them all. The row locks are held until commit, so
+//! In the transaction one statement takes the `rooms` row lock of every room of the batch, in
+//! ascending key order so that concurrent batches (of any replica) never deadlock, and reserves
+//! one send_time per message; one more reads them back, and one multi-row insert stores the
+//! messages: three statements whatever the size of the batch. The row locks are held until commit, so
 //! send_time order is commit order within every room.
 
 use std::collections::BTreeMap;
@@ -16,7 +17,9 @@ use std::time::Instant;
 use im_domain::{NewMessage, StoredMessage};
 use sqlx::mysql::MySqlPool;
 use sqlx::{MySql, QueryBuilder};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use std::hash::{Hash, Hasher};
+
+use tokio::sync::{mpsc, oneshot};
 
 use super::{StoreError, record_latency};
 use crate::clock::Clock;
@@ -24,7 +27,7 @@ use crate::clock::Clock;
 /// Most sends in one transaction (4 bound parameters each, far below MySQL's 65535).
 const MAX_BATCH: usize = 256;
 
-/// Most sends waiting for a commit slot; beyond it a send is refused at once as overloaded,
+/// Most sends waiting to be committed, over all lanes; beyond it a send is refused at once as overloaded,
 /// which bounds memory and keeps latency from growing without limit.
 const QUEUE_CAPACITY: usize = 8192;
 
@@ -36,28 +39,32 @@ struct Pending {
     reply: oneshot::Sender<Result<StoredMessage, StoreError>>,
 }
 
+/// Sends go to one of several lanes by room; each lane commits one group at a time. So two
+/// groups of one replica never wait for each other's room locks, and a group only ever waits
+/// for another replica's group, never for a chain of them.
 #[derive(Clone)]
 pub(super) struct Writer {
-    queue: mpsc::Sender<Pending>,
+    lanes: Arc<[mpsc::Sender<Pending>]>,
 }
 
 impl Writer {
-    /// Starts the collector; it ends when the last `Writer` clone is dropped.
-    pub(super) fn start(pool: MySqlPool, clock: Arc<dyn Clock>, commit_slots: usize) -> Self {
-        let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(collect(
-            waiting,
-            pool,
-            clock,
-            Arc::new(Semaphore::new(commit_slots)),
-        ));
-        Self { queue }
+    /// Starts `lanes` committers; they end when the last `Writer` clone is dropped.
+    pub(super) fn start(pool: MySqlPool, clock: Arc<dyn Clock>, lanes: usize) -> Self {
+        let lanes = lanes.max(1);
+        let lanes = (0..lanes)
+            .map(|_| {
+                let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY / lanes);
+                tokio::spawn(commit_lane(waiting, pool.clone(), clock.clone()));
+                queue
+            })
+            .collect();
+        Self { lanes }
     }
 
     pub(super) async fn append(&self, msg: NewMessage) -> Result<StoredMessage, StoreError> {
+        let lane = &self.lanes[lane_of(msg.room.key(), self.lanes.len())];
         let (reply, answer) = oneshot::channel();
-        self.queue
-            .try_send(Pending { msg, reply })
+        lane.try_send(Pending { msg, reply })
             .map_err(|_| StoreError::Overloaded)?;
         answer
             .await
@@ -65,17 +72,16 @@ impl Writer {
     }
 }
 
-async fn collect(
-    mut waiting: mpsc::Receiver<Pending>,
-    pool: MySqlPool,
-    clock: Arc<dyn Clock>,
-    slots: Arc<Semaphore>,
-) {
+fn lane_of(room: &str, lanes: usize) -> usize {
+    let mut hasher = std::hash::DefaultHasher::new();
+    room.hash(&mut hasher);
+    (hasher.finish() % lanes as u64) as usize
+}
+
+/// Takes whatever is waiting (up to [`MAX_BATCH`]) and commits it, over and over: the longer a
+/// commit takes, the larger the next group.
+async fn commit_lane(mut waiting: mpsc::Receiver<Pending>, pool: MySqlPool, clock: Arc<dyn Clock>) {
     while let Some(first) = waiting.recv().await {
-        // Waiting for a slot first lets the next batch grow while the database is busy.
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return;
-        };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match waiting.try_recv() {
@@ -83,11 +89,7 @@ async fn collect(
                 Err(_) => break,
             }
         }
-        let (pool, clock) = (pool.clone(), clock.clone());
-        tokio::spawn(async move {
-            commit_and_answer(&pool, clock.as_ref(), batch).await;
-            drop(slot);
-        });
+        commit_and_answer(&pool, clock.as_ref(), batch).await;
     }
 }
 
@@ -136,32 +138,49 @@ async fn commit(
     for (i, msg) in msgs.iter().enumerate() {
         by_room.entry(msg.room.key()).or_default().push(i);
     }
-    let now = clock.now_micros();
-    let mut times = vec![0; msgs.len()];
+    // Every time reserved below is at least 1 and at least the clock.
+    let now = clock.now_micros().max(1);
     let mut tx = pool.begin().await?;
-    for (room, positions) in &by_room {
-        let extra = i64::try_from(positions.len() - 1).unwrap_or(i64::MAX);
-        // Reserves len() consecutive times after max(now, last + 1) and takes the row lock until
-        // commit. LAST_INSERT_ID(x) hands the room's new last send_time back in the same round
-        // trip, on insert and on update alike.
-        let last = sqlx::query(
-            "INSERT INTO rooms (room, last_send_time) VALUES (?, LAST_INSERT_ID(GREATEST(?, 1) + ?)) \
-             ON DUPLICATE KEY UPDATE \
-             last_send_time = LAST_INSERT_ID(GREATEST(last_send_time + 1, ?) + ?)",
+
+    // One statement takes every room's row lock (rows in ascending key order) and reserves
+    // len() consecutive times in each, after max(now, last + 1). A new room's row starts at
+    // now + len() - 1; an existing one moves to max(last + 1, now) + len() - 1, where
+    // len() - 1 = VALUES(last_send_time) - now because all rows share `now`.
+    let mut reserve: QueryBuilder<MySql> =
+        QueryBuilder::new("INSERT INTO rooms (room, last_send_time) ");
+    reserve.push_values(&by_room, |mut row, (room, positions)| {
+        row.push_bind(*room).push_bind(now + extra(positions));
+    });
+    reserve
+        .push(
+            " ON DUPLICATE KEY UPDATE last_send_time = \
+             GREATEST(last_send_time + 1 + VALUES(last_send_time) - ",
         )
-        .bind(room)
-        .bind(now)
-        .bind(extra)
-        .bind(now)
-        .bind(extra)
-        .execute(&mut *tx)
-        .await?
-        .last_insert_id();
-        let last = i64::try_from(last).map_err(|err| sqlx::Error::Decode(err.into()))?;
+        .push_bind(now)
+        .push(", VALUES(last_send_time))");
+    reserve.build().execute(&mut *tx).await?;
+
+    // The locks are ours until commit, so these are the values just written.
+    let mut read: QueryBuilder<MySql> =
+        QueryBuilder::new("SELECT room, last_send_time FROM rooms WHERE room IN ");
+    read.push_tuples(by_room.keys(), |mut row, room| {
+        row.push_bind(*room);
+    });
+    let lasts: Vec<(Vec<u8>, i64)> = read.build_query_as().fetch_all(&mut *tx).await?;
+    let mut times = vec![0; msgs.len()];
+    for (room, last) in lasts {
+        let Some(positions) = std::str::from_utf8(&room).ok().and_then(|r| by_room.get(r)) else {
+            continue;
+        };
         for (offset, &i) in (0..).zip(positions) {
-            times[i] = last - extra + offset;
+            times[i] = last - extra(positions) + offset;
         }
     }
+    if times.contains(&0) {
+        // Cannot happen: every room of the batch was just written.
+        return Err(sqlx::Error::RowNotFound);
+    }
+
     let mut insert: QueryBuilder<MySql> =
         QueryBuilder::new("INSERT INTO messages (room, send_time, sender, text) ");
     insert.push_values(msgs.iter().zip(&times), |mut row, (msg, send_time)| {
@@ -173,6 +192,11 @@ async fn commit(
     insert.build().execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(times)
+}
+
+/// How many times beyond the first a room of the batch reserves.
+fn extra(positions: &[usize]) -> i64 {
+    i64::try_from(positions.len() - 1).unwrap_or(i64::MAX)
 }
 
 /// Lock conflicts that a fresh transaction resolves: deadlock (1213), lock wait timeout (1205)
