@@ -94,3 +94,43 @@ ensure_python_thrift() {
     python3 -m pip install --quiet --disable-pip-version-check thrift 2>&1 | grep -v 'WARNING: Running pip as' || true
   fi
 }
+
+STACK_PIDS=()
+
+# stack_up: MariaDB (:3306) and etcd (:2379) where none answer, release builds of the servers,
+# two rpc-server replicas (:8888, :8889; admin :9888, :9889) registered in etcd and the
+# http-server (:8080); returns once the http-server is ready. Logs go to $RUN_DIR/logs.
+stack_up() {
+  ensure_packages mariadb:mariadb-client etcd:etcd-server etcdctl:etcd-client protoc:protobuf-compiler curl:curl
+  mariadb_up 3306 mariadb
+  etcd_up 2379 2380 etcd
+  log "building the servers (release)"
+  cargo build --release --bins --quiet
+  local logs="$RUN_DIR/logs" replica
+  mkdir -p "$logs"
+  for replica in 0 1; do
+    IM_RPC_LISTEN="127.0.0.1:888$((8 + replica))" IM_RPC_ADMIN_LISTEN="127.0.0.1:988$((8 + replica))" \
+      ETCD_ENDPOINTS=http://127.0.0.1:2379 DATABASE_URL="${DATABASE_URL:-mysql://root@127.0.0.1:3306/im}" \
+      target/release/rpc-server >"$logs/rpc-server-$replica.log" 2>&1 &
+    STACK_PIDS+=($!)
+  done
+  IM_HTTP_LISTEN="${IM_HTTP_LISTEN:-0.0.0.0:8080}" ETCD_ENDPOINTS=http://127.0.0.1:2379 \
+    target/release/http-server >"$logs/http-server.log" 2>&1 &
+  STACK_PIDS+=($!)
+  local _
+  for _ in $(seq 1 150); do
+    curl -fs http://127.0.0.1:8080/readyz >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  log "the stack did not become ready; see $logs"
+  return 1
+}
+
+# stack_down: stops the servers stack_up started (gracefully); MariaDB and etcd keep running.
+stack_down() {
+  if [ ${#STACK_PIDS[@]} -gt 0 ]; then
+    kill -TERM "${STACK_PIDS[@]}" 2>/dev/null || true
+    wait "${STACK_PIDS[@]}" 2>/dev/null || true
+  fi
+  return 0
+}

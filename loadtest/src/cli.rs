@@ -37,6 +37,11 @@ pub struct Bounds {
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub duration: Duration,
 
+    /// Pause of each client between its requests (e.g. 100ms): a user who reads. 0 is a
+    /// client that sends its next request the moment it gets an answer.
+    #[arg(long, default_value = "0ms", value_parser = parse_duration)]
+    pub think: Duration,
+
     /// Stop after this many requests in all.
     #[arg(long, default_value_t = 1_000_000)]
     pub requests: u64,

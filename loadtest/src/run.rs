@@ -46,7 +46,15 @@ pub fn describe(bounds: &Bounds, via: &str) -> String {
     } else {
         format!("{} rooms", bounds.rooms)
     };
-    format!("{via}, {workload}, {rooms}, {} clients", bounds.clients)
+    let think = if bounds.think.is_zero() {
+        String::new()
+    } else {
+        format!(", {} ms think time", bounds.think.as_millis())
+    };
+    format!(
+        "{via}, {workload}, {rooms}, {} clients{think}",
+        bounds.clients
+    )
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<bool> {
@@ -86,6 +94,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<bool> {
                 },
                 progress: progress.clone(),
                 budget: budget.clone(),
+                think: bounds.think,
             };
             tokio::spawn(client.run(deadline))
         })
@@ -143,6 +152,7 @@ struct Client {
     pull_percent: u8,
     progress: Arc<Progress>,
     budget: Arc<AtomicI64>,
+    think: std::time::Duration,
 }
 
 impl Client {
@@ -181,6 +191,9 @@ impl Client {
             if let Err(kind) = outcome {
                 self.progress.errors.fetch_add(1, Ordering::Relaxed);
                 *record.errors.entry(kind).or_default() += 1;
+            }
+            if !self.think.is_zero() {
+                tokio::time::sleep(self.think).await;
             }
         }
         (record, ledgers)

@@ -51,21 +51,13 @@ pub async fn verify(api: &Api, ledgers: &HashMap<String, RoomLedger>) -> Verdict
     };
     for (chat, ledger) in ledgers {
         verdict.acknowledged += ledger.acked.len();
-        let forward = match walk(api, chat, false).await {
-            Ok(walked) => walked,
-            Err(err) => {
+        let (forward, backward) = match (walk(api, chat, false).await, walk(api, chat, true).await)
+        {
+            (Ok(forward), Ok(backward)) => (forward, backward),
+            (Err(err), _) | (_, Err(err)) => {
                 verdict
                     .violations
-                    .push(format!("{chat}: forward walk failed: {err}"));
-                continue;
-            }
-        };
-        let backward = match walk(api, chat, true).await {
-            Ok(walked) => walked,
-            Err(err) => {
-                verdict
-                    .violations
-                    .push(format!("{chat}: backward walk failed: {err}"));
+                    .push(format!("{chat}: cannot walk the room: {err}"));
                 continue;
             }
         };
