@@ -47,7 +47,8 @@ mariadb_up() {
   nohup "$mariadbd_bin" --no-defaults --datadir="$dir/data" --user="$(id -un)" \
     --bind-address=127.0.0.1 --port="$port" --socket="$dir/mysqld.sock" \
     --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" \
-    --innodb-buffer-pool-size=256M --max-connections=1000 >/dev/null 2>&1 &
+    --innodb-buffer-pool-size=1G --innodb-log-file-size=512M --max-connections=1000 \
+    >/dev/null 2>&1 &
   local i
   for i in $(seq 1 60); do
     if mariadb --socket="$dir/mysqld.sock" -uroot -e 'SELECT 1' >/dev/null 2>&1; then
