@@ -270,3 +270,42 @@ async fn requests_keep_working_without_etcd_and_replicas_register_again() {
     }
     assert_eq!(cluster.pull_all().await.len(), 40);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn readiness_follows_the_replicas_and_the_database() {
+    let etcd = Etcd::start();
+    let http = start_http_server(vec![], &[("ETCD_ENDPOINTS", etcd.endpoint())]);
+    let client = Client::new();
+    let status = |addr: std::net::SocketAddr, path: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .get(format!("http://{addr}{path}"))
+                .send()
+                .await
+                .map(|r| r.status())
+                .ok()
+        }
+    };
+    assert_eq!(status(http.addr, "/healthz").await, Some(StatusCode::OK));
+    assert_eq!(
+        status(http.addr, "/readyz").await,
+        Some(StatusCode::SERVICE_UNAVAILABLE),
+        "not ready while no rpc-server is known"
+    );
+
+    let replica = start_replica(&etcd, &fresh_database_url());
+    assert_eq!(
+        status(replica.admin, "/healthz").await,
+        Some(StatusCode::OK)
+    );
+    assert_eq!(
+        status(replica.admin, "/readyz").await,
+        Some(StatusCode::OK),
+        "the replica's database answers"
+    );
+    eventually("the http-server becomes ready", PATIENCE, || async {
+        status(http.addr, "/readyz").await == Some(StatusCode::OK)
+    })
+    .await;
+}
