@@ -279,3 +279,62 @@ async fn reopening_runs_migrations_again_and_keeps_every_message() {
     // The room's counter survived too: the next send continues after the kept message.
     assert_eq!(send(&second, "al:bob", "bob", "next").await.send_time, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_send_queue_refuses_at_once_and_loses_nothing_it_accepted() {
+    use std::sync::atomic::AtomicUsize;
+
+    use rpc_server::store::StoreError;
+
+    let url = fresh_database_url();
+    let clock = Arc::new(ManualClock::default());
+    clock.set(1);
+    let store = Store::open(&url, 8, 1, clock).await.unwrap();
+    send(&store, "al:bob", "al", "first").await;
+
+    // Another session holds the room's row lock, so the lane's commit waits behind it.
+    let outside = sqlx::MySqlPool::connect(&url).await.unwrap();
+    let mut blocker = outside.begin().await.unwrap();
+    sqlx::query("SELECT last_send_time FROM rooms WHERE room = 'al:bob' FOR UPDATE")
+        .fetch_one(&mut *blocker)
+        .await
+        .unwrap();
+
+    let refused = Arc::new(AtomicUsize::new(0));
+    let sends: Vec<_> = (0..10_000)
+        .map(|i| {
+            let (store, refused) = (store.clone(), refused.clone());
+            tokio::spawn(async move {
+                let text = format!("m{i}");
+                let msg = NewMessage::parse("al:bob", "bob", &text).unwrap();
+                match store.append(msg).await {
+                    Ok(stored) => Some(stored.text),
+                    Err(StoreError::Overloaded) => {
+                        refused.fetch_add(1, Ordering::SeqCst);
+                        None
+                    }
+                    Err(err) => panic!("{err}"),
+                }
+            })
+        })
+        .collect();
+    // Refusals come back while the accepted sends still wait for the lock.
+    while refused.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    blocker.rollback().await.unwrap();
+
+    let mut accepted = Vec::new();
+    for handle in sends {
+        accepted.extend(handle.await.unwrap());
+    }
+    let refused = refused.load(Ordering::SeqCst);
+    assert!(refused > 0 && !accepted.is_empty());
+    assert_eq!(accepted.len() + refused, 10_000);
+    let stored = walk(&store, "al:bob", 100, false).await;
+    assert_eq!(
+        stored.len(),
+        accepted.len() + 1,
+        "every accepted send and no refused one"
+    );
+}
