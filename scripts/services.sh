@@ -88,11 +88,21 @@ etcd_up() {
   return 1
 }
 
+# pip_install PACKAGE...: installs Python packages for the tools here, with Debian's pip if the
+# machine has no other (Debian's own Python refuses plain `pip install`, hence the fallback).
+pip_install() {
+  ensure_packages python3:python3
+  python3 -m pip --version >/dev/null 2>&1 || ensure_packages pip3:python3-pip
+  python3 -m pip install --quiet --disable-pip-version-check "$@" 2>/dev/null ||
+    python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$@"
+  hash -r
+}
+
 # The Apache Thrift Python library, for the interoperability tests.
 ensure_python_thrift() {
   if ! python3 -c 'import thrift' >/dev/null 2>&1; then
     log "installing the Python thrift library"
-    python3 -m pip install --quiet --disable-pip-version-check thrift 2>&1 | grep -v 'WARNING: Running pip as' || true
+    pip_install thrift
   fi
 }
 
