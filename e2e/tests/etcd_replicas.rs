@@ -13,6 +13,12 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
 const PATIENCE: Duration = Duration::from_secs(20);
+/// Calls are spread by room, so streams rotate over this many rooms to reach every replica.
+const ROOMS: usize = 40;
+
+fn room(i: usize) -> String {
+    format!("r{i}a:r{i}b")
+}
 const REGISTRY_PREFIX: &str = "kitex/registry-etcd/im.rpc/";
 
 struct Cluster {
@@ -58,11 +64,12 @@ impl Cluster {
         .await;
     }
 
-    async fn send(&self, text: &str) -> Result<i64, String> {
+    async fn send(&self, chat: &str, text: &str) -> Result<i64, String> {
+        let sender = &chat[..chat.find(':').unwrap()];
         let resp = self
             .client
             .post(format!("http://{}/api/send", self.http.addr))
-            .json(&json!({ "chat": "al:bob", "sender": "al", "text": text }))
+            .json(&json!({ "chat": chat, "sender": sender, "text": text }))
             .send()
             .await
             .map_err(|e| e.to_string())?;
@@ -75,14 +82,23 @@ impl Cluster {
         }
     }
 
-    async fn pull_all(&self) -> Vec<String> {
+    /// Every text of every room of the streams.
+    async fn pull_all_rooms(&self) -> Vec<String> {
+        let mut texts = Vec::new();
+        for i in 0..ROOMS {
+            texts.extend(self.pull_all(&room(i)).await);
+        }
+        texts
+    }
+
+    async fn pull_all(&self, chat: &str) -> Vec<String> {
         let mut texts = Vec::new();
         let mut cursor = 0;
         loop {
             let page: Value = self
                 .client
                 .get(format!(
-                    "http://{}/api/pull?chat=al:bob&limit=100&cursor={cursor}",
+                    "http://{}/api/pull?chat={chat}&limit=100&cursor={cursor}",
                     self.http.addr
                 ))
                 .send()
@@ -130,8 +146,8 @@ async fn calls_answered(client: &Client, replica: &ServerProcess) -> f64 {
         .sum()
 }
 
-/// Sends `count` messages one after another, named `{tag}-{i}`; returns the acknowledged
-/// names and the failures.
+/// Sends `count` messages one after another, named `{tag}-{i}`, rotating over the rooms;
+/// returns the acknowledged names and the failures.
 async fn send_stream(
     cluster: Arc<Cluster>,
     tag: String,
@@ -140,7 +156,7 @@ async fn send_stream(
     let (mut acked, mut failed) = (Vec::new(), Vec::new());
     for i in 0..count {
         let text = format!("{tag}-{i}");
-        match cluster.send(&text).await {
+        match cluster.send(&room(i % ROOMS), &text).await {
             Ok(_) => acked.push(text),
             Err(err) => failed.push(err),
         }
@@ -152,7 +168,7 @@ async fn send_stream(
 async fn calls_reach_every_replica() {
     let cluster = Cluster::start(3).await;
     for i in 0..60 {
-        cluster.send(&format!("m{i}")).await.unwrap();
+        cluster.send(&room(i), &format!("m{i}")).await.unwrap();
     }
     for replica in &cluster.replicas {
         assert!(
@@ -161,6 +177,22 @@ async fn calls_reach_every_replica() {
             replica.addr
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_rooms_calls_stay_on_one_replica() {
+    let cluster = Cluster::start(3).await;
+    for i in 0..30 {
+        // Both spellings of the room count as one.
+        let chat = if i % 2 == 0 { "al:bob" } else { "bob:al" };
+        cluster.send(chat, &format!("m{i}")).await.unwrap();
+    }
+    let mut answered = Vec::new();
+    for replica in &cluster.replicas {
+        answered.push(calls_answered(&cluster.client, replica).await);
+    }
+    answered.sort_by(f64::total_cmp);
+    assert_eq!(answered, [0.0, 0.0, 30.0]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -181,7 +213,7 @@ async fn a_killed_replica_loses_no_acknowledged_message_and_is_dropped() {
     for stream in streams {
         acked.extend(stream.await.unwrap().0);
     }
-    let stored = cluster.pull_all().await;
+    let stored = cluster.pull_all_rooms().await;
     let unique: HashSet<&String> = stored.iter().collect();
     assert_eq!(unique.len(), stored.len(), "a message was stored twice");
     for text in &acked {
@@ -219,7 +251,7 @@ async fn a_replica_stopped_with_sigterm_fails_no_request() {
         acked += ok.len();
     }
     assert_eq!(acked, 4 * 80);
-    assert_eq!(cluster.pull_all().await.len(), 4 * 80);
+    assert_eq!(cluster.pull_all_rooms().await.len(), 4 * 80);
     cluster.wait_for_replicas(2).await;
 }
 
@@ -234,7 +266,7 @@ async fn a_replica_started_later_gets_calls() {
         let cluster = &cluster;
         let late = &late;
         async move {
-            cluster.send(&format!("m{i}")).await.unwrap();
+            cluster.send(&room(i), &format!("m{i}")).await.unwrap();
             calls_answered(&cluster.client, late).await > 0.0
         }
     })
@@ -247,7 +279,10 @@ async fn requests_keep_working_without_etcd_and_replicas_register_again() {
     let mut cluster = Cluster::start(2).await;
     cluster.etcd.stop();
     for i in 0..30 {
-        cluster.send(&format!("without etcd {i}")).await.unwrap();
+        cluster
+            .send("al:bob", &format!("without etcd {i}"))
+            .await
+            .unwrap();
     }
 
     // etcd comes back having lost every key and lease.
@@ -266,9 +301,12 @@ async fn requests_keep_working_without_etcd_and_replicas_register_again() {
     })
     .await;
     for i in 0..10 {
-        cluster.send(&format!("with etcd again {i}")).await.unwrap();
+        cluster
+            .send("al:bob", &format!("with etcd again {i}"))
+            .await
+            .unwrap();
     }
-    assert_eq!(cluster.pull_all().await.len(), 40);
+    assert_eq!(cluster.pull_all("al:bob").await.len(), 40);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -1,15 +1,21 @@
-//! The Thrift client of the rpc-servers: volo's load balancer over the replicas that etcd (or
-//! `IM_RPC_ADDRS`) names, a retry on another replica when one cannot be reached, and failures
-//! sorted into "unreachable", "too slow" and "broken".
+//! The Thrift client of the rpc-servers: volo's consistent-hash load balancer over the replicas
+//! that etcd (or `IM_RPC_ADDRS`) names, keyed by room so that one room's calls go to one replica,
+//! a retry on the next replica when one cannot be reached, and failures sorted into
+//! "unreachable", "too slow" and "broken".
 
+use std::cell::RefCell;
 use std::future::Future;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use im_idl::{
     ImServiceClient, ImServiceClientBuilder, PullRequest, PullResponse, SendRequest, SendResponse,
 };
+use metainfo::{METAINFO, MetaInfo};
 use volo::discovery::StaticDiscover;
+use volo::loadbalance::RequestHash;
+use volo::loadbalance::consistent_hash::{ConsistentHashBalance, ConsistentHashOption};
 use volo_etcd_registry::EtcdDiscover;
 use volo_thrift::ClientError;
 
@@ -55,6 +61,12 @@ impl Backend {
     /// open to it: volo's pool alone does not.
     pub fn new(replicas: Replicas, timeout: Duration, calls_per_replica: usize) -> Self {
         let builder = ImServiceClientBuilder::new("im-rpc")
+            // The first replica on the ring and up to RETRIES next ones are tried.
+            .load_balance(ConsistentHashBalance::new(ConsistentHashOption::new(
+                RETRIES + 1,
+                100,
+                true,
+            )))
             .layer_inner(SendAtMostOnceLayer)
             .layer_inner(PerReplicaLimitLayer::new(calls_per_replica))
             .retry_count(RETRIES)
@@ -80,20 +92,28 @@ impl Backend {
     }
 
     pub async fn send(&self, req: SendRequest) -> Result<SendResponse, BackendError> {
-        self.call("send", self.client.send(req)).await
+        let room = room_hash(req.message.chat.as_deref().unwrap_or_default());
+        self.call("send", room, self.client.send(req)).await
     }
 
     pub async fn pull(&self, req: PullRequest) -> Result<PullResponse, BackendError> {
-        self.call("pull", self.client.pull(req)).await
+        let room = room_hash(&req.chat);
+        self.call("pull", room, self.client.pull(req)).await
     }
 
     async fn call<T>(
         &self,
         method: &'static str,
+        room: u64,
         call: impl Future<Output = Result<T, ClientError>>,
     ) -> Result<T, BackendError> {
         let started = Instant::now();
-        let result = match tokio::time::timeout(self.timeout, call).await {
+        // The consistent-hash balancer reads the key of the call from the task's metainfo.
+        let keyed = METAINFO.scope(RefCell::new(MetaInfo::default()), async {
+            METAINFO.with(|info| info.borrow_mut().insert(RequestHash(room)));
+            call.await
+        });
+        let result = match tokio::time::timeout(self.timeout, keyed).await {
             Err(_) => Err(BackendError::Timeout),
             Ok(Ok(resp)) => Ok(resp),
             Ok(Err(ClientError::Biz(err))) if err.status_code == SEND_OUTCOME_UNKNOWN => {
@@ -112,6 +132,17 @@ impl Backend {
             .record(started.elapsed());
         result
     }
+}
+
+/// Both spellings of a room (`bob:al`, `al:bob`) hash alike; a malformed chat hashes as it is
+/// (the rpc-server refuses it anyway).
+fn room_hash(chat: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    match im_domain::Room::parse(chat) {
+        Ok(room) => room.key().hash(&mut hasher),
+        Err(_) => chat.hash(&mut hasher),
+    }
+    hasher.finish()
 }
 
 /// No replica could be reached. volo's load balancer reports running out of replicas to try,
