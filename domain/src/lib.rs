@@ -11,8 +11,8 @@ mod text;
 
 pub use codes::ErrorCode;
 pub use error::InvalidInput;
-pub use member::{MAX_MEMBER_BYTES, Member};
+pub use member::Member;
 pub use message::{NewMessage, StoredMessage};
-pub use page::{DEFAULT_LIMIT, Direction, MAX_LIMIT, Page, PageRequest};
+pub use page::{Direction, Page, PageRequest};
 pub use room::Room;
-pub use text::{MAX_TEXT_CHARS, MessageText};
+pub use text::MessageText;

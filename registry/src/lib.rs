@@ -19,7 +19,7 @@ pub use discover::EtcdDiscover;
 pub use layout::{DEFAULT_PREFIX, DEFAULT_WEIGHT, InstanceInfo, ServiceName};
 pub use register::Registration;
 
-/// Connects to the etcd cluster at `endpoints` (`http://host:port`, comma-separated accepted).
+/// Connects to the etcd cluster at `endpoints` (each `http://host:port`).
 /// Connecting is lazy: this succeeds while etcd is down and the calls retry later.
 pub async fn connect(endpoints: &[String]) -> Result<etcd_client::Client, etcd_client::Error> {
     let options = etcd_client::ConnectOptions::new()

@@ -57,13 +57,9 @@ impl ServerProcess {
         }
     }
 
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// Sends SIGTERM and waits for the exit; returns whether it exited successfully.
     pub fn terminate(mut self) -> bool {
-        let pid = self.pid().to_string();
+        let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         self.child.wait().map(|s| s.success()).unwrap_or(false)
     }
