@@ -115,8 +115,8 @@ stack_up() {
   ensure_packages mariadb:mariadb-client etcd:etcd-server etcdctl:etcd-client protoc:protobuf-compiler curl:curl
   mariadb_up 3306 mariadb
   etcd_up 2379 2380 etcd
-  log "building the servers (release)"
-  cargo build --release --bins --quiet
+  log "building the servers (release): the first build takes about 10 minutes on 2 cores, later runs start in seconds"
+  cargo build --release --bins
   local logs="$RUN_DIR/logs" replica
   mkdir -p "$logs"
   for replica in 0 1; do
@@ -128,12 +128,31 @@ stack_up() {
   IM_HTTP_LISTEN="${IM_HTTP_LISTEN:-0.0.0.0:8080}" ETCD_ENDPOINTS=http://127.0.0.1:2379 \
     target/release/http-server >"$logs/http-server.log" 2>&1 &
   STACK_PIDS+=($!)
+  wait_registered 2 || return 1
   local _
   for _ in $(seq 1 150); do
     curl -fs http://127.0.0.1:8080/readyz >/dev/null 2>&1 && return 0
     sleep 0.2
   done
-  log "the stack did not become ready; see $logs"
+  log "the http-server did not become ready within 30 s; see $logs/http-server.log"
+  return 1
+}
+
+# registered_replicas: the rpc-server keys in the local etcd, one a line.
+registered_replicas() {
+  ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 get --prefix --keys-only \
+    kitex/registry-etcd/im.rpc/ 2>/dev/null | grep -v '^$'
+}
+
+# wait_registered COUNT: waits up to 60 s (a replica waits for the database before it registers)
+# until COUNT rpc-servers are registered in etcd.
+wait_registered() {
+  local want=$1 _
+  for _ in $(seq 1 300); do
+    [ "$(registered_replicas | wc -l)" -ge "$want" ] && return 0
+    sleep 0.2
+  done
+  log "only $(registered_replicas | wc -l) of $want rpc-servers registered in etcd within 60 s; see $RUN_DIR/logs/rpc-server-*.log"
   return 1
 }
 

@@ -88,30 +88,30 @@ impl ApiError {
     }
 }
 
+/// The failure itself is logged once, by the backend.
 impl From<BackendError> for ApiError {
     fn from(err: BackendError) -> Self {
         match err {
-            BackendError::Unavailable(detail) => {
-                tracing::warn!(%detail, "no rpc-server reachable");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    ErrorCode::Unavailable,
-                    "no rpc-server reachable, retry later",
-                )
-            }
+            BackendError::Unavailable => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unavailable,
+                "no rpc-server reachable, retry later",
+            ),
+            BackendError::OutcomeUnknown => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unavailable,
+                "the rpc-server failed during the send; the message may or may not have been stored",
+            ),
             BackendError::Timeout => Self::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 ErrorCode::Timeout,
                 "the rpc-server did not answer in time",
             ),
-            BackendError::Internal(detail) => {
-                tracing::error!(%detail, "rpc call failed");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    ErrorCode::Internal,
-                    "internal error",
-                )
-            }
+            BackendError::Internal => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                "internal error",
+            ),
         }
     }
 }

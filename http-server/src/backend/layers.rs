@@ -1,9 +1,11 @@
 //! Layers between volo's load balancer and the transport, where the chosen replica is known.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use im_idl::{ImServiceRequestSend, ImServiceResponseRecv};
+use metainfo::METAINFO;
 use tokio::sync::Semaphore;
 use volo::Service;
 use volo::layer::Layer;
@@ -130,5 +132,60 @@ where
             None => None,
         };
         self.inner.call(cx, req).await
+    }
+}
+
+/// The replica of a call's last attempt and how that attempt failed, kept in the task's
+/// metainfo: volo's load balancer answers "retry reaches end" once every replica failed, which
+/// names neither.
+#[derive(Clone, Debug)]
+pub(super) struct LastAttempt {
+    pub replica: Address,
+    pub error: Option<String>,
+}
+
+impl fmt::Display for LastAttempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.error {
+            Some(error) => write!(f, "{} ({error})", self.replica),
+            None => write!(f, "{}", self.replica),
+        }
+    }
+}
+
+/// Notes every attempt as [`LastAttempt`], for the one log line of a failed call.
+#[derive(Clone)]
+pub(super) struct NoteAttemptLayer;
+
+impl<S> Layer<S> for NoteAttemptLayer {
+    type Service = NoteAttempt<S>;
+
+    fn layer(self, inner: S) -> Self::Service {
+        NoteAttempt(inner)
+    }
+}
+
+#[derive(Clone)]
+pub(super) struct NoteAttempt<S>(S);
+
+impl<S, Req> Service<ClientContext, Req> for NoteAttempt<S>
+where
+    S: Service<ClientContext, Req, Error = ClientError> + Send + Sync,
+    Req: Send,
+{
+    type Response = S::Response;
+    type Error = ClientError;
+
+    async fn call(&self, cx: &mut ClientContext, req: Req) -> Result<S::Response, ClientError> {
+        let result = self.0.call(cx, req).await;
+        if let Some(replica) = cx.rpc_info.callee().address.clone() {
+            let attempt = LastAttempt {
+                replica,
+                error: result.as_ref().err().map(ToString::to_string),
+            };
+            // Outside a metainfo scope (never, through `Backend`) there is nowhere to note it.
+            let _ = METAINFO.try_with(|info| info.borrow_mut().insert(attempt));
+        }
+        result
     }
 }

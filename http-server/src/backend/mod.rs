@@ -19,7 +19,9 @@ use volo::loadbalance::consistent_hash::{ConsistentHashBalance, ConsistentHashOp
 use volo_etcd_registry::EtcdDiscover;
 use volo_thrift::ClientError;
 
-use layers::{PerReplicaLimitLayer, SEND_OUTCOME_UNKNOWN, SendAtMostOnceLayer};
+use layers::{
+    LastAttempt, NoteAttemptLayer, PerReplicaLimitLayer, SEND_OUTCOME_UNKNOWN, SendAtMostOnceLayer,
+};
 
 mod layers;
 
@@ -28,9 +30,24 @@ const RETRIES: usize = 2;
 
 #[derive(Debug)]
 pub enum BackendError {
-    Unavailable(String),
+    /// No replica could be reached: the call never ran.
+    Unavailable,
+    /// A Send's replica failed after the request may have reached it.
+    OutcomeUnknown,
     Timeout,
-    Internal(String),
+    Internal,
+}
+
+impl BackendError {
+    /// The `outcome` label of the client metrics and the `kind` of the failure log line.
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Unavailable => "unavailable",
+            Self::OutcomeUnknown => "outcome_unknown",
+            Self::Timeout => "timeout",
+            Self::Internal => "internal",
+        }
+    }
 }
 
 /// Where the replicas come from.
@@ -69,6 +86,7 @@ impl Backend {
             )))
             .layer_inner(SendAtMostOnceLayer)
             .layer_inner(PerReplicaLimitLayer::new(calls_per_replica))
+            .layer_inner(NoteAttemptLayer)
             .retry_count(RETRIES)
             // This layer's own timeout cannot be told apart from other failures; `call` times out.
             .disable_timeout_layer()
@@ -108,28 +126,42 @@ impl Backend {
         call: impl Future<Output = Result<T, ClientError>>,
     ) -> Result<T, BackendError> {
         let started = Instant::now();
-        // The consistent-hash balancer reads the key of the call from the task's metainfo.
-        let keyed = METAINFO.scope(RefCell::new(MetaInfo::default()), async {
-            METAINFO.with(|info| info.borrow_mut().insert(RequestHash(room)));
-            call.await
-        });
-        let result = match tokio::time::timeout(self.timeout, keyed).await {
+        // The consistent-hash balancer reads the key of the call from the task's metainfo, and
+        // `NoteAttemptLayer` leaves the last replica tried there.
+        let (result, last_attempt) = METAINFO
+            .scope(RefCell::new(MetaInfo::default()), async {
+                METAINFO.with(|info| info.borrow_mut().insert(RequestHash(room)));
+                let result = tokio::time::timeout(self.timeout, call).await;
+                let last_attempt =
+                    METAINFO.with(|info| info.borrow().get::<LastAttempt>().cloned());
+                (result, last_attempt)
+            })
+            .await;
+        let result = match result {
             Err(_) => Err(BackendError::Timeout),
             Ok(Ok(resp)) => Ok(resp),
             Ok(Err(ClientError::Biz(err))) if err.status_code == SEND_OUTCOME_UNKNOWN => {
-                Err(BackendError::Unavailable(err.status_message.to_string()))
+                Err(BackendError::OutcomeUnknown)
             }
-            Ok(Err(err)) if is_unreachable(&err) => Err(BackendError::Unavailable(err.to_string())),
-            Ok(Err(err)) => Err(BackendError::Internal(err.to_string())),
+            Ok(Err(err)) if is_unreachable(&err) => Err(BackendError::Unavailable),
+            Ok(Err(_)) => Err(BackendError::Internal),
         };
-        let outcome = match &result {
-            Ok(_) => "ok",
-            Err(BackendError::Unavailable(_)) => "unavailable",
-            Err(BackendError::Timeout) => "timeout",
-            Err(BackendError::Internal(_)) => "internal",
-        };
+        let elapsed = started.elapsed();
+        let outcome = result.as_ref().err().map_or("ok", BackendError::kind);
         metrics::histogram!("im_rpc_client_duration_seconds", "method" => method, "outcome" => outcome)
-            .record(started.elapsed());
+            .record(elapsed);
+        if let Err(err) = &result {
+            let replica = last_attempt.map_or_else(|| "none known".to_owned(), |a| a.to_string());
+            let elapsed_ms = elapsed.as_millis() as u64;
+            match err {
+                BackendError::Internal => {
+                    tracing::error!(method, kind = err.kind(), %replica, elapsed_ms, "rpc call failed")
+                }
+                _ => {
+                    tracing::warn!(method, kind = err.kind(), %replica, elapsed_ms, "rpc call failed")
+                }
+            }
+        }
         result
     }
 }
