@@ -1,10 +1,12 @@
 //! The rpc-server: `IMService` over volo-thrift, backed by MySQL/MariaDB, registered in etcd.
 //!
 //! Request path: `service` (Thrift ⇄ domain) → `store` (SQL) → MariaDB. Around it: `startup`
-//! (wiring, admin server, shutdown), `registration` (etcd), `config`, `clock`.
+//! (wiring, admin server, shutdown), `readiness` (the database check that `/readyz` and the
+//! etcd registration follow), `registration` (etcd), `config`, `clock`.
 
 pub mod clock;
 pub mod config;
+pub mod readiness;
 pub mod registration;
 pub mod service;
 pub mod startup;

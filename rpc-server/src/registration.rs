@@ -7,6 +7,7 @@ use std::time::Duration;
 use volo_etcd_registry::{DEFAULT_WEIGHT, InstanceInfo, Registration};
 
 use crate::config::Config;
+use crate::readiness::Register;
 
 /// The address other hosts reach this replica at: never 0.0.0.0.
 pub fn advertise_address(config: &Config) -> SocketAddr {
@@ -21,9 +22,10 @@ pub fn advertise_address(config: &Config) -> SocketAddr {
     SocketAddr::new(ip, listen.port())
 }
 
-/// Registers this replica if a registry is configured. Returns at once; the registration
-/// retries in the background while etcd is unreachable.
-pub async fn register(config: &Config) -> anyhow::Result<Option<Registration>> {
+/// How to register this replica, if a registry is configured. Each call of the returned
+/// [`Register`] starts a registration that returns at once and retries in the background while
+/// etcd is unreachable.
+pub async fn registrar(config: &Config) -> anyhow::Result<Option<Register>> {
     let Some(endpoints) = config.registry.endpoints() else {
         tracing::info!("no ETCD_ENDPOINTS: not registering");
         return Ok(None);
@@ -33,8 +35,10 @@ pub async fn register(config: &Config) -> anyhow::Result<Option<Registration>> {
     let key = config.registry.service().instance_key(advertise);
     let info = InstanceInfo::tcp(advertise, DEFAULT_WEIGHT, HashMap::new());
     let ttl = Duration::from_secs(config.registry_ttl_secs);
-    tracing::info!(%key, "registering in etcd");
-    Ok(Some(Registration::start(client, key, &info, ttl)))
+    Ok(Some(Box::new(move || {
+        tracing::info!(%key, "registering in etcd");
+        Registration::start(client.clone(), key.clone(), &info, ttl)
+    })))
 }
 
 #[cfg(test)]

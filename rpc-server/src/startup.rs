@@ -8,6 +8,7 @@ use volo::net::incoming::DefaultIncoming;
 
 use crate::clock::SystemClock;
 use crate::config::Config;
+use crate::readiness::Readiness;
 use crate::registration;
 use crate::service::MessageService;
 use crate::store::Store;
@@ -20,17 +21,18 @@ pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    serve_admin(&config, store.clone(), telemetry).await?;
-    track_pool_usage(store.clone());
+    track_pool_usage(store.clone(), config.db_pool_size);
+    let readiness = Readiness::start(store.clone(), registration::registrar(&config).await?);
+    serve_admin(&config, readiness.check(), telemetry).await?;
 
-    let registration = registration::register(&config).await?;
     let drain = Duration::from_millis(config.shutdown_drain_ms);
+    let registered = config.registry.endpoints().is_some();
     tracing::info!(listen = %config.listen, "rpc-server ready");
     ImServiceServer::new(MessageService::new(store))
         .register_shutdown_hook(move || {
             Box::pin(async move {
-                if let Some(registration) = registration {
-                    registration.deregister().await;
+                readiness.stop().await;
+                if registered {
                     tokio::time::sleep(drain).await;
                 }
             })
@@ -64,20 +66,14 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
 }
 
 /// `/healthz`, `/readyz` (the database answers) and `/metrics` on the admin address.
-async fn serve_admin(config: &Config, store: Store, telemetry: Telemetry) -> anyhow::Result<()> {
+async fn serve_admin(
+    config: &Config,
+    ready: ReadinessCheck,
+    telemetry: Telemetry,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.admin_listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.admin_listen))?;
-    let ready: ReadinessCheck = Arc::new(move || {
-        let store = store.clone();
-        Box::pin(async move {
-            match tokio::time::timeout(Duration::from_secs(1), store.ping()).await {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(err)) => Err(err.to_string()),
-                Err(_) => Err("the database did not answer in time".to_owned()),
-            }
-        })
-    });
     let server = volo_http::server::Server::new(admin_router(ready, telemetry));
     tokio::spawn(async move {
         if let Err(err) = server.run(DefaultIncoming::from(listener)).await {
@@ -87,8 +83,9 @@ async fn serve_admin(config: &Config, store: Store, telemetry: Telemetry) -> any
     Ok(())
 }
 
-/// Publishes the pool's size and idle connections as gauges.
-fn track_pool_usage(store: Store) {
+/// Publishes the pool's size, idle connections and limit as gauges.
+fn track_pool_usage(store: Store, max: u32) {
+    metrics::gauge!("im_db_pool_max_connections").set(f64::from(max));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(2));
         loop {
