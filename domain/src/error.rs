@@ -5,6 +5,8 @@ use thiserror::Error;
 pub enum InvalidInput {
     #[error("{field} is required")]
     Missing { field: &'static str },
+    #[error("{field} is not valid UTF-8")]
+    NotUtf8 { field: &'static str },
     #[error("{field}: a member id must be 1 to 64 bytes, got {len}")]
     MemberLength { field: &'static str, len: usize },
     #[error(

@@ -1,15 +1,17 @@
 """Calls IMService with the Apache Thrift Python library, as any plain Thrift client would.
 
-Usage: thrift_client.py GEN_DIR PORT framed|buffered
+Usage: thrift_client.py GEN_DIR PORT framed|buffered binary|compact
 GEN_DIR holds the code `thrift --gen py idl_rpc.thrift` made. Exits non-zero on any mismatch.
+Besides the happy path it sends what a hostile or sloppy client can: strings that are not UTF-8
+(legal on the wire) and requests without their required fields.
 """
 
 import sys
 
-gen_dir, port, transport_kind = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+gen_dir, port, transport_kind, protocol_kind = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 sys.path.insert(0, gen_dir)
 
-from thrift.protocol import TBinaryProtocol  # noqa: E402
+from thrift.protocol import TBinaryProtocol, TCompactProtocol  # noqa: E402
 from thrift.transport import TSocket, TTransport  # noqa: E402
 
 from idl_rpc import IMService  # noqa: E402
@@ -20,10 +22,20 @@ if transport_kind == "framed":
     transport = TTransport.TFramedTransport(socket)
 else:
     transport = TTransport.TBufferedTransport(socket)
-client = IMService.Client(TBinaryProtocol.TBinaryProtocol(transport))
+Protocol = TBinaryProtocol.TBinaryProtocol if protocol_kind == "binary" else TCompactProtocol.TCompactProtocol
+
+
+class RawStringProtocol(Protocol):
+    """Writes a `bytes` value of a string field as it is, UTF-8 or not."""
+
+    def writeString(self, value):
+        self.writeBinary(value if isinstance(value, bytes) else value.encode("utf-8"))
+
+
+client = IMService.Client(RawStringProtocol(transport))
 transport.open()
 
-text = "héllo from Python 🐍 " + transport_kind
+text = f"héllo from Python 🐍 {transport_kind} {protocol_kind}"
 sent = client.Send(SendRequest(message=Message(Chat="bob:al", Text=text, Sender="al")))
 assert sent.Code == 0, sent
 assert sent.Stored.Chat == "al:bob", sent
@@ -45,5 +57,26 @@ assert newest.Code == 0 and newest.NextCursor == 0, newest
 invalid = client.Pull(PullRequest(Chat="al:bob", Cursor=0, Limit=-1))
 assert invalid.Code == 1 and "limit" in invalid.Msg, invalid
 
+not_utf8 = b"al\xff\xfe"
+for field in ("Chat", "Sender", "Text"):
+    fields = {"Chat": "al:bob", "Sender": "al", "Text": "fine"}
+    fields[field] = not_utf8
+    bad = client.Send(SendRequest(message=Message(**fields)))
+    assert bad.Code == 1 and bad.Msg == f"{field.lower()} is not valid UTF-8", (field, bad)
+bad = client.Pull(PullRequest(Chat=not_utf8, Cursor=0, Limit=10))
+assert bad.Code == 1 and bad.Msg == "chat is not valid UTF-8", bad
+
+missing = client.Send(SendRequest(message=None))
+assert missing.Code == 1 and missing.Msg == "message is required", missing
+for field in ("Chat", "Cursor", "Limit"):
+    fields = {"Chat": "al:bob", "Cursor": 0, "Limit": 10}
+    fields[field] = None
+    missing = client.Pull(PullRequest(**fields))
+    assert missing.Code == 1 and missing.Msg == f"{field.lower()} is required", (field, missing)
+
+# Nothing of the above was stored, and the connection still serves.
+page = client.Pull(PullRequest(Chat="al:bob", Cursor=0, Limit=10, Reverse=False))
+assert page.Code == 0 and [m.Text for m in page.Messages] == [text], page
+
 transport.close()
-print("interop ok:", transport_kind)
+print("interop ok:", transport_kind, protocol_kind)

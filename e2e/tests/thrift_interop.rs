@@ -1,5 +1,7 @@
 //! The Apache Thrift Python client, with code generated from idl_rpc.thrift by the `thrift`
-//! compiler, calls the rpc-server directly over framed and over buffered binary transport.
+//! compiler, calls the rpc-server directly in all four combinations of framed or buffered
+//! transport and binary or compact protocol, with valid requests, strings that are not UTF-8 and
+//! requests missing required fields.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,14 +26,15 @@ fn generate_python_bindings(tag: &str) -> PathBuf {
     out
 }
 
-fn python_client_round_trip(transport: &str) {
+fn python_client_round_trip(transport: &str, protocol: &str) {
     let server = start_rpc_server(&fresh_database_url());
-    let bindings = generate_python_bindings(transport);
+    let bindings = generate_python_bindings(&format!("{transport}-{protocol}"));
     let output = Command::new("python3")
         .arg(workspace_root().join("e2e/interop/thrift_client.py"))
         .arg(&bindings)
         .arg(server.addr.port().to_string())
         .arg(transport)
+        .arg(protocol)
         .output()
         .expect("python3 runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -41,7 +44,7 @@ fn python_client_round_trip(transport: &str) {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains(&format!("interop ok: {transport}")),
+        stdout.contains(&format!("interop ok: {transport} {protocol}")),
         "{stdout}"
     );
     let _ = std::fs::remove_dir_all(bindings);
@@ -49,10 +52,20 @@ fn python_client_round_trip(transport: &str) {
 
 #[test]
 fn apache_thrift_python_client_over_framed_binary() {
-    python_client_round_trip("framed");
+    python_client_round_trip("framed", "binary");
 }
 
 #[test]
 fn apache_thrift_python_client_over_buffered_binary() {
-    python_client_round_trip("buffered");
+    python_client_round_trip("buffered", "binary");
+}
+
+#[test]
+fn apache_thrift_python_client_over_framed_compact() {
+    python_client_round_trip("framed", "compact");
+}
+
+#[test]
+fn apache_thrift_python_client_over_buffered_compact() {
+    python_client_round_trip("buffered", "compact");
 }

@@ -1,9 +1,12 @@
 //! `IMService`: turns Thrift requests into domain values, runs them against the store, and
 //! answers every failure with a `Code` and a readable `Msg` (never a transport exception).
+//!
+//! Requests arrive as the lenient bindings decode them (`im_idl::lenient`): strings are bytes
+//! and every field may be missing. Both are checked here, once, before anything else runs.
 
 use im_domain::{ErrorCode, InvalidInput, NewMessage, Page, PageRequest, StoredMessage};
-use im_idl::{ImService, Message, PullRequest, PullResponse, SendRequest, SendResponse};
-use pilota::FastStr;
+use im_idl::lenient::{ImService, Message, PullRequest, PullResponse, SendRequest, SendResponse};
+use pilota::Bytes;
 use thiserror::Error;
 use volo_thrift::ServerError;
 
@@ -18,7 +21,7 @@ enum CallError {
 }
 
 impl CallError {
-    fn code_and_msg(&self) -> (i32, FastStr) {
+    fn code_and_msg(&self) -> (i32, Bytes) {
         let (code, msg) = match self {
             Self::Invalid(err) => (ErrorCode::InvalidArgument, err.to_string()),
             Self::Store(StoreError::Unavailable(err)) => {
@@ -51,24 +54,35 @@ impl MessageService {
     }
 
     async fn send(&self, req: SendRequest) -> Result<StoredMessage, CallError> {
-        let msg = req.message;
+        let msg = required("message", req.message)?;
         let new = NewMessage::parse(
-            msg.chat.as_deref().unwrap_or_default(),
-            msg.sender.as_deref().unwrap_or_default(),
-            msg.text.as_deref().unwrap_or_default(),
+            text_field("chat", msg.chat.as_ref())?,
+            text_field("sender", msg.sender.as_ref())?,
+            text_field("text", msg.text.as_ref())?,
         )?;
         Ok(self.store.append(new).await?)
     }
 
     async fn pull(&self, req: PullRequest) -> Result<Page, CallError> {
         let page = PageRequest::parse(
-            &req.chat,
-            req.cursor,
-            req.limit.into(),
+            text_field("chat", req.chat.as_ref())?,
+            required("cursor", req.cursor)?,
+            required("limit", req.limit)?.into(),
             req.reverse.unwrap_or(false),
         )?;
         Ok(self.store.read_page(&page).await?)
     }
+}
+
+/// A field the published IDL marks `required`.
+fn required<T>(field: &'static str, value: Option<T>) -> Result<T, InvalidInput> {
+    value.ok_or(InvalidInput::Missing { field })
+}
+
+/// A Thrift `string` field as UTF-8; absent is empty, which the domain answers as missing.
+fn text_field<'a>(field: &'static str, bytes: Option<&'a Bytes>) -> Result<&'a str, InvalidInput> {
+    std::str::from_utf8(bytes.map_or(&[][..], |b| &b[..]))
+        .map_err(|_| InvalidInput::NotUtf8 { field })
 }
 
 fn count_request(method: &'static str, code: i32) {
@@ -81,7 +95,7 @@ impl ImService for MessageService {
         let resp = match MessageService::send(self, req).await {
             Ok(stored) => SendResponse {
                 code: ErrorCode::OK,
-                msg: FastStr::from_static_str("success"),
+                msg: Bytes::from_static(b"success"),
                 stored: Some(to_thrift(stored)),
             },
             Err(err) => {
@@ -101,7 +115,7 @@ impl ImService for MessageService {
         let resp = match MessageService::pull(self, req).await {
             Ok(page) => PullResponse {
                 code: ErrorCode::OK,
-                msg: FastStr::from_static_str("success"),
+                msg: Bytes::from_static(b"success"),
                 messages: Some(page.messages.into_iter().map(to_thrift).collect()),
                 has_more: Some(page.has_more),
                 next_cursor: Some(page.next_cursor),
