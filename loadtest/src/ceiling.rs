@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::Context;
 use im_domain::PageRequest;
 use rpc_server::clock::SystemClock;
-use rpc_server::store::Store;
+use rpc_server::store::{Store, StoreOptions};
 use sqlx::mysql::MySqlPoolOptions;
 
 use crate::cli::{CeilingArgs, Workload};
@@ -20,7 +20,12 @@ pub async fn run(args: CeilingArgs) -> anyhow::Result<bool> {
     let clients = bounds.clients.max(1);
     let pool_size = u32::try_from(clients).unwrap_or(u32::MAX).min(500);
     // Creates the database and the schema, exactly as the rpc-server does.
-    let store = Store::open(&args.database_url, pool_size, 1, Arc::new(SystemClock))
+    let options = StoreOptions {
+        pool_size,
+        commit_lanes: 1,
+        ..StoreOptions::default()
+    };
+    let store = Store::open(&args.database_url, &options, Arc::new(SystemClock))
         .await
         .context("cannot open the ceiling database")?;
     let pool = MySqlPoolOptions::new()

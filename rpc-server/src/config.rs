@@ -1,7 +1,10 @@
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::Parser;
 use im_ops::RegistryArgs;
+
+use crate::store::StoreOptions;
 
 /// The IMService Thrift server. Every flag falls back to the environment variable shown.
 #[derive(Debug, Clone, Parser)]
@@ -29,13 +32,29 @@ pub struct Config {
     pub database_url: String,
 
     /// Maximum number of database connections this replica opens.
-    #[arg(long, env = "IM_DB_POOL_SIZE", default_value_t = 32)]
+    #[arg(long, env = "IM_DB_POOL_SIZE", default_value_t = 32,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub db_pool_size: u32,
 
     /// Commit lanes: each room belongs to one, and each lane commits one group of sends at a
     /// time. Sends arriving meanwhile are committed together in the next group.
-    #[arg(long, env = "IM_DB_COMMIT_LANES", default_value_t = 4)]
-    pub db_commit_lanes: usize,
+    #[arg(long, env = "IM_DB_COMMIT_LANES", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub db_commit_lanes: u16,
+
+    /// The longest a send may wait for its commit (queue, lock waits and retries included) and
+    /// a pull for its read, in milliseconds; then the caller gets "unavailable" and a queued
+    /// send is dropped, never committed later. Keep it below the http-server's
+    /// IM_RPC_TIMEOUT_MS.
+    #[arg(long, env = "IM_DB_DEADLINE_MS", default_value_t = 2500,
+          value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub db_deadline_ms: u64,
+
+    /// How long one statement waits for a row lock another transaction holds, in seconds
+    /// (innodb_lock_wait_timeout); a conflict is then retried while the deadline allows.
+    #[arg(long, env = "IM_DB_LOCK_WAIT_SECS", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub db_lock_wait_secs: u32,
 
     /// How long to keep retrying the first database connection at start, in seconds.
     #[arg(long, env = "IM_DB_CONNECT_TIMEOUT_SECS", default_value_t = 60)]
@@ -46,11 +65,24 @@ pub struct Config {
 
     /// Lease time-to-live of the etcd registration, in seconds: how long a replica that died
     /// stays listed.
-    #[arg(long, env = "IM_REGISTRY_TTL_SECS", default_value_t = 10)]
+    #[arg(long, env = "IM_REGISTRY_TTL_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(2..=3600))]
     pub registry_ttl_secs: u64,
 
     /// On SIGTERM/SIGINT, how long to keep serving after deregistering, so that http-servers
     /// stop sending here before the listener closes, in milliseconds.
-    #[arg(long, env = "IM_SHUTDOWN_DRAIN_MS", default_value_t = 1500)]
+    #[arg(long, env = "IM_SHUTDOWN_DRAIN_MS", default_value_t = 1500,
+          value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub shutdown_drain_ms: u64,
+}
+
+impl Config {
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            pool_size: self.db_pool_size,
+            commit_lanes: self.db_commit_lanes.into(),
+            deadline: Duration::from_millis(self.db_deadline_ms),
+            lock_wait_secs: self.db_lock_wait_secs,
+        }
+    }
 }

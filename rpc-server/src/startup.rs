@@ -2,7 +2,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use im_idl::ImServiceServer;
+use im_idl::lenient::ImServiceServer;
 use im_ops::{ReadinessCheck, Telemetry, admin_router};
 use volo::net::incoming::DefaultIncoming;
 
@@ -49,8 +49,7 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
     loop {
         match Store::open(
             &config.database_url,
-            config.db_pool_size,
-            config.db_commit_lanes,
+            &config.store_options(),
             Arc::new(SystemClock),
         )
         .await

@@ -7,7 +7,15 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use im_domain::{NewMessage, PageRequest, StoredMessage};
 use im_testkit::fresh_database_url;
 use rpc_server::clock::Clock;
-use rpc_server::store::Store;
+use rpc_server::store::{Store, StoreOptions};
+
+fn options(pool_size: u32, commit_lanes: usize) -> StoreOptions {
+    StoreOptions {
+        pool_size,
+        commit_lanes,
+        ..StoreOptions::default()
+    }
+}
 
 /// A clock the test moves by hand.
 #[derive(Default)]
@@ -28,7 +36,7 @@ impl Clock for ManualClock {
 async fn store_with_clock(start: i64) -> (Store, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::default());
     clock.set(start);
-    let store = Store::open(&fresh_database_url(), 8, 2, clock.clone())
+    let store = Store::open(&fresh_database_url(), &options(8, 2), clock.clone())
         .await
         .expect("open store");
     (store, clock)
@@ -268,9 +276,11 @@ async fn reopening_runs_migrations_again_and_keeps_every_message() {
     let url = fresh_database_url();
     let clock = Arc::new(ManualClock::default());
     clock.set(1);
-    let first = Store::open(&url, 2, 1, clock.clone()).await.unwrap();
+    let first = Store::open(&url, &options(2, 1), clock.clone())
+        .await
+        .unwrap();
     let stored = send(&first, "al:bob", "al", "kept").await;
-    let second = Store::open(&url, 2, 1, clock).await.unwrap();
+    let second = Store::open(&url, &options(2, 1), clock).await.unwrap();
     let page = second
         .read_page(&PageRequest::parse("al:bob", 0, 10, false).unwrap())
         .await
@@ -289,7 +299,7 @@ async fn a_full_send_queue_refuses_at_once_and_loses_nothing_it_accepted() {
     let url = fresh_database_url();
     let clock = Arc::new(ManualClock::default());
     clock.set(1);
-    let store = Store::open(&url, 8, 1, clock).await.unwrap();
+    let store = Store::open(&url, &options(8, 1), clock).await.unwrap();
     send(&store, "al:bob", "al", "first").await;
 
     // Another session holds the room's row lock, so the lane's commit waits behind it.

@@ -17,8 +17,11 @@ use writer::Writer;
 /// Cloneable, because one failed group commit answers every send in it.
 #[derive(Debug, Clone, Error)]
 pub enum StoreError {
+    /// The database cannot serve now (unreachable, overloaded, shutting down, read-only during a
+    /// failover, or a lock conflict that outlasted the retries): the caller may retry later.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// A real fault, such as data the database refused; details go to the log.
     #[error("database error: {0}")]
     Internal(String),
     /// More sends are waiting for the database than the queue holds.
@@ -26,15 +29,60 @@ pub enum StoreError {
     Overloaded,
 }
 
+/// MySQL / MariaDB server errors that mean "not now" rather than "wrong": too many connections
+/// (1040), shutdown in progress (1053), lock wait timeout (1205), deadlock (1213), read-only
+/// (1290, 1792, 1836: a replica or a failover in progress), connection killed (1927),
+/// and query interrupted (1317).
+const UNAVAILABLE_SERVER_ERRORS: [u16; 9] = [1040, 1053, 1205, 1213, 1290, 1317, 1792, 1836, 1927];
+
+impl StoreError {
+    fn timed_out() -> Self {
+        Self::Unavailable("the database did not answer in time".to_owned())
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
-        match err {
+        let unavailable = match &err {
             sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed => Self::Unavailable(err.to_string()),
-            _ => Self::Internal(err.to_string()),
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(db) => db
+                .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                .is_some_and(|e| UNAVAILABLE_SERVER_ERRORS.contains(&e.number())),
+            _ => false,
+        };
+        if unavailable {
+            Self::Unavailable(err.to_string())
+        } else {
+            Self::Internal(err.to_string())
+        }
+    }
+}
+
+/// How the store uses the database; every wait is bounded.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub pool_size: u32,
+    /// Group-commit lanes (see [`writer`]).
+    pub commit_lanes: usize,
+    /// The longest a send waits for its commit, queue included, and a pull for its read; a
+    /// send still queued then is dropped, never committed after its caller was answered.
+    pub deadline: Duration,
+    /// `innodb_lock_wait_timeout` of every connection, in seconds (at least 1).
+    pub lock_wait_secs: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            pool_size: 32,
+            commit_lanes: 4,
+            deadline: Duration::from_millis(2500),
+            lock_wait_secs: 2,
         }
     }
 }
@@ -43,16 +91,15 @@ impl From<sqlx::Error> for StoreError {
 pub struct Store {
     pool: MySqlPool,
     writer: Writer,
+    deadline: Duration,
 }
 
 impl Store {
     /// Connects, creating the database if it is missing, and applies pending migrations.
-    /// Migrations only ever add: nothing is dropped. Sends are committed in `commit_lanes`
-    /// lanes, one group at a time each.
+    /// Migrations only ever add: nothing is dropped.
     pub async fn open(
         database_url: &str,
-        pool_size: u32,
-        commit_lanes: usize,
+        options: &StoreOptions,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StoreError> {
         if !MySql::database_exists(database_url).await? {
@@ -63,17 +110,31 @@ impl Store {
                 return Err(err.into());
             }
         }
+        let lock_wait_secs = options.lock_wait_secs.max(1);
         let pool = MySqlPoolOptions::new()
-            .max_connections(pool_size)
-            .acquire_timeout(Duration::from_secs(5))
+            .max_connections(options.pool_size)
+            .acquire_timeout(options.deadline)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    sqlx::query("SET SESSION innodb_lock_wait_timeout = ?")
+                        .bind(lock_wait_secs)
+                        .execute(conn)
+                        .await
+                        .map(|_| ())
+                })
+            })
             .connect(database_url)
             .await?;
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
             .map_err(|err| StoreError::Internal(err.to_string()))?;
-        let writer = Writer::start(pool.clone(), clock, commit_lanes);
-        Ok(Self { pool, writer })
+        let writer = Writer::start(pool.clone(), clock, options);
+        Ok(Self {
+            pool,
+            writer,
+            deadline: options.deadline,
+        })
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
@@ -105,14 +166,15 @@ impl Store {
                  WHERE room = ? AND send_time <= ? ORDER BY send_time DESC LIMIT ?"
             }
         };
-        let rows: Result<Vec<(i64, Vec<u8>, String)>, _> = sqlx::query_as(sql)
+        let read = sqlx::query_as(sql)
             .bind(req.room.key())
             .bind(req.bound())
             .bind(req.rows_to_fetch() as u64)
-            .fetch_all(&self.pool)
-            .await;
+            .fetch_all(&self.pool);
+        let rows: Vec<(i64, Vec<u8>, String)> = tokio::time::timeout(self.deadline, read)
+            .await
+            .map_err(|_| StoreError::timed_out())??;
         record_latency("read_page", started);
-        let rows = rows?;
         let chat = req.room.key();
         let messages = rows
             .into_iter()

@@ -9,10 +9,18 @@
 //! one send_time per message; one more reads them back, and one multi-row insert stores the
 //! messages: three statements whatever the size of the batch. The row locks are held until commit, so
 //! send_time order is commit order within every room.
+//!
+//! Every wait is bounded. A send carries a deadline from the moment it is queued; before each
+//! attempt, sends whose deadline passed or whose caller went away are answered (or dropped) and
+//! left out, so nothing is committed after its caller was told it failed. Lock waits end after
+//! `innodb_lock_wait_timeout` (set per connection), and a lock conflict is retried with
+//! exponential backoff and jitter while the deadline allows. A group that the database refuses
+//! for its data is split in halves and committed apart, so that one bad message fails only
+//! itself.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use im_domain::{NewMessage, StoredMessage};
 use sqlx::mysql::MySqlPool;
@@ -21,7 +29,7 @@ use std::hash::{Hash, Hasher};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{StoreError, record_latency};
+use super::{StoreError, StoreOptions, record_latency};
 use crate::clock::Clock;
 
 /// Most sends in one transaction (4 bound parameters each, far below MySQL's 65535).
@@ -32,11 +40,32 @@ const MAX_BATCH: usize = 256;
 const QUEUE_CAPACITY: usize = 8192;
 
 /// How often a batch is retried when MariaDB reports a transient conflict.
-const MAX_ATTEMPTS: usize = 5;
+const MAX_ATTEMPTS: u32 = 5;
+
+/// The first retry waits about this long; each further one twice as long, plus jitter.
+const BACKOFF_BASE: Duration = Duration::from_millis(10);
 
 struct Pending {
     msg: NewMessage,
+    deadline: Instant,
     reply: oneshot::Sender<Result<StoredMessage, StoreError>>,
+}
+
+impl Pending {
+    /// Whether the send may still be committed: its caller waits and its deadline has not
+    /// passed. One that may not is answered (if anyone listens) and must be left out.
+    fn still_wanted(self, now: Instant) -> Option<Self> {
+        if self.reply.is_closed() {
+            return None;
+        }
+        if now >= self.deadline {
+            let _ = self.reply.send(Err(StoreError::Unavailable(
+                "the database did not commit the send in time".to_owned(),
+            )));
+            return None;
+        }
+        Some(self)
+    }
 }
 
 /// Sends go to one of several lanes by room; each lane commits one group at a time. So two
@@ -45,12 +74,13 @@ struct Pending {
 #[derive(Clone)]
 pub(super) struct Writer {
     lanes: Arc<[mpsc::Sender<Pending>]>,
+    deadline: Duration,
 }
 
 impl Writer {
-    /// Starts `lanes` committers; they end when the last `Writer` clone is dropped.
-    pub(super) fn start(pool: MySqlPool, clock: Arc<dyn Clock>, lanes: usize) -> Self {
-        let lanes = lanes.max(1);
+    /// Starts the lanes' committers; they end when the last `Writer` clone is dropped.
+    pub(super) fn start(pool: MySqlPool, clock: Arc<dyn Clock>, options: &StoreOptions) -> Self {
+        let lanes = options.commit_lanes.clamp(1, QUEUE_CAPACITY);
         let lanes = (0..lanes)
             .map(|_| {
                 let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY / lanes);
@@ -58,14 +88,22 @@ impl Writer {
                 queue
             })
             .collect();
-        Self { lanes }
+        Self {
+            lanes,
+            deadline: options.deadline,
+        }
     }
 
     pub(super) async fn append(&self, msg: NewMessage) -> Result<StoredMessage, StoreError> {
         let lane = &self.lanes[lane_of(msg.room.key(), self.lanes.len())];
         let (reply, answer) = oneshot::channel();
-        lane.try_send(Pending { msg, reply })
-            .map_err(|_| StoreError::Overloaded)?;
+        let deadline = Instant::now() + self.deadline;
+        lane.try_send(Pending {
+            msg,
+            deadline,
+            reply,
+        })
+        .map_err(|_| StoreError::Overloaded)?;
         answer
             .await
             .unwrap_or_else(|_| Err(StoreError::Internal("the writer stopped".to_owned())))
@@ -93,20 +131,34 @@ async fn commit_lane(mut waiting: mpsc::Receiver<Pending>, pool: MySqlPool, cloc
     }
 }
 
-async fn commit_and_answer(pool: &MySqlPool, clock: &dyn Clock, batch: Vec<Pending>) {
-    metrics::histogram!("im_store_batch_size").record(batch.len() as f64);
+async fn commit_and_answer(pool: &MySqlPool, clock: &dyn Clock, mut batch: Vec<Pending>) {
     let started = Instant::now();
-    let msgs: Vec<&NewMessage> = batch.iter().map(|p| &p.msg).collect();
     let mut attempt = 1;
     let result = loop {
-        match commit(pool, clock, &msgs).await {
-            Err(err) if attempt < MAX_ATTEMPTS && is_transient(&err) => {
+        let now = Instant::now();
+        batch = batch
+            .into_iter()
+            .filter_map(|p| p.still_wanted(now))
+            .collect();
+        let Some(deadline) = batch.iter().map(|p| p.deadline).min() else {
+            return;
+        };
+        let msgs: Vec<&NewMessage> = batch.iter().map(|p| &p.msg).collect();
+        let result =
+            match tokio::time::timeout_at(deadline.into(), commit(pool, clock, &msgs)).await {
+                Ok(result) => result.map_err(|err| (is_transient(&err), StoreError::from(err))),
+                Err(_) => Err((false, StoreError::timed_out())),
+            };
+        match result {
+            Err((true, err)) if attempt < MAX_ATTEMPTS => {
                 tracing::debug!(attempt, %err, "retrying a batch of sends");
+                tokio::time::sleep(backoff(attempt)).await;
                 attempt += 1;
             }
-            result => break result.map_err(StoreError::from),
+            result => break result.map_err(|(_, err)| err),
         }
     };
+    metrics::histogram!("im_store_batch_size").record(batch.len() as f64);
     record_latency("append", started);
     match result {
         Ok(times) => {
@@ -120,12 +172,27 @@ async fn commit_and_answer(pool: &MySqlPool, clock: &dyn Clock, batch: Vec<Pendi
                 }));
             }
         }
+        Err(StoreError::Internal(err)) if batch.len() > 1 => {
+            // The database refused the group, maybe for one message's data: commit the halves
+            // apart, down to the offender alone.
+            tracing::warn!(%err, sends = batch.len(), "a group commit failed; splitting it");
+            let second = batch.split_off(batch.len() / 2);
+            Box::pin(commit_and_answer(pool, clock, batch)).await;
+            Box::pin(commit_and_answer(pool, clock, second)).await;
+        }
         Err(err) => {
             for pending in batch {
                 let _ = pending.reply.send(Err(err.clone()));
             }
         }
     }
+}
+
+/// Exponential backoff with full jitter: a random wait up to `BACKOFF_BASE * 2^(attempt-1)`, so
+/// that groups which conflicted do not meet again at the same instant.
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = BACKOFF_BASE * 2u32.pow(attempt - 1);
+    ceiling.mul_f64(fastrand::f64())
 }
 
 /// Commits `msgs` in one transaction; returns their send_times, in order.
