@@ -17,6 +17,8 @@ pub enum ErrorCode {
     MethodNotAllowed = 6,
     /// The request body is over the size limit (HTTP only).
     PayloadTooLarge = 7,
+    /// The request body did not arrive within the body deadline (HTTP only).
+    RequestTimeout = 8,
 }
 
 impl ErrorCode {
@@ -31,6 +33,7 @@ impl ErrorCode {
             Self::NotFound,
             Self::MethodNotAllowed,
             Self::PayloadTooLarge,
+            Self::RequestTimeout,
         ]
         .into_iter()
         .find(|known| *known as i32 == code)

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use etcd_client::GetOptions;
 use im_testkit::{
-    Etcd, ServerProcess, eventually, fresh_database_url, start_http_server, start_rpc_server_with,
+    Etcd, Proxy, ServerProcess, eventually, fresh_database_url, start_http_server,
+    start_rpc_server_with,
 };
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -346,4 +347,52 @@ async fn readiness_follows_the_replicas_and_the_database() {
         status(http.addr, "/readyz").await == Some(StatusCode::OK)
     })
     .await;
+}
+
+// Multi-threaded: the proxy runs on this runtime while the test blocks to start the replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_that_loses_its_database_leaves_etcd_and_comes_back_with_it() {
+    let etcd = Etcd::start();
+    // The replica reaches the shared test MariaDB through a proxy that the test can cut.
+    let server = im_testkit::server_url();
+    let db_addr = server
+        .trim_start_matches("mysql://")
+        .rsplit('@')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let proxy = Proxy::start(db_addr).await;
+    let database_url = fresh_database_url().replace(&db_addr.to_string(), &proxy.addr.to_string());
+    let replica = start_replica(&etcd, &database_url);
+    let client = etcd_client::Client::connect([etcd.endpoint()], None)
+        .await
+        .unwrap();
+    let registered = |n: usize| {
+        let mut client = client.clone();
+        async move {
+            client
+                .get(REGISTRY_PREFIX, Some(GetOptions::new().with_prefix()))
+                .await
+                .is_ok_and(|r| r.kvs().len() == n)
+        }
+    };
+    eventually("the replica registers", PATIENCE, || registered(1)).await;
+
+    proxy.cut();
+    eventually(
+        "the replica without a database leaves etcd",
+        PATIENCE,
+        || registered(0),
+    )
+    .await;
+    let ready = Client::new()
+        .get(format!("http://{}/readyz", replica.admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    proxy.restore();
+    eventually("the replica registers again", PATIENCE, || registered(1)).await;
 }

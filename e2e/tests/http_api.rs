@@ -21,6 +21,10 @@ impl Api {
     }
 
     async fn call(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        Self::call_on(req).await
+    }
+
+    async fn call_on(req: reqwest::RequestBuilder) -> (StatusCode, Value) {
         let resp = req.send().await.expect("http-server answers");
         let status = resp.status();
         let body = resp.json().await.expect("every answer is JSON");
@@ -542,5 +546,47 @@ async fn both_servers_exit_cleanly_on_sigterm() {
     assert!(http.terminate(), "http-server exits 0");
     for replica in replicas {
         assert!(replica.terminate(), "rpc-server exits 0");
+    }
+}
+
+#[tokio::test]
+async fn a_trickling_body_holds_no_permit_and_gets_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let database_url = im_testkit::fresh_database_url();
+    let rpc = start_rpc_server(&database_url);
+    let http = start_http_server(
+        vec![rpc.addr],
+        &[
+            ("IM_HTTP_MAX_IN_FLIGHT", "1".to_owned()),
+            ("IM_HTTP_BODY_TIMEOUT_MS", "1000".to_owned()),
+        ],
+    );
+    // Headers promise a body of 100 bytes; only 10 arrive.
+    let mut slow = Vec::new();
+    for _ in 0..3 {
+        let mut conn = tokio::net::TcpStream::connect(http.addr).await.unwrap();
+        conn.write_all(
+            b"POST /api/send HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{\"chat\":",
+        )
+        .await
+        .unwrap();
+        slow.push(conn);
+    }
+    // With one permit and three bodies in progress, a whole request is still served.
+    let (status, body) = Api::call_on(
+        Client::new()
+            .post(format!("http://{}/api/send", http.addr))
+            .json(&json!({ "chat": "al:bob", "sender": "al", "text": "not blocked" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The slow ones are answered 408 and closed once the body deadline passes.
+    for mut conn in slow {
+        let mut answer = String::new();
+        conn.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains("\"code\":8"), "{answer}");
     }
 }

@@ -20,17 +20,26 @@ pub struct Config {
     pub registry: RegistryArgs,
 
     /// How long to wait for an rpc-server's answer before replying 504, in milliseconds.
-    #[arg(long, env = "IM_RPC_TIMEOUT_MS", default_value_t = 3000)]
+    #[arg(long, env = "IM_RPC_TIMEOUT_MS", default_value_t = 3000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub rpc_timeout_ms: u64,
 
     /// Most calls in flight to one rpc-server (and so connections to it); more wait.
-    #[arg(long, env = "IM_RPC_MAX_CALLS_PER_REPLICA", default_value_t = 256)]
+    #[arg(long, env = "IM_RPC_MAX_CALLS_PER_REPLICA", default_value_t = 256,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     pub rpc_max_calls_per_replica: usize,
 
     /// Most API requests in progress at once; beyond it requests get 503 with Retry-After at
     /// once instead of queueing.
-    #[arg(long, env = "IM_HTTP_MAX_IN_FLIGHT", default_value_t = 4096)]
+    #[arg(long, env = "IM_HTTP_MAX_IN_FLIGHT", default_value_t = 4096,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub max_in_flight: usize,
+
+    /// The longest a request body may take to arrive, in milliseconds; then 408 and the
+    /// connection is closed. A body being read holds no in-flight permit.
+    #[arg(long, env = "IM_HTTP_BODY_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub body_timeout_ms: u64,
 }
 
 impl Config {

@@ -159,7 +159,8 @@ fn body_kind(parts: &Parts, body: &[u8]) -> Result<BodyKind, ApiError> {
 /// Reads the body up to [`MAX_BODY_BYTES`]. An oversized body is still drained up to
 /// [`DRAIN_LIMIT_BYTES`] before the 413 goes out, so that the client, still writing, reads the
 /// answer instead of a reset connection.
-async fn read_body(mut body: Body) -> Result<Bytes, ApiError> {
+/// The whole body, up to [`MAX_BODY_BYTES`] (413 beyond it).
+pub async fn read_body(mut body: Body) -> Result<Bytes, ApiError> {
     let mut kept = BytesMut::new();
     let mut total = 0usize;
     while let Some(frame) = body.frame().await {

@@ -9,7 +9,7 @@ use volo_http::server::Server;
 
 use crate::backend::{Backend, Replicas};
 use crate::config::Config;
-use crate::routes;
+use crate::routes::{self, ApiLimits};
 
 /// Finds the replicas, then serves the HTTP API until SIGINT or SIGTERM, finishing what is in
 /// flight before returning.
@@ -26,15 +26,14 @@ pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!(listen = %config.listen, replicas = backend.replica_count(), "http-server ready");
-    Server::new(routes::router(
-        backend,
-        ready,
-        telemetry,
-        config.max_in_flight,
-    ))
-    .run(DefaultIncoming::from(listener))
-    .await
-    .map_err(|err| anyhow::anyhow!("http server failed: {err}"))?;
+    let limits = ApiLimits {
+        max_in_flight: config.max_in_flight,
+        body_timeout: Duration::from_millis(config.body_timeout_ms),
+    };
+    Server::new(routes::router(backend, ready, telemetry, limits))
+        .run(DefaultIncoming::from(listener))
+        .await
+        .map_err(|err| anyhow::anyhow!("http server failed: {err}"))?;
     tracing::info!("http-server stopped");
     Ok(())
 }

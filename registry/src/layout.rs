@@ -9,6 +9,11 @@ pub const DEFAULT_PREFIX: &str = "kitex/registry-etcd";
 /// Kitex's default instance weight.
 pub const DEFAULT_WEIGHT: u32 = 10;
 
+/// The largest weight taken from the registry. Load balancers build work in proportion to the
+/// weight (a consistent-hash ring has virtual nodes per unit of weight), so a foreign service
+/// under the same prefix writing 1,000,000 must not cost every client memory and time.
+pub const MAX_WEIGHT: u32 = 100;
+
 /// Where one service's instances live: `<prefix>/<service>/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceName {
@@ -54,12 +59,13 @@ impl InstanceInfo {
         }
     }
 
-    /// A weight of zero or less (Kitex writes 0 when unset) counts as the default.
+    /// A weight of zero or less (Kitex writes 0 when unset) counts as the default; one above
+    /// [`MAX_WEIGHT`] as that.
     pub fn effective_weight(&self) -> u32 {
-        u32::try_from(self.weight)
-            .ok()
-            .filter(|w| *w > 0)
-            .unwrap_or(DEFAULT_WEIGHT)
+        match self.weight {
+            ..=0 => DEFAULT_WEIGHT,
+            w => u32::try_from(w).unwrap_or(MAX_WEIGHT).min(MAX_WEIGHT),
+        }
     }
 }
 
@@ -90,5 +96,17 @@ mod tests {
         .unwrap();
         assert_eq!(from_go.address, "192.168.1.2:8888");
         assert_eq!(from_go.effective_weight(), DEFAULT_WEIGHT);
+    }
+
+    #[test]
+    fn weights_are_clamped_to_a_sane_range() {
+        let weight = |w: i64| InstanceInfo {
+            weight: w,
+            ..InstanceInfo::tcp("10.0.0.7:8888".parse().unwrap(), 1, HashMap::new())
+        };
+        assert_eq!(weight(-5).effective_weight(), DEFAULT_WEIGHT);
+        assert_eq!(weight(7).effective_weight(), 7);
+        assert_eq!(weight(1_000_000).effective_weight(), MAX_WEIGHT);
+        assert_eq!(weight(i64::MAX).effective_weight(), MAX_WEIGHT);
     }
 }

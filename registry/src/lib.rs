@@ -16,7 +16,7 @@ mod layout;
 mod register;
 
 pub use discover::EtcdDiscover;
-pub use layout::{DEFAULT_PREFIX, DEFAULT_WEIGHT, InstanceInfo, ServiceName};
+pub use layout::{DEFAULT_PREFIX, DEFAULT_WEIGHT, InstanceInfo, MAX_WEIGHT, ServiceName};
 pub use register::Registration;
 
 /// Connects to the etcd cluster at `endpoints` (each `http://host:port`).

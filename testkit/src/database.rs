@@ -2,7 +2,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The MariaDB server the tests use, without a database name.
-fn server_url() -> String {
+pub fn server_url() -> String {
     std::env::var("IM_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:13306".into())
 }
 

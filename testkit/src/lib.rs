@@ -5,9 +5,11 @@
 mod database;
 mod etcd;
 mod process;
+mod proxy;
 mod stack;
 
-pub use database::fresh_database_url;
+pub use database::{fresh_database_url, server_url};
 pub use etcd::{Etcd, eventually};
 pub use process::{ServerProcess, free_port};
+pub use proxy::Proxy;
 pub use stack::{Stack, start_http_server, start_rpc_server, start_rpc_server_with};

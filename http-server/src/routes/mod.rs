@@ -6,10 +6,11 @@ mod pull;
 mod send;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use im_ops::{ReadinessCheck, Telemetry, admin_router};
 use tokio::sync::Semaphore;
+use volo_http::body::Body;
 use volo_http::context::ServerContext;
 use volo_http::request::Request;
 use volo_http::response::Response;
@@ -20,6 +21,7 @@ use volo_http::utils::Extension;
 
 use crate::backend::Backend;
 use crate::error::ApiError;
+use crate::fields::read_body;
 
 const ROUTES: [&str; 6] = [
     "/ping",
@@ -30,17 +32,31 @@ const ROUTES: [&str; 6] = [
     "/metrics",
 ];
 
+/// Bounds on the API requests in progress.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiLimits {
+    /// Most requests in progress at once; beyond it, 503 at once.
+    pub max_in_flight: usize,
+    /// The longest a request body may take to arrive; then 408.
+    pub body_timeout: Duration,
+}
+
 pub fn router(
     backend: Backend,
     ready: ReadinessCheck,
     telemetry: Telemetry,
-    max_in_flight: usize,
+    limits: ApiLimits,
 ) -> Router {
+    // Later layers run first: the body is read before a permit is taken.
     let api = Router::new()
         .route("/api/send", post(send::send).fallback(only_post))
         .route("/api/pull", get(pull::pull).fallback(only_get))
         .layer(middleware::from_fn(shed_load))
-        .layer(Extension(InFlight(Arc::new(Semaphore::new(max_in_flight)))));
+        .layer(middleware::from_fn(read_body_first))
+        .layer(Extension(InFlight(Arc::new(Semaphore::new(
+            limits.max_in_flight,
+        )))))
+        .layer(Extension(limits));
     Router::new()
         .route("/ping", get(ping::ping).fallback(only_get))
         .merge(api)
@@ -84,6 +100,26 @@ async fn shed_load(
         return ApiError::overloaded().into_response();
     };
     let Ok(resp) = next.run(cx, req).await;
+    resp
+}
+
+/// Reads the whole body within the body deadline before the request counts as in progress: a
+/// client that trickles its body holds its own connection, never one of the API permits.
+async fn read_body_first(
+    Extension(limits): Extension<ApiLimits>,
+    cx: &mut ServerContext,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let body = match tokio::time::timeout(limits.body_timeout, read_body(body)).await {
+        Err(_) => return ApiError::body_timeout(limits.body_timeout).into_response(),
+        Ok(Err(err)) => return err.into_response(),
+        Ok(Ok(body)) => body,
+    };
+    let Ok(resp) = next
+        .run(cx, Request::from_parts(parts, Body::from(body)))
+        .await;
     resp
 }
 
