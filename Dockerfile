@@ -4,7 +4,7 @@
 FROM rust:1-bookworm AS chef
 # etcd-client compiles etcd's protobuf definitions with protoc.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends protobuf-compiler \
+    && apt-get install -y --no-install-recommends protobuf-compiler libprotobuf-dev \
     && rm -rf /var/lib/apt/lists/*
 RUN cargo install cargo-chef --locked --version ^0.1
 WORKDIR /src
@@ -16,6 +16,8 @@ RUN cargo chef prepare --recipe-path recipe.json
 FROM chef AS build
 # The dependency layer: rebuilt only when Cargo.toml / Cargo.lock change, not the sources.
 COPY --from=planner /src/recipe.json recipe.json
+# Patched dependencies (vendor/*/PATCHED.md) are not part of the recipe: they are sources.
+COPY vendor vendor
 RUN cargo chef cook --release --locked --recipe-path recipe.json
 COPY . .
 RUN cargo build --release --locked --bin rpc-server --bin http-server
