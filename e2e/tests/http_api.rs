@@ -2,10 +2,14 @@
 //! database, spoken to the way curl and the reference clients speak.
 
 use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
 
 use im_testkit::{Stack, free_port, start_http_server, start_rpc_server};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
+
+/// How long a test waits for something that must happen eventually.
+const PATIENCE: Duration = Duration::from_secs(20);
 
 struct Api {
     stack: Stack,
@@ -589,4 +593,86 @@ async fn a_trickling_body_holds_no_permit_and_gets_408() {
         assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
         assert!(answer.contains("\"code\":8"), "{answer}");
     }
+}
+
+/// Reads from `conn` until the server closes it; returns what arrived.
+async fn read_until_closed(conn: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut answer = Vec::new();
+    // An error (a reset) is a close too.
+    let _ = conn.read_to_end(&mut answer).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Sends a whole `GET /ping` on `conn` and reads its answer, leaving the connection open.
+async fn ping_on(conn: &mut tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    conn.write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !String::from_utf8_lossy(&answer).ends_with("{\"message\":\"pong\"}") {
+        let n = conn.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "closed before the answer");
+        answer.extend_from_slice(&chunk[..n]);
+    }
+}
+
+#[tokio::test]
+async fn half_sent_headers_and_idle_connections_are_closed() {
+    use tokio::io::AsyncWriteExt;
+
+    let http = start_http_server(
+        vec![([127, 0, 0, 1], free_port()).into()],
+        &[("IM_HTTP_HEADER_TIMEOUT_MS", "500".to_owned())],
+    );
+    let mut half_sent = Vec::new();
+    for _ in 0..3 {
+        let mut conn = tokio::net::TcpStream::connect(http.addr).await.unwrap();
+        conn.write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            .await
+            .unwrap();
+        half_sent.push(conn);
+    }
+    let mut idle = tokio::net::TcpStream::connect(http.addr).await.unwrap();
+    ping_on(&mut idle).await;
+    // Others are served meanwhile.
+    let ping = Client::new()
+        .get(format!("http://{}/ping", http.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ping.status(), StatusCode::OK);
+    // The server closes the half-sent ones and the idle one once the header deadline passes.
+    for mut conn in half_sent {
+        let answer = read_until_closed(&mut conn).await;
+        assert!(!answer.contains("pong"), "{answer}");
+    }
+    assert_eq!(read_until_closed(&mut idle).await, "");
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_are_closed() {
+    let http = start_http_server(
+        vec![([127, 0, 0, 1], free_port()).into()],
+        &[("IM_HTTP_MAX_CONNECTIONS", "2".to_owned())],
+    );
+    let mut first = tokio::net::TcpStream::connect(http.addr).await.unwrap();
+    ping_on(&mut first).await;
+    let mut second = tokio::net::TcpStream::connect(http.addr).await.unwrap();
+    ping_on(&mut second).await;
+    let mut third = tokio::net::TcpStream::connect(http.addr).await.unwrap();
+    assert_eq!(read_until_closed(&mut third).await, "");
+    // The two served connections still work, and once one leaves a new one is served.
+    ping_on(&mut first).await;
+    drop(second);
+    im_testkit::eventually("a freed slot serves a new connection", PATIENCE, || async {
+        Client::new()
+            .get(format!("http://{}/ping", http.addr))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == StatusCode::OK)
+    })
+    .await;
 }

@@ -40,6 +40,18 @@ pub struct Config {
     #[arg(long, env = "IM_HTTP_BODY_TIMEOUT_MS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub body_timeout_ms: u64,
+
+    /// The longest a client may take to send a request's headers, in milliseconds, counted
+    /// from when its connection is ready for a request: it also closes keep-alive connections
+    /// idle that long.
+    #[arg(long, env = "IM_HTTP_HEADER_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub header_timeout_ms: u64,
+
+    /// Most client connections open at once; one accepted beyond it is closed at once.
+    #[arg(long, env = "IM_HTTP_MAX_CONNECTIONS", default_value_t = 10_000,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub max_connections: usize,
 }
 
 impl Config {

@@ -30,7 +30,12 @@ pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
         max_in_flight: config.max_in_flight,
         body_timeout: Duration::from_millis(config.body_timeout_ms),
     };
-    Server::new(routes::router(backend, ready, telemetry, limits))
+    let mut server = Server::new(routes::router(backend, ready, telemetry, limits));
+    server
+        .set_max_connections(config.max_connections)
+        .http1_config()
+        .set_header_read_timeout(Duration::from_millis(config.header_timeout_ms));
+    server
         .run(DefaultIncoming::from(listener))
         .await
         .map_err(|err| anyhow::anyhow!("http server failed: {err}"))?;
