@@ -98,6 +98,31 @@ impl Fields {
     }
 }
 
+impl Fields {
+    /// The fields of a request with this query string, `Content-Type` and (whole) body: the
+    /// whole binding, apart from reading the body.
+    pub fn parse(
+        query: Option<&[u8]>,
+        content_type: Option<&[u8]>,
+        body: &[u8],
+    ) -> Result<Self, ApiError> {
+        let mut fields = Fields::default();
+        if let Some(query) = query {
+            fields.insert_all(form_pairs(query, "query string")?)?;
+        }
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(fields);
+        }
+        let mut from_body = Fields::default();
+        match body_kind(content_type, body)? {
+            BodyKind::Json => from_body.insert_all(json_pairs(body)?)?,
+            BodyKind::Form => from_body.insert_all(form_pairs(body, "form body")?)?,
+        }
+        fields.0.extend(from_body.0);
+        Ok(fields)
+    }
+}
+
 impl FromRequest for Fields {
     type Rejection = ApiError;
 
@@ -106,21 +131,15 @@ impl FromRequest for Fields {
         parts: Parts,
         body: Body,
     ) -> Result<Self, ApiError> {
-        let mut fields = Fields::default();
-        if let Some(query) = parts.uri.query() {
-            fields.insert_all(form_pairs(query.as_bytes(), "query string")?)?;
-        }
         let body = read_body(body).await?;
-        if body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(fields);
-        }
-        let mut from_body = Fields::default();
-        match body_kind(&parts, &body)? {
-            BodyKind::Json => from_body.insert_all(json_pairs(&body)?)?,
-            BodyKind::Form => from_body.insert_all(form_pairs(&body, "form body")?)?,
-        }
-        fields.0.extend(from_body.0);
-        Ok(fields)
+        Fields::parse(
+            parts.uri.query().map(str::as_bytes),
+            parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .map(|value| value.as_bytes()),
+            &body,
+        )
     }
 }
 
@@ -131,8 +150,8 @@ enum BodyKind {
 
 /// By Content-Type; without one, a body that looks like a JSON object is JSON (reference clients
 /// send GET requests with a JSON body and no header), anything else a form.
-fn body_kind(parts: &Parts, body: &[u8]) -> Result<BodyKind, ApiError> {
-    let Some(content_type) = parts.headers.get(header::CONTENT_TYPE) else {
+fn body_kind(content_type: Option<&[u8]>, body: &[u8]) -> Result<BodyKind, ApiError> {
+    let Some(content_type) = content_type else {
         let looks_like_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
         return Ok(if looks_like_json {
             BodyKind::Json
@@ -140,7 +159,7 @@ fn body_kind(parts: &Parts, body: &[u8]) -> Result<BodyKind, ApiError> {
             BodyKind::Form
         });
     };
-    let content_type = content_type.to_str().unwrap_or_default();
+    let content_type = std::str::from_utf8(content_type).unwrap_or_default();
     let mime = content_type
         .split(';')
         .next()

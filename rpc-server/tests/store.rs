@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use im_domain::{NewMessage, PageRequest, StoredMessage};
 use im_testkit::fresh_database_url;
 use rpc_server::clock::Clock;
-use rpc_server::store::{Store, StoreOptions};
+use rpc_server::store::{Store, StoreError, StoreOptions};
 
 fn options(pool_size: u32, commit_lanes: usize) -> StoreOptions {
     StoreOptions {
@@ -347,4 +347,62 @@ async fn a_full_send_queue_refuses_at_once_and_loses_nothing_it_accepted() {
         accepted.len() + 1,
         "every accepted send and no refused one"
     );
+}
+
+#[tokio::test]
+async fn a_message_the_database_refuses_fails_alone_and_its_group_commits() {
+    let url = fresh_database_url();
+    let clock = Arc::new(ManualClock::default());
+    clock.set(1_000);
+    // One lane, so that the concurrent sends below are committed in shared groups.
+    let store = Store::open(&url, &options(4, 1), clock).await.unwrap();
+    // Data the database refuses (here by a trigger, as a constraint or a charset would).
+    let pool = sqlx::MySqlPool::connect(&url).await.unwrap();
+    sqlx::query(
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON messages FOR EACH ROW \
+         BEGIN IF NEW.text = 'poison' THEN \
+         SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'poison refused'; END IF; END",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let sends = (0..60).map(|i| {
+        let store = store.clone();
+        async move {
+            let text = if i % 10 == 3 {
+                "poison".to_owned()
+            } else {
+                format!("fine {i}")
+            };
+            let msg = NewMessage::parse(
+                &format!("r{}a:r{}b", i % 4, i % 4),
+                &format!("r{}a", i % 4),
+                &text,
+            )
+            .unwrap();
+            (text, store.append(msg).await)
+        }
+    });
+    let results = futures::future::join_all(sends).await;
+    for (text, result) in &results {
+        match (text.as_str(), result) {
+            ("poison", Err(StoreError::Internal(_))) => {}
+            ("poison", other) => panic!("poison got {other:?}"),
+            (_, Ok(stored)) => assert_eq!(&stored.text, text),
+            (_, Err(err)) => panic!("{text} failed next to a refused message: {err}"),
+        }
+    }
+    let stored: usize = futures::future::join_all((0..4).map(|r| {
+        let store = store.clone();
+        async move {
+            walk(&store, &format!("r{r}a:r{r}b"), 100, false)
+                .await
+                .len()
+        }
+    }))
+    .await
+    .into_iter()
+    .sum();
+    assert_eq!(stored, 54);
 }

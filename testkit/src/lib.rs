@@ -1,15 +1,17 @@
 //! Test set-up against real services: the MariaDB that `scripts/test` starts on loopback, and
-//! etcd processes of the tests' own. Every test gets a database of its own, so tests never see
+//! etcd and MariaDB processes of the tests' own, which they stop, freeze and restart. Every test gets a database of its own, so tests never see
 //! each other's rows.
 
 mod database;
 mod etcd;
+mod mariadb;
 mod process;
 mod proxy;
 mod stack;
 
 pub use database::{fresh_database_url, server_url};
 pub use etcd::{Etcd, eventually};
+pub use mariadb::MariaDb;
 pub use process::{ServerProcess, free_port};
 pub use proxy::Proxy;
 pub use stack::{Stack, start_http_server, start_rpc_server, start_rpc_server_with};

@@ -1,0 +1,164 @@
+//! The database failing under the servers: frozen, killed and restarted, or a room's row lock
+//! held elsewhere. Callers get 503 (code 2, Retry-After) within the deadline, never 500 or a
+//! hang; nothing acknowledged is lost; and a send that was answered with an error is never
+//! committed afterwards.
+
+use std::time::Duration;
+
+use im_testkit::{MariaDb, ServerProcess, eventually, start_http_server, start_rpc_server_with};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+const PATIENCE: Duration = Duration::from_secs(30);
+
+struct Api {
+    _rpc: ServerProcess,
+    http: ServerProcess,
+    client: Client,
+}
+
+impl Api {
+    /// One rpc-server with a 1 s database deadline, and an http-server whose RPC timeout is
+    /// well above it: a 504 would mean the rpc-server did not keep its deadline.
+    fn start(database_url: &str) -> Self {
+        let rpc = start_rpc_server_with(
+            database_url,
+            &[
+                ("ETCD_ENDPOINTS", String::new()),
+                ("IM_DB_DEADLINE_MS", "1000".to_owned()),
+                ("IM_DB_LOCK_WAIT_SECS", "1".to_owned()),
+            ],
+        );
+        let http = start_http_server(vec![rpc.addr], &[("IM_RPC_TIMEOUT_MS", "5000".to_owned())]);
+        Self {
+            _rpc: rpc,
+            http,
+            client: Client::new(),
+        }
+    }
+
+    async fn send(&self, text: &str) -> (StatusCode, Value, Option<String>) {
+        let resp = self
+            .client
+            .post(format!("http://{}/api/send", self.http.addr))
+            .json(&json!({ "chat": "al:bob", "sender": "al", "text": text }))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (status, resp.json().await.unwrap(), retry_after)
+    }
+
+    async fn texts(&self) -> Vec<String> {
+        let resp: Value = self
+            .client
+            .get(format!(
+                "http://{}/api/pull?chat=al:bob&limit=100",
+                self.http.addr
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        resp["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["text"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    async fn pull_status(&self) -> StatusCode {
+        self.client
+            .get(format!("http://{}/api/pull?chat=al:bob", self.http.addr))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
+    async fn eventually_sends(&self, text: &str) {
+        eventually("sends succeed again", PATIENCE, || async {
+            self.send(text).await.0 == StatusCode::OK
+        })
+        .await;
+    }
+}
+
+fn assert_unavailable((status, body, retry_after): (StatusCode, Value, Option<String>)) {
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["code"], 2, "{body}");
+    assert_eq!(retry_after.as_deref(), Some("1"));
+}
+
+#[tokio::test]
+async fn a_frozen_database_is_503_within_the_deadline_and_loses_nothing() {
+    let db = MariaDb::start();
+    let api = Api::start(&format!("{}/im", db.url()));
+    for i in 0..5 {
+        assert_eq!(api.send(&format!("before {i}")).await.0, StatusCode::OK);
+    }
+
+    db.freeze();
+    assert_unavailable(api.send("while frozen").await);
+    assert_eq!(api.pull_status().await, StatusCode::SERVICE_UNAVAILABLE);
+
+    db.thaw();
+    api.eventually_sends("after").await;
+    let texts = api.texts().await;
+    let expected: Vec<String> = (0..5)
+        .map(|i| format!("before {i}"))
+        .chain(["after".to_owned()])
+        .collect();
+    // Every acknowledged message, and not the one answered 503.
+    assert_eq!(texts, expected);
+}
+
+#[tokio::test]
+async fn a_killed_and_restarted_database_loses_nothing_acknowledged() {
+    let mut db = MariaDb::start();
+    let api = Api::start(&format!("{}/im", db.url()));
+    for i in 0..5 {
+        assert_eq!(api.send(&format!("before {i}")).await.0, StatusCode::OK);
+    }
+
+    db.kill();
+    assert_unavailable(api.send("while down").await);
+    assert_eq!(api.pull_status().await, StatusCode::SERVICE_UNAVAILABLE);
+
+    db.start_again();
+    api.eventually_sends("after").await;
+    let texts = api.texts().await;
+    assert_eq!(
+        &texts[..5],
+        ["before 0", "before 1", "before 2", "before 3", "before 4"]
+    );
+    assert_eq!(texts.last().map(String::as_str), Some("after"));
+    assert!(!texts.contains(&"while down".to_owned()));
+}
+
+#[tokio::test]
+async fn a_row_lock_held_elsewhere_is_503_and_that_send_is_never_committed() {
+    let database_url = im_testkit::fresh_database_url();
+    let api = Api::start(&database_url);
+    assert_eq!(api.send("first").await.0, StatusCode::OK);
+
+    // Another writer (a replica whose host froze mid-transaction) holds the room's row lock.
+    let pool = sqlx::MySqlPool::connect(&database_url).await.unwrap();
+    let mut holder = pool.begin().await.unwrap();
+    sqlx::query("SELECT * FROM rooms WHERE room = 'al:bob' FOR UPDATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    assert_unavailable(api.send("blocked").await);
+    holder.rollback().await.unwrap();
+
+    assert_eq!(api.send("after").await.0, StatusCode::OK);
+    assert_eq!(api.texts().await, ["first", "after"]);
+}

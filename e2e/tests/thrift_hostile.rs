@@ -1,0 +1,73 @@
+//! Bytes a well-behaved client never sends, arriving concurrently with valid calls of others:
+//! each bad call gets its own Code 1, and every valid call next to it succeeds.
+
+use im_idl::lenient::{ImServiceClientBuilder, Message, PullRequest, SendRequest};
+use im_testkit::{fresh_database_url, start_rpc_server};
+use pilota::Bytes;
+
+fn message(chat: &[u8], sender: &[u8], text: &[u8]) -> SendRequest {
+    SendRequest {
+        message: Some(Message {
+            chat: Some(Bytes::copy_from_slice(chat)),
+            sender: Some(Bytes::copy_from_slice(sender)),
+            text: Some(Bytes::copy_from_slice(text)),
+            send_time: None,
+        }),
+    }
+}
+
+#[tokio::test]
+async fn invalid_utf8_sends_interleaved_with_valid_ones_fail_alone() {
+    let server = start_rpc_server(&fresh_database_url());
+    let client = ImServiceClientBuilder::new("im-rpc")
+        .address(server.addr)
+        .build();
+    let calls = (0..300).map(|i| {
+        let client = client.clone();
+        async move {
+            let bad = i % 3 == 0;
+            let text = format!("valid {i}");
+            let req = if bad {
+                // Invalid UTF-8 in a different field each time.
+                match i % 9 {
+                    0 => message(b"al:b\xffob", b"al", text.as_bytes()),
+                    3 => message(b"al:bob", b"a\xc3l", text.as_bytes()),
+                    _ => message(b"al:bob", b"al", b"caf\xe9"),
+                }
+            } else {
+                message(b"al:bob", b"al", text.as_bytes())
+            };
+            (
+                bad,
+                client
+                    .send(req)
+                    .await
+                    .expect("an answer, not a transport error"),
+            )
+        }
+    });
+    let answers = futures::future::join_all(calls).await;
+    for (bad, resp) in &answers {
+        if *bad {
+            assert_eq!(resp.code, 1, "{resp:?}");
+            assert!(
+                String::from_utf8_lossy(&resp.msg).ends_with("is not valid UTF-8"),
+                "{resp:?}"
+            );
+        } else {
+            assert_eq!(resp.code, 0, "{resp:?}");
+        }
+    }
+    let page = client
+        .pull(PullRequest {
+            chat: Some(Bytes::from_static(b"al:bob")),
+            cursor: Some(0),
+            limit: Some(100),
+            reverse: Some(true),
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.code, 0);
+    assert_eq!(page.messages.unwrap().len(), 100);
+    assert!(page.has_more.unwrap());
+}

@@ -1,0 +1,113 @@
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::free_port;
+
+/// A private MariaDB server on a loopback port with a data dir of its own, for tests that
+/// freeze, kill and restart the database (the shared one serves every other test). It skips
+/// authentication: any user may connect. Killed and removed when dropped.
+pub struct MariaDb {
+    child: Option<Child>,
+    port: u16,
+    data_dir: PathBuf,
+}
+
+impl MariaDb {
+    pub fn start() -> Self {
+        let port = free_port();
+        let data_dir =
+            std::env::temp_dir().join(format!("im-test-mariadb-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&data_dir);
+        std::fs::create_dir_all(&data_dir).expect("create the data dir");
+        let installed = Command::new("mariadb-install-db")
+            .args(["--no-defaults", "--user=root", "--skip-test-db"])
+            .arg(format!("--datadir={}", data_dir.join("data").display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("mariadb-install-db (Debian: mariadb-server) is installed");
+        assert!(installed.success(), "mariadb-install-db failed");
+        let mut db = Self {
+            child: None,
+            port,
+            data_dir,
+        };
+        db.start_again();
+        db
+    }
+
+    /// The server URL without a database name.
+    pub fn url(&self) -> String {
+        format!("mysql://root@127.0.0.1:{}", self.port)
+    }
+
+    /// Stops the process (SIGSTOP): connections stay open and nothing answers, as when its
+    /// host freezes.
+    pub fn freeze(&self) {
+        self.signal("STOP");
+    }
+
+    /// Lets a frozen server run again (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal("CONT");
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server (again) on the same port and data; returns once it accepts
+    /// connections.
+    pub fn start_again(&mut self) {
+        self.kill();
+        let binary = ["/usr/sbin/mariadbd", "/usr/bin/mariadbd"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .unwrap_or("mariadbd");
+        let dir = &self.data_dir;
+        let child = Command::new(binary)
+            .args(["--no-defaults", "--user=root", "--skip-grant-tables"])
+            .args(["--bind-address=127.0.0.1", "--innodb-buffer-pool-size=32M"])
+            .arg(format!("--port={}", self.port))
+            .arg(format!("--datadir={}", dir.join("data").display()))
+            .arg(format!("--socket={}", dir.join("mysqld.sock").display()))
+            .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
+            .arg(format!("--log-error={}", dir.join("error.log").display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mariadbd (Debian: mariadb-server) is installed");
+        self.child = Some(child);
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(addr).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "MariaDB never listened on {addr}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn signal(&self, name: &str) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill")
+                .args([format!("-{name}"), child.id().to_string()])
+                .status();
+        }
+    }
+}
+
+impl Drop for MariaDb {
+    fn drop(&mut self) {
+        self.thaw();
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
