@@ -8,6 +8,7 @@ struct Message {
     2: string Text   // message text content
     3: string Sender // sender identifier
     4: i64 SendTime  // unit: microseconds
+    5: optional string ClientMsgId // added: the sender's id of the message, which makes resending it safe (README)
 }
 
 struct SendRequest {
@@ -18,6 +19,7 @@ struct SendResponse {
     1: required i32 Code       // zero for success, non-zero for failures (see README, error codes)
     2: required string Msg     // prompt information
     3: optional Message Stored // added: the stored message, chat in room form, with its SendTime
+    4: optional bool Duplicate // added: true when ClientMsgId named a message stored before
 }
 
 struct PullRequest {

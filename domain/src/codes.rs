@@ -19,6 +19,11 @@ pub enum ErrorCode {
     PayloadTooLarge = 7,
     /// The request body did not arrive within the body deadline (HTTP only).
     RequestTimeout = 8,
+    /// A send reuses a client_msg_id of the same sender in the same room with another text.
+    ClientMsgIdConflict = 9,
+    /// A send without a client_msg_id may or may not have been stored (its replica or database
+    /// connection failed mid-commit); resend it with a client_msg_id to make retries safe.
+    OutcomeUnknown = 10,
 }
 
 impl ErrorCode {
@@ -34,6 +39,8 @@ impl ErrorCode {
             Self::MethodNotAllowed,
             Self::PayloadTooLarge,
             Self::RequestTimeout,
+            Self::ClientMsgIdConflict,
+            Self::OutcomeUnknown,
         ]
         .into_iter()
         .find(|known| *known as i32 == code)

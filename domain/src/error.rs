@@ -27,6 +27,8 @@ pub enum InvalidInput {
     BlankText,
     #[error("text must not contain NUL characters")]
     NulInText,
+    #[error("client_msg_id must be 1 to 64 printable ASCII characters, got {0:?}")]
+    ClientMsgId(String),
     #[error("cursor must be 0 or more, got {0}")]
     NegativeCursor(i64),
     #[error("limit must be 0 or more, got {0}")]

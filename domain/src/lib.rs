@@ -1,6 +1,7 @@
 //! The IM vocabulary, parsed once at the edge: a value of these types is valid by construction,
 //! so code behind the edge never checks again.
 
+mod client_msg_id;
 mod codes;
 mod error;
 mod member;
@@ -9,6 +10,7 @@ mod page;
 mod room;
 mod text;
 
+pub use client_msg_id::ClientMsgId;
 pub use codes::ErrorCode;
 pub use error::InvalidInput;
 pub use member::Member;

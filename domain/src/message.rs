@@ -1,3 +1,4 @@
+use crate::client_msg_id::ClientMsgId;
 use crate::error::InvalidInput;
 use crate::member::Member;
 use crate::room::Room;
@@ -9,6 +10,8 @@ pub struct NewMessage {
     pub room: Room,
     pub sender: Member,
     pub text: MessageText,
+    /// Makes sending it again safe: see [`ClientMsgId`].
+    pub client_msg_id: Option<ClientMsgId>,
 }
 
 impl NewMessage {
@@ -25,7 +28,19 @@ impl NewMessage {
             });
         }
         let text = MessageText::parse(text)?;
-        Ok(Self { room, sender, text })
+        Ok(Self {
+            room,
+            sender,
+            text,
+            client_msg_id: None,
+        })
+    }
+
+    pub fn with_client_msg_id(self, client_msg_id: Option<ClientMsgId>) -> Self {
+        Self {
+            client_msg_id,
+            ..self
+        }
     }
 }
 
@@ -37,6 +52,7 @@ pub struct StoredMessage {
     pub sender: String,
     pub text: String,
     pub send_time: i64,
+    pub client_msg_id: Option<String>,
 }
 
 #[cfg(test)]

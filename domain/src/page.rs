@@ -107,6 +107,7 @@ mod tests {
                 sender: "a".into(),
                 text: "hi".into(),
                 send_time,
+                client_msg_id: None,
             })
             .collect()
     }

@@ -29,6 +29,7 @@ async fn sender(client: ImServiceClient, name: String) -> Vec<(String, i64)> {
             text: Some(text.clone().into()),
             sender: Some(if i % 2 == 0 { "al" } else { "bob" }.into()),
             send_time: None,
+            client_msg_id: None,
         };
         let resp = client
             .send(SendRequest { message })

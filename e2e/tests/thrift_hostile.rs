@@ -12,6 +12,7 @@ fn message(chat: &[u8], sender: &[u8], text: &[u8]) -> SendRequest {
             sender: Some(Bytes::copy_from_slice(sender)),
             text: Some(Bytes::copy_from_slice(text)),
             send_time: None,
+            client_msg_id: None,
         }),
     }
 }

@@ -9,6 +9,9 @@ pub struct MessageJson {
     pub text: String,
     pub sender: String,
     pub send_time: i64,
+    /// Only on messages sent with one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_msg_id: Option<String>,
 }
 
 impl From<Message> for MessageJson {
@@ -18,6 +21,7 @@ impl From<Message> for MessageJson {
             text: msg.text.unwrap_or_default().to_string(),
             sender: msg.sender.unwrap_or_default().to_string(),
             send_time: msg.send_time.unwrap_or_default(),
+            client_msg_id: msg.client_msg_id.map(|id| id.to_string()),
         }
     }
 }
@@ -25,6 +29,8 @@ impl From<Message> for MessageJson {
 #[derive(Debug, Serialize)]
 pub struct SendReply {
     pub message: Option<MessageJson>,
+    /// True when client_msg_id named a message stored before: nothing new was stored.
+    pub duplicate: bool,
 }
 
 #[derive(Debug, Serialize)]

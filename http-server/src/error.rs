@@ -97,6 +97,11 @@ impl ApiError {
             Some(ErrorCode::Unavailable) => {
                 (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable)
             }
+            Some(ErrorCode::ClientMsgIdConflict) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::ClientMsgIdConflict,
+            ),
+            Some(ErrorCode::OutcomeUnknown) => (StatusCode::BAD_GATEWAY, ErrorCode::OutcomeUnknown),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
         };
         Self::new(status, code, msg)
@@ -113,9 +118,10 @@ impl From<BackendError> for ApiError {
                 "no rpc-server reachable, retry later",
             ),
             BackendError::OutcomeUnknown => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::Unavailable,
-                "the rpc-server failed during the send; the message may or may not have been stored",
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::OutcomeUnknown,
+                "the rpc-server failed or timed out during the send: the message may or may not \
+                 have been stored; send with a client_msg_id to make resending safe",
             ),
             BackendError::Timeout => Self::new(
                 StatusCode::GATEWAY_TIMEOUT,

@@ -51,6 +51,22 @@ impl Fields {
         Ok(())
     }
 
+    /// `value` (of a header) as the field `name`, which must then be absent or the same.
+    fn add_alias(&mut self, name: &str, header: &str, value: &[u8]) -> Result<(), ApiError> {
+        let value = std::str::from_utf8(value)
+            .map_err(|_| ApiError::invalid(format!("the {header} header is not valid UTF-8")))?;
+        match self.string(name)? {
+            Some(given) if given != value => Err(ApiError::invalid(format!(
+                "{name} and the {header} header differ; give one, or both the same"
+            ))),
+            _ => {
+                self.0
+                    .insert(name.to_owned(), Field::Text(value.to_owned()));
+                Ok(())
+            }
+        }
+    }
+
     /// A string field; absent, `null` or empty in a query means not given.
     pub fn string(&self, name: &str) -> Result<Option<String>, ApiError> {
         match self.0.get(name) {
@@ -132,16 +148,23 @@ impl FromRequest for Fields {
         body: Body,
     ) -> Result<Self, ApiError> {
         let body = read_body(body).await?;
-        Fields::parse(
+        let mut fields = Fields::parse(
             parts.uri.query().map(str::as_bytes),
             parts
                 .headers
                 .get(header::CONTENT_TYPE)
                 .map(|value| value.as_bytes()),
             &body,
-        )
+        )?;
+        if let Some(key) = parts.headers.get(IDEMPOTENCY_KEY) {
+            fields.add_alias("client_msg_id", IDEMPOTENCY_KEY, key.as_bytes())?;
+        }
+        Ok(fields)
     }
 }
+
+/// The IETF header that names a request for safe retries: an alias of `client_msg_id`.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 enum BodyKind {
     Json,

@@ -48,10 +48,19 @@ impl Api {
     }
 
     /// Returns the send_time, or the kind of failure.
-    pub async fn send(&self, chat: &str, sender: &str, text: &str) -> Result<i64, String> {
+    pub async fn send(
+        &self,
+        chat: &str,
+        sender: &str,
+        text: &str,
+        client_msg_id: Option<&str>,
+    ) -> Result<i64, String> {
         match self {
             Self::Http { client, base } => {
-                let body = json!({ "chat": chat, "sender": sender, "text": text });
+                let mut body = json!({ "chat": chat, "sender": sender, "text": text });
+                if let Some(id) = client_msg_id {
+                    body["client_msg_id"] = json!(id);
+                }
                 let reply = http_call(client.post(format!("{base}/api/send")).json(&body)).await?;
                 reply["message"]["send_time"]
                     .as_i64()
@@ -63,6 +72,7 @@ impl Api {
                     text: Some(text.to_owned().into()),
                     sender: Some(sender.to_owned().into()),
                     send_time: None,
+                    client_msg_id: client_msg_id.map(|id| id.to_owned().into()),
                 };
                 let resp = client
                     .send(SendRequest { message })

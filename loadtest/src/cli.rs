@@ -76,6 +76,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub thrift: Option<String>,
 
+    /// Send without client_msg_ids. By default every send carries one (its text, unique in the
+    /// run) and a failed send is retried with it up to twice, which must store it once.
+    #[arg(long)]
+    pub no_ids: bool,
+
     #[command(flatten)]
     pub bounds: Bounds,
 }

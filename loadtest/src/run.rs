@@ -57,10 +57,19 @@ pub fn describe(bounds: &Bounds, via: &str) -> String {
     )
 }
 
+/// Whether the workload sends at all.
+fn bounds_sends(bounds: &Bounds) -> bool {
+    bounds.workload != Workload::Pull
+}
+
 pub async fn run(args: RunArgs) -> anyhow::Result<bool> {
     let (api, via) = match &args.thrift {
         Some(addr) => (Api::thrift(addr)?, "thrift"),
         None => (Api::http(&args.http)?, "http"),
+    };
+    let via = match (args.no_ids, bounds_sends(&args.bounds)) {
+        (false, true) => format!("{via} with client_msg_ids"),
+        _ => via.to_owned(),
     };
     let bounds = args.bounds;
     let rooms = rooms(bounds.rooms);
@@ -95,6 +104,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<bool> {
                 progress: progress.clone(),
                 budget: budget.clone(),
                 think: bounds.think,
+                ids: !args.no_ids,
             };
             tokio::spawn(client.run(deadline))
         })
@@ -112,7 +122,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<bool> {
     let elapsed = started.elapsed();
     printer.abort();
 
-    let mut summary = Summary::new(describe(&bounds, via), bounds.clients, elapsed, &record);
+    let mut summary = Summary::new(describe(&bounds, &via), bounds.clients, elapsed, &record);
     eprintln!("verifying {} rooms", ledgers.len());
     let verdict = verify(&api, &ledgers).await;
     let passed = verdict.passed();
@@ -134,7 +144,10 @@ async fn seed(
         let ledger = ledgers.entry(room.chat.clone()).or_default();
         for n in 0..per_room {
             let text = format!("seed {i}-{n}");
-            match api.send(&room.chat, &room.members[n % 2], &text).await {
+            match api
+                .send(&room.chat, &room.members[n % 2], &text, None)
+                .await
+            {
                 Ok(send_time) => ledger.acked.insert(text, send_time),
                 Err(_) => {
                     ledger.failed.push(text);
@@ -153,9 +166,29 @@ struct Client {
     progress: Arc<Progress>,
     budget: Arc<AtomicI64>,
     think: std::time::Duration,
+    /// Send with client_msg_ids, retrying failed sends with them.
+    ids: bool,
 }
 
+/// Tries of one send with a client_msg_id: the first and up to two retries.
+const TRIES_WITH_ID: usize = 3;
+
 impl Client {
+    /// One send; with ids, retried with the same id while it fails (safe: stored once).
+    async fn send(&self, chat: &str, sender: &str, text: &str) -> Result<i64, String> {
+        if !self.ids {
+            return self.api.send(chat, sender, text, None).await;
+        }
+        let mut result = Err(String::new());
+        for _ in 0..TRIES_WITH_ID {
+            result = self.api.send(chat, sender, text, Some(text)).await;
+            if result.is_ok() {
+                break;
+            }
+        }
+        result
+    }
+
     async fn run(self, deadline: Instant) -> (Recorder, HashMap<String, RoomLedger>) {
         let mut record = Recorder::new();
         let mut ledgers: HashMap<String, RoomLedger> = HashMap::new();
@@ -175,7 +208,7 @@ impl Client {
                 let text = format!("c{}-{seq}", self.id);
                 let sender = &room.members[rng.usize(..2)];
                 let ledger = ledgers.entry(room.chat.clone()).or_default();
-                match self.api.send(&room.chat, sender, &text).await {
+                match self.send(&room.chat, sender, &text).await {
                     Ok(send_time) => {
                         let _ = record.sends.record(micros(started));
                         ledger.acked.insert(text, send_time);

@@ -4,13 +4,15 @@
 //! Requests arrive as the lenient bindings decode them (`im_idl::lenient`): strings are bytes
 //! and every field may be missing. Both are checked here, once, before anything else runs.
 
-use im_domain::{ErrorCode, InvalidInput, NewMessage, Page, PageRequest, StoredMessage};
+use im_domain::{
+    ClientMsgId, ErrorCode, InvalidInput, NewMessage, Page, PageRequest, StoredMessage,
+};
 use im_idl::lenient::{ImService, Message, PullRequest, PullResponse, SendRequest, SendResponse};
 use pilota::Bytes;
 use thiserror::Error;
 use volo_thrift::ServerError;
 
-use crate::store::{Store, StoreError};
+use crate::store::{Appended, Store, StoreError};
 
 #[derive(Debug, Error)]
 enum CallError {
@@ -35,6 +37,15 @@ impl CallError {
                 ErrorCode::Unavailable,
                 "overloaded: too many sends waiting, retry later".to_owned(),
             ),
+            Self::Store(err @ StoreError::ClientMsgIdConflict) => {
+                (ErrorCode::ClientMsgIdConflict, err.to_string())
+            }
+            Self::Store(StoreError::OutcomeUnknown) => (
+                ErrorCode::OutcomeUnknown,
+                "the database connection failed while committing: the message may or may not \
+                 be stored; send with a client_msg_id to make resending safe"
+                    .to_owned(),
+            ),
             Self::Store(StoreError::Internal(err)) => {
                 tracing::error!(%err, "database error");
                 (ErrorCode::Internal, "internal error".to_owned())
@@ -53,13 +64,18 @@ impl MessageService {
         Self { store }
     }
 
-    async fn send(&self, req: SendRequest) -> Result<StoredMessage, CallError> {
+    async fn send(&self, req: SendRequest) -> Result<Appended, CallError> {
         let msg = required("message", req.message)?;
+        let client_msg_id = match &msg.client_msg_id {
+            Some(id) => Some(ClientMsgId::parse(text_field("client_msg_id", Some(id))?)?),
+            None => None,
+        };
         let new = NewMessage::parse(
             text_field("chat", msg.chat.as_ref())?,
             text_field("sender", msg.sender.as_ref())?,
             text_field("text", msg.text.as_ref())?,
-        )?;
+        )?
+        .with_client_msg_id(client_msg_id);
         Ok(self.store.append(new).await?)
     }
 
@@ -93,10 +109,11 @@ fn count_request(method: &'static str, code: i32) {
 impl ImService for MessageService {
     async fn send(&self, req: SendRequest) -> Result<SendResponse, ServerError> {
         let resp = match MessageService::send(self, req).await {
-            Ok(stored) => SendResponse {
+            Ok(appended) => SendResponse {
                 code: ErrorCode::OK,
                 msg: Bytes::from_static(b"success"),
-                stored: Some(to_thrift(stored)),
+                stored: Some(to_thrift(appended.message)),
+                duplicate: Some(appended.duplicate),
             },
             Err(err) => {
                 let (code, msg) = err.code_and_msg();
@@ -104,6 +121,7 @@ impl ImService for MessageService {
                     code,
                     msg,
                     stored: None,
+                    duplicate: None,
                 }
             }
         };
@@ -142,5 +160,6 @@ fn to_thrift(msg: StoredMessage) -> Message {
         text: Some(msg.text.into()),
         sender: Some(msg.sender.into()),
         send_time: Some(msg.send_time),
+        client_msg_id: msg.client_msg_id.map(Into::into),
     }
 }

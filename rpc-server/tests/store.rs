@@ -44,7 +44,7 @@ async fn store_with_clock(start: i64) -> (Store, Arc<ManualClock>) {
 
 async fn send(store: &Store, chat: &str, sender: &str, text: &str) -> StoredMessage {
     let msg = NewMessage::parse(chat, sender, text).expect("valid message");
-    store.append(msg).await.expect("append")
+    store.append(msg).await.expect("append").message
 }
 
 /// Walks the whole room page by page with `next_cursor`, returning every send_time seen.
@@ -318,7 +318,7 @@ async fn a_full_send_queue_refuses_at_once_and_loses_nothing_it_accepted() {
                 let text = format!("m{i}");
                 let msg = NewMessage::parse("al:bob", "bob", &text).unwrap();
                 match store.append(msg).await {
-                    Ok(stored) => Some(stored.text),
+                    Ok(stored) => Some(stored.message.text),
                     Err(StoreError::Overloaded) => {
                         refused.fetch_add(1, Ordering::SeqCst);
                         None
@@ -389,7 +389,7 @@ async fn a_message_the_database_refuses_fails_alone_and_its_group_commits() {
         match (text.as_str(), result) {
             ("poison", Err(StoreError::Internal(_))) => {}
             ("poison", other) => panic!("poison got {other:?}"),
-            (_, Ok(stored)) => assert_eq!(&stored.text, text),
+            (_, Ok(stored)) => assert_eq!(&stored.message.text, text),
             (_, Err(err)) => panic!("{text} failed next to a refused message: {err}"),
         }
     }

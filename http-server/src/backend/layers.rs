@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::io;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use im_idl::{ImServiceRequestSend, ImServiceResponseRecv};
 use metainfo::METAINFO;
@@ -16,24 +18,34 @@ use volo_thrift::{BizError, ClientError};
 /// Marks a Send whose replica failed after the request may have reached it.
 pub(super) const SEND_OUTCOME_UNKNOWN: i32 = -1;
 
-/// Keeps the load balancer from retrying a Send on another replica unless the first one never
-/// got it: a connection that failed mid-call may have delivered the Send, and running it twice
-/// would store the message twice. Pulls are always safe to retry.
+/// When the load balancer may try a Send again on another replica. One without a client_msg_id
+/// only if the first replica never got it: a connection that failed mid-call may have delivered
+/// it, and running it twice would store the message twice. One with an id always, and also
+/// when an attempt takes longer than `attempt_timeout`: the rpc-servers store an id once,
+/// whichever replica gets it, so a retry is safe. Pulls are always safe to retry.
 #[derive(Clone)]
-pub(super) struct SendAtMostOnceLayer;
+pub(super) struct SendRetryPolicyLayer {
+    pub attempt_timeout: Duration,
+}
 
-impl<S> Layer<S> for SendAtMostOnceLayer {
-    type Service = SendAtMostOnce<S>;
+impl<S> Layer<S> for SendRetryPolicyLayer {
+    type Service = SendRetryPolicy<S>;
 
     fn layer(self, inner: S) -> Self::Service {
-        SendAtMostOnce(inner)
+        SendRetryPolicy {
+            inner,
+            attempt_timeout: self.attempt_timeout,
+        }
     }
 }
 
 #[derive(Clone)]
-pub(super) struct SendAtMostOnce<S>(S);
+pub(super) struct SendRetryPolicy<S> {
+    inner: S,
+    attempt_timeout: Duration,
+}
 
-impl<S> Service<ClientContext, ImServiceRequestSend> for SendAtMostOnce<S>
+impl<S> Service<ClientContext, ImServiceRequestSend> for SendRetryPolicy<S>
 where
     S: Service<
             ClientContext,
@@ -51,16 +63,24 @@ where
         cx: &mut ClientContext,
         req: ImServiceRequestSend,
     ) -> Result<Self::Response, Self::Error> {
-        let is_send = matches!(req, ImServiceRequestSend::Send(_));
-        match self.0.call(cx, req).await {
-            Err(ClientError::Transport(err)) if is_send && !never_delivered(err.kind()) => {
+        let ImServiceRequestSend::Send(send) = &req else {
+            return self.inner.call(cx, req).await;
+        };
+        if send.req.message.client_msg_id.is_some() {
+            return match tokio::time::timeout(self.attempt_timeout, self.inner.call(cx, req)).await
+            {
+                Ok(result) => result,
+                // A transport error is what the load balancer retries.
+                Err(_) => Err(ClientError::Transport(
+                    io::Error::new(io::ErrorKind::TimedOut, "the attempt took too long").into(),
+                )),
+            };
+        }
+        match self.inner.call(cx, req).await {
+            Err(ClientError::Transport(err)) if !never_delivered(err.kind()) => {
                 Err(ClientError::Biz(BizError::new(
                     SEND_OUTCOME_UNKNOWN,
-                    format!(
-                        "the rpc-server failed during the send ({err}); the message may or may \
-                         not have been stored"
-                    )
-                    .into(),
+                    format!("the rpc-server failed during the send ({err})").into(),
                 )))
             }
             other => other,

@@ -20,7 +20,7 @@ use volo_etcd_registry::EtcdDiscover;
 use volo_thrift::ClientError;
 
 use layers::{
-    LastAttempt, NoteAttemptLayer, PerReplicaLimitLayer, SEND_OUTCOME_UNKNOWN, SendAtMostOnceLayer,
+    LastAttempt, NoteAttemptLayer, PerReplicaLimitLayer, SEND_OUTCOME_UNKNOWN, SendRetryPolicyLayer,
 };
 
 mod layers;
@@ -84,7 +84,9 @@ impl Backend {
                 100,
                 true,
             )))
-            .layer_inner(SendAtMostOnceLayer)
+            .layer_inner(SendRetryPolicyLayer {
+                attempt_timeout: timeout / 2,
+            })
             .layer_inner(PerReplicaLimitLayer::new(calls_per_replica))
             .layer_inner(NoteAttemptLayer)
             .retry_count(RETRIES)
@@ -111,7 +113,12 @@ impl Backend {
 
     pub async fn send(&self, req: SendRequest) -> Result<SendResponse, BackendError> {
         let room = room_hash(req.message.chat.as_deref().unwrap_or_default());
-        self.call("send", room, self.client.send(req)).await
+        let retried_safely = req.message.client_msg_id.is_some();
+        match self.call("send", room, self.client.send(req)).await {
+            // Without an id, a send that timed out may have been stored.
+            Err(BackendError::Timeout) if !retried_safely => Err(BackendError::OutcomeUnknown),
+            other => other,
+        }
     }
 
     pub async fn pull(&self, req: PullRequest) -> Result<PullResponse, BackendError> {

@@ -10,7 +10,8 @@ use crate::backend::Backend;
 use crate::error::ApiError;
 use crate::fields::Fields;
 
-/// `POST /api/send`: fields `chat`, `text`, `sender`. The rpc-server validates them.
+/// `POST /api/send`: fields `chat`, `text`, `sender` and the optional `client_msg_id` (or the
+/// `Idempotency-Key` header). The rpc-server validates them.
 pub async fn send(
     Extension(backend): Extension<Arc<Backend>>,
     fields: Fields,
@@ -20,10 +21,12 @@ pub async fn send(
         text: fields.string("text")?.map(Into::into),
         sender: fields.string("sender")?.map(Into::into),
         send_time: None,
+        client_msg_id: fields.string("client_msg_id")?.map(Into::into),
     };
     let resp = backend.send(SendRequest { message }).await?;
     rpc_outcome(resp.code, &resp.msg)?;
     Ok(Json(SendReply {
         message: resp.stored.map(MessageJson::from),
+        duplicate: resp.duplicate.unwrap_or(false),
     }))
 }

@@ -27,6 +27,23 @@ pub enum StoreError {
     /// More sends are waiting for the database than the queue holds.
     #[error("too many sends waiting for the database")]
     Overloaded,
+    /// The connection failed during COMMIT of a send without a client_msg_id: it may or may not
+    /// be stored.
+    #[error(
+        "the database connection failed while committing; the message may or may not be stored"
+    )]
+    OutcomeUnknown,
+    /// The send's client_msg_id names a message of the same sender stored with another text.
+    #[error("client_msg_id already names another message of this sender in this room")]
+    ClientMsgIdConflict,
+}
+
+/// A send's answer: the stored message, and whether its client_msg_id named a message stored
+/// before (then nothing new was stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    pub message: StoredMessage,
+    pub duplicate: bool,
 }
 
 /// MySQL / MariaDB server errors that mean "not now" rather than "wrong": too many connections
@@ -148,8 +165,9 @@ impl Store {
     }
 
     /// Commits `msg` with a send_time above every earlier one of its room, and returns it once
-    /// it is committed. Concurrent sends are committed together (see [`writer`]).
-    pub async fn append(&self, msg: NewMessage) -> Result<StoredMessage, StoreError> {
+    /// it is committed; or, when its client_msg_id names a stored message, returns that one.
+    /// Concurrent sends are committed together (see [`writer`]).
+    pub async fn append(&self, msg: NewMessage) -> Result<Appended, StoreError> {
         self.writer.append(msg).await
     }
 
@@ -158,36 +176,48 @@ impl Store {
         let started = Instant::now();
         let sql = match req.direction {
             Direction::Forward => {
-                "SELECT send_time, sender, text FROM messages \
+                "SELECT send_time, sender, text, client_msg_id FROM messages \
                  WHERE room = ? AND send_time >= ? ORDER BY send_time ASC LIMIT ?"
             }
             Direction::Backward => {
-                "SELECT send_time, sender, text FROM messages \
+                "SELECT send_time, sender, text, client_msg_id FROM messages \
                  WHERE room = ? AND send_time <= ? ORDER BY send_time DESC LIMIT ?"
             }
         };
-        let read = sqlx::query_as(sql)
+        let read = sqlx::query_as::<_, MessageRow>(sql)
             .bind(req.room.key())
             .bind(req.bound())
             .bind(req.rows_to_fetch() as u64)
             .fetch_all(&self.pool);
-        let rows: Vec<(i64, Vec<u8>, String)> = tokio::time::timeout(self.deadline, read)
+        let rows: Vec<MessageRow> = tokio::time::timeout(self.deadline, read)
             .await
             .map_err(|_| StoreError::timed_out())??;
         record_latency("read_page", started);
         let chat = req.room.key();
         let messages = rows
             .into_iter()
-            .map(|(send_time, sender, text)| StoredMessage {
+            .map(|row| StoredMessage {
                 chat: chat.to_owned(),
-                // Only validated UTF-8 member ids are ever written.
-                sender: String::from_utf8_lossy(&sender).into_owned(),
-                text,
-                send_time,
+                // Only validated UTF-8 member ids and client ids are ever written.
+                sender: String::from_utf8_lossy(&row.sender).into_owned(),
+                text: row.text,
+                send_time: row.send_time,
+                client_msg_id: row
+                    .client_msg_id
+                    .map(|id| String::from_utf8_lossy(&id).into_owned()),
             })
             .collect();
         Ok(req.page(messages))
     }
+}
+
+/// A row of a page read.
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    send_time: i64,
+    sender: Vec<u8>,
+    text: String,
+    client_msg_id: Option<Vec<u8>>,
 }
 
 pub(crate) fn record_latency(op: &'static str, started: Instant) {

@@ -10,6 +10,20 @@
 //! messages: three statements whatever the size of the batch. The row locks are held until commit, so
 //! send_time order is commit order within every room.
 //!
+//! Client message ids ride on the same locks. Every writer of a room holds the room's row lock
+//! from its first statement to its commit, so once a group holds it, no other group of any
+//! replica can store a message in that room until this one commits. One more statement (only
+//! when the group carries ids) then looks up every id of the group; an id already stored, or
+//! earlier in the same group, is answered with the stored message and not inserted again, so
+//! two identical sends racing on two replicas store one message. The unique index on
+//! (room, sender, client_msg_id) backs this up. A send_time reserved for a duplicate stays
+//! unused: send_times need to be unique and increasing, not dense.
+//!
+//! When the connection fails while COMMIT is under way, the group may or may not be committed.
+//! Its sends with an id are simply tried again: the lookup finds those that were committed.
+//! Those without one cannot be told apart from a new send, so they are answered
+//! [`StoreError::OutcomeUnknown`], never "retry later".
+//!
 //! Every wait is bounded. A send carries a deadline from the moment it is queued; before each
 //! attempt, sends whose deadline passed or whose caller went away are answered (or dropped) and
 //! left out, so nothing is committed after its caller was told it failed. Lock waits end after
@@ -18,21 +32,23 @@
 //! for its data is split in halves and committed apart, so that one bad message fails only
 //! itself.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use im_domain::{NewMessage, StoredMessage};
+use sqlx::mysql::MySqlConnection;
 use sqlx::mysql::MySqlPool;
 use sqlx::{MySql, QueryBuilder};
 use std::hash::{Hash, Hasher};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{StoreError, StoreOptions, record_latency};
+use super::{Appended, StoreError, StoreOptions, record_latency};
 use crate::clock::Clock;
 
-/// Most sends in one transaction (4 bound parameters each, far below MySQL's 65535).
+/// Most sends in one transaction (5 bound parameters each, far below MySQL's 65535).
 const MAX_BATCH: usize = 256;
 
 /// Most sends waiting to be committed, over all lanes; beyond it a send is refused at once as overloaded,
@@ -48,7 +64,10 @@ const BACKOFF_BASE: Duration = Duration::from_millis(10);
 struct Pending {
     msg: NewMessage,
     deadline: Instant,
-    reply: oneshot::Sender<Result<StoredMessage, StoreError>>,
+    /// An earlier attempt failed during COMMIT: finding the id stored now means that attempt
+    /// stored it, not that the client sent it twice.
+    maybe_committed: bool,
+    reply: oneshot::Sender<Result<Appended, StoreError>>,
 }
 
 impl Pending {
@@ -94,13 +113,14 @@ impl Writer {
         }
     }
 
-    pub(super) async fn append(&self, msg: NewMessage) -> Result<StoredMessage, StoreError> {
+    pub(super) async fn append(&self, msg: NewMessage) -> Result<Appended, StoreError> {
         let lane = &self.lanes[lane_of(msg.room.key(), self.lanes.len())];
         let (reply, answer) = oneshot::channel();
         let deadline = Instant::now() + self.deadline;
         lane.try_send(Pending {
             msg,
             deadline,
+            maybe_committed: false,
             reply,
         })
         .map_err(|_| StoreError::Overloaded)?;
@@ -144,32 +164,47 @@ async fn commit_and_answer(pool: &MySqlPool, clock: &dyn Clock, mut batch: Vec<P
             return;
         };
         let msgs: Vec<&NewMessage> = batch.iter().map(|p| &p.msg).collect();
-        let result =
-            match tokio::time::timeout_at(deadline.into(), commit(pool, clock, &msgs)).await {
-                Ok(result) => result.map_err(|err| (is_transient(&err), StoreError::from(err))),
-                Err(_) => Err((false, StoreError::timed_out())),
-            };
-        match result {
-            Err((true, err)) if attempt < MAX_ATTEMPTS => {
+        let commit_sent = AtomicBool::new(false);
+        let attempt_result =
+            tokio::time::timeout_at(deadline.into(), commit(pool, clock, &msgs, &commit_sent))
+                .await
+                .map_err(|_| None)
+                .and_then(|result| result.map_err(Some));
+        match attempt_result {
+            Ok(outcomes) => break Ok(outcomes),
+            // A database error is the server's answer: the transaction did not commit.
+            Err(err)
+                if commit_sent.load(Ordering::Relaxed)
+                    && !matches!(err, Some(sqlx::Error::Database(_))) =>
+            {
+                // COMMIT was sent and no answer came back: the group may be stored.
+                tracing::warn!(?err, "the connection failed during COMMIT");
+                batch = batch
+                    .into_iter()
+                    .filter_map(|pending| pending.outcome_unknown())
+                    .collect();
+                tokio::time::sleep(backoff(attempt)).await;
+                attempt += 1;
+            }
+            Err(Some(err)) if attempt < MAX_ATTEMPTS && is_transient(&err) => {
                 tracing::debug!(attempt, %err, "retrying a batch of sends");
                 tokio::time::sleep(backoff(attempt)).await;
                 attempt += 1;
             }
-            result => break result.map_err(|(_, err)| err),
+            Err(Some(err)) => break Err(StoreError::from(err)),
+            Err(None) => break Err(StoreError::timed_out()),
         }
     };
     metrics::histogram!("im_store_batch_size").record(batch.len() as f64);
     record_latency("append", started);
     match result {
-        Ok(times) => {
-            for (pending, send_time) in batch.into_iter().zip(times) {
-                let msg = pending.msg;
-                let _ = pending.reply.send(Ok(StoredMessage {
-                    chat: msg.room.key().to_owned(),
-                    sender: msg.sender.to_string(),
-                    text: msg.text.as_str().to_owned(),
-                    send_time,
-                }));
+        Ok(outcomes) => {
+            for (pending, outcome) in batch.into_iter().zip(outcomes) {
+                let _ = pending.reply.send(pending_answer(
+                    &pending.msg,
+                    pending.maybe_committed,
+                    outcome,
+                ));
             }
         }
         Err(StoreError::Internal(err)) if batch.len() > 1 => {
@@ -188,6 +223,55 @@ async fn commit_and_answer(pool: &MySqlPool, clock: &dyn Clock, mut batch: Vec<P
     }
 }
 
+impl Pending {
+    /// After a failure during COMMIT: a send with an id stays in the group, to be tried again
+    /// (safely: the lookup finds it if it was stored); one without is answered that nobody
+    /// knows whether it was stored.
+    fn outcome_unknown(mut self) -> Option<Self> {
+        if self.msg.client_msg_id.is_some() {
+            self.maybe_committed = true;
+            return Some(self);
+        }
+        let _ = self.reply.send(Err(StoreError::OutcomeUnknown));
+        None
+    }
+}
+
+/// What one message of a committed group comes to.
+enum Outcome {
+    Stored {
+        send_time: i64,
+    },
+    /// Its client_msg_id names a message stored before, with the same text.
+    AlreadyStored {
+        send_time: i64,
+    },
+    /// Its client_msg_id names a message stored before, with another text.
+    IdConflict,
+}
+
+fn pending_answer(
+    msg: &NewMessage,
+    maybe_committed: bool,
+    outcome: Outcome,
+) -> Result<Appended, StoreError> {
+    let (send_time, duplicate) = match outcome {
+        Outcome::Stored { send_time } => (send_time, false),
+        Outcome::AlreadyStored { send_time } => (send_time, !maybe_committed),
+        Outcome::IdConflict => return Err(StoreError::ClientMsgIdConflict),
+    };
+    Ok(Appended {
+        message: StoredMessage {
+            chat: msg.room.key().to_owned(),
+            sender: msg.sender.to_string(),
+            text: msg.text.as_str().to_owned(),
+            send_time,
+            client_msg_id: msg.client_msg_id.as_ref().map(ToString::to_string),
+        },
+        duplicate,
+    })
+}
+
 /// Exponential backoff with full jitter: a random wait up to `BACKOFF_BASE * 2^(attempt-1)`, so
 /// that groups which conflicted do not meet again at the same instant.
 fn backoff(attempt: u32) -> Duration {
@@ -195,12 +279,14 @@ fn backoff(attempt: u32) -> Duration {
     ceiling.mul_f64(fastrand::f64())
 }
 
-/// Commits `msgs` in one transaction; returns their send_times, in order.
+/// Commits `msgs` in one transaction; returns what became of each, in order. Sets
+/// `commit_sent` just before COMMIT.
 async fn commit(
     pool: &MySqlPool,
     clock: &dyn Clock,
     msgs: &[&NewMessage],
-) -> Result<Vec<i64>, sqlx::Error> {
+    commit_sent: &AtomicBool,
+) -> Result<Vec<Outcome>, sqlx::Error> {
     let mut by_room: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, msg) in msgs.iter().enumerate() {
         by_room.entry(msg.room.key()).or_default().push(i);
@@ -248,17 +334,104 @@ async fn commit(
         return Err(sqlx::Error::RowNotFound);
     }
 
-    let mut insert: QueryBuilder<MySql> =
-        QueryBuilder::new("INSERT INTO messages (room, send_time, sender, text) ");
-    insert.push_values(msgs.iter().zip(&times), |mut row, (msg, send_time)| {
-        row.push_bind(msg.room.key())
-            .push_bind(*send_time)
-            .push_bind(msg.sender.as_str())
-            .push_bind(msg.text.as_str());
-    });
-    insert.build().execute(&mut *tx).await?;
+    let outcomes = deduplicate(&mut tx, msgs, &times).await?;
+    let new: Vec<(&NewMessage, i64)> = msgs
+        .iter()
+        .zip(&outcomes)
+        .filter_map(|(msg, outcome)| match outcome {
+            Outcome::Stored { send_time } => Some((*msg, *send_time)),
+            _ => None,
+        })
+        .collect();
+    if !new.is_empty() {
+        let mut insert: QueryBuilder<MySql> = QueryBuilder::new(
+            "INSERT INTO messages (room, send_time, sender, text, client_msg_id) ",
+        );
+        insert.push_values(&new, |mut row, (msg, send_time)| {
+            row.push_bind(msg.room.key())
+                .push_bind(*send_time)
+                .push_bind(msg.sender.as_str())
+                .push_bind(msg.text.as_str())
+                .push_bind(msg.client_msg_id.as_ref().map(|id| id.as_str()));
+        });
+        insert.build().execute(&mut *tx).await?;
+    }
+    commit_sent.store(true, Ordering::Relaxed);
     tx.commit().await?;
-    Ok(times)
+    Ok(outcomes)
+}
+
+/// Which messages of the group are new, given the room locks the transaction holds: one look-up
+/// of every client_msg_id of the group (none when it carries none).
+async fn deduplicate(
+    conn: &mut MySqlConnection,
+    msgs: &[&NewMessage],
+    times: &[i64],
+) -> Result<Vec<Outcome>, sqlx::Error> {
+    let with_ids: Vec<&NewMessage> = msgs
+        .iter()
+        .copied()
+        .filter(|msg| msg.client_msg_id.is_some())
+        .collect();
+    // (room, sender, id) -> (send_time, text) of every id already stored.
+    let mut known: HashMap<(String, String, String), (i64, String)> = HashMap::new();
+    if !with_ids.is_empty() {
+        let mut lookup: QueryBuilder<MySql> = QueryBuilder::new(
+            "SELECT room, sender, client_msg_id, send_time, text FROM messages \
+             WHERE (room, sender, client_msg_id) IN ",
+        );
+        lookup.push_tuples(&with_ids, |mut row, msg| {
+            row.push_bind(msg.room.key())
+                .push_bind(msg.sender.as_str())
+                .push_bind(msg.client_msg_id.as_ref().map(|id| id.as_str()));
+        });
+        let rows: Vec<StoredIdRow> = lookup.build_query_as().fetch_all(&mut *conn).await?;
+        for row in rows {
+            let key = (lossy(row.room), lossy(row.sender), lossy(row.client_msg_id));
+            known.insert(key, (row.send_time, row.text));
+        }
+    }
+    Ok(msgs
+        .iter()
+        .zip(times)
+        .map(|(msg, &send_time)| {
+            let Some(id) = &msg.client_msg_id else {
+                return Outcome::Stored { send_time };
+            };
+            let key = (
+                msg.room.key().to_owned(),
+                msg.sender.to_string(),
+                id.to_string(),
+            );
+            match known.get(&key) {
+                Some((stored_time, text)) if text == msg.text.as_str() => Outcome::AlreadyStored {
+                    send_time: *stored_time,
+                },
+                Some(_) => Outcome::IdConflict,
+                None => {
+                    // A later send of the group with the same id is a duplicate of this one.
+                    known.insert(key, (send_time, msg.text.as_str().to_owned()));
+                    Outcome::Stored { send_time }
+                }
+            }
+        })
+        .collect())
+}
+
+/// A stored message that a client_msg_id of the group names.
+#[derive(sqlx::FromRow)]
+struct StoredIdRow {
+    room: Vec<u8>,
+    sender: Vec<u8>,
+    client_msg_id: Vec<u8>,
+    send_time: i64,
+    text: String,
+}
+
+/// Ids are stored from validated UTF-8 only.
+fn lossy(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes)
+        .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
 }
 
 /// How many times beyond the first a room of the batch reserves.
