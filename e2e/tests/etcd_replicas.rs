@@ -66,11 +66,24 @@ impl Cluster {
     }
 
     async fn send(&self, chat: &str, text: &str) -> Result<i64, String> {
+        self.send_with_id(chat, text, None).await
+    }
+
+    async fn send_with_id(
+        &self,
+        chat: &str,
+        text: &str,
+        client_msg_id: Option<&str>,
+    ) -> Result<i64, String> {
         let sender = &chat[..chat.find(':').unwrap()];
+        let mut body = json!({ "chat": chat, "sender": sender, "text": text });
+        if let Some(id) = client_msg_id {
+            body["client_msg_id"] = json!(id);
+        }
         let resp = self
             .client
             .post(format!("http://{}/api/send", self.http.addr))
-            .json(&json!({ "chat": chat, "sender": sender, "text": text }))
+            .json(&body)
             .send()
             .await
             .map_err(|e| e.to_string())?;
@@ -154,10 +167,22 @@ async fn send_stream(
     tag: String,
     count: usize,
 ) -> (Vec<String>, Vec<String>) {
+    stream_of_sends(cluster, tag, count, false).await
+}
+
+/// Sends `count` messages over the rooms, each with its text as client_msg_id when `with_ids`;
+/// returns the acknowledged texts and the failures.
+async fn stream_of_sends(
+    cluster: Arc<Cluster>,
+    tag: String,
+    count: usize,
+    with_ids: bool,
+) -> (Vec<String>, Vec<String>) {
     let (mut acked, mut failed) = (Vec::new(), Vec::new());
     for i in 0..count {
         let text = format!("{tag}-{i}");
-        match cluster.send(&room(i % ROOMS), &text).await {
+        let id = with_ids.then_some(text.as_str());
+        match cluster.send_with_id(&room(i % ROOMS), &text, id).await {
             Ok(_) => acked.push(text),
             Err(err) => failed.push(err),
         }
@@ -226,6 +251,33 @@ async fn a_killed_replica_loses_no_acknowledged_message_and_is_dropped() {
     let (after, failed) = send_stream(cluster.clone(), "after".into(), 30).await;
     assert!(failed.is_empty(), "{failed:?}");
     assert_eq!(after.len(), 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_replica_fails_no_send_with_an_id_and_stores_none_twice() {
+    let mut cluster = Cluster::start(3).await;
+    let victim = cluster.replicas.remove(0);
+    let cluster = Arc::new(cluster);
+    let streams: Vec<_> = (0..4)
+        .map(|n| tokio::spawn(stream_of_sends(cluster.clone(), format!("s{n}"), 60, true)))
+        .collect();
+    eventually("the stream is under way", PATIENCE, || async {
+        calls_answered(&cluster.client, &victim).await >= 5.0
+    })
+    .await;
+    drop(victim); // SIGKILL
+
+    let mut acked = Vec::new();
+    for stream in streams {
+        let (ok, failed) = stream.await.unwrap();
+        assert!(failed.is_empty(), "sends with an id failed: {failed:?}");
+        acked.extend(ok);
+    }
+    assert_eq!(acked.len(), 4 * 60);
+    let mut stored = cluster.pull_all_rooms().await;
+    stored.sort();
+    acked.sort();
+    assert_eq!(stored, acked, "every send stored exactly once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -406,3 +406,67 @@ async fn a_message_the_database_refuses_fails_alone_and_its_group_commits() {
     .sum();
     assert_eq!(stored, 54);
 }
+
+#[tokio::test]
+async fn a_database_created_before_client_ids_keeps_working() {
+    use sqlx::migrate::{MigrateDatabase, Migrator};
+
+    let url = fresh_database_url();
+    // The schema as the first release left it: only the first migration applied.
+    sqlx::MySql::create_database(&url).await.unwrap();
+    let first_release = std::env::temp_dir().join(format!(
+        "im-first-release-migrations-{}",
+        url.rsplit('/').next().unwrap()
+    ));
+    std::fs::create_dir_all(&first_release).unwrap();
+    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    std::fs::copy(
+        migrations.join("0001_messages.sql"),
+        first_release.join("0001_messages.sql"),
+    )
+    .unwrap();
+    let pool = sqlx::MySqlPool::connect(&url).await.unwrap();
+    Migrator::new(first_release.as_path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO rooms (room, last_send_time) VALUES ('al:bob', 5)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO messages (room, send_time, sender, text) VALUES ('al:bob', 5, 'al', 'old')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let _ = std::fs::remove_dir_all(&first_release);
+
+    // Today's store adds what it needs and reads the old messages as they were.
+    let clock = Arc::new(ManualClock::default());
+    clock.set(1);
+    let store = Store::open(&url, &options(2, 1), clock).await.unwrap();
+    let page = store
+        .read_page(&PageRequest::parse("al:bob", 0, 10, false).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        page.messages,
+        [StoredMessage {
+            chat: "al:bob".into(),
+            sender: "al".into(),
+            text: "old".into(),
+            send_time: 5,
+            client_msg_id: None,
+        }]
+    );
+    let id = im_domain::ClientMsgId::parse("new-1").unwrap();
+    let msg = NewMessage::parse("al:bob", "bob", "new")
+        .unwrap()
+        .with_client_msg_id(Some(id));
+    let appended = store.append(msg.clone()).await.unwrap();
+    assert_eq!(appended.message.send_time, 6);
+    assert!(store.append(msg).await.unwrap().duplicate);
+}
