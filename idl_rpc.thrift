@@ -27,6 +27,7 @@ struct PullRequest {
     2: required i64 Cursor   // starting position of message's send_time, inclusively, 0 by default
     3: required i32 Limit    // the maximum number of messages returned per request, 10 by default
     4: optional bool Reverse // if false, the results will be sorted in ascending order by time
+    5: optional i32 WaitMs   // added: a forward pull whose page is empty waits up to this long for the next message (README)
 }
 
 struct PullResponse {

@@ -33,6 +33,8 @@ pub enum InvalidInput {
     NegativeCursor(i64),
     #[error("limit must be 0 or more, got {0}")]
     NegativeLimit(i64),
+    #[error("wait_ms must be 0 or more, got {0}")]
+    NegativeWait(i64),
 }
 
 /// Echoes user input in an error message without echoing a megabyte of it.

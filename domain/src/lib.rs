@@ -15,6 +15,6 @@ pub use codes::ErrorCode;
 pub use error::InvalidInput;
 pub use member::Member;
 pub use message::{NewMessage, StoredMessage};
-pub use page::{Direction, Page, PageRequest};
+pub use page::{Direction, Page, PageRequest, parse_wait};
 pub use room::Room;
 pub use text::MessageText;

@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use crate::error::InvalidInput;
 use crate::message::StoredMessage;
 use crate::room::Room;
@@ -28,6 +30,13 @@ pub struct Page {
     pub messages: Vec<StoredMessage>,
     pub has_more: bool,
     pub next_cursor: i64,
+}
+
+/// How long a forward pull whose page is empty may wait for the room's next message: `wait_ms`
+/// (0: not at all), at most `max`.
+pub fn parse_wait(wait_ms: i64, max: Duration) -> Result<Duration, InvalidInput> {
+    let wait_ms = u64::try_from(wait_ms).map_err(|_| InvalidInput::NegativeWait(wait_ms))?;
+    Ok(Duration::from_millis(wait_ms).min(max))
 }
 
 impl PageRequest {

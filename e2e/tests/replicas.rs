@@ -53,6 +53,7 @@ async fn poller(client: ImServiceClient, done: Arc<AtomicBool>) -> Vec<(String, 
                 cursor,
                 limit: 7,
                 reverse: None,
+                wait_ms: None,
             })
             .await
             .expect("pull call");

@@ -65,6 +65,7 @@ async fn invalid_utf8_sends_interleaved_with_valid_ones_fail_alone() {
             cursor: Some(0),
             limit: Some(100),
             reverse: Some(true),
+            wait_ms: None,
         })
         .await
         .unwrap();

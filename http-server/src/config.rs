@@ -35,6 +35,18 @@ pub struct Config {
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub max_in_flight: usize,
 
+    /// Most pulls waiting for messages at once (`wait_ms`); they hold no in-flight permit. One
+    /// more is answered 503 with Retry-After.
+    #[arg(long, env = "IM_HTTP_MAX_WAITING_PULLS", default_value_t = 20_000,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub max_waiting_pulls: usize,
+
+    /// The longest a pull may wait for messages, in milliseconds: a larger `wait_ms` is clamped
+    /// to it. Keep it at most the rpc-servers' IM_PULL_MAX_WAIT_MS.
+    #[arg(long, env = "IM_HTTP_MAX_WAIT_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    pub max_wait_ms: u64,
+
     /// The longest a request body may take to arrive, in milliseconds; then 408 and the
     /// connection is closed. A body being read holds no in-flight permit.
     #[arg(long, env = "IM_HTTP_BODY_TIMEOUT_MS", default_value_t = 10_000,

@@ -73,6 +73,14 @@ impl ApiError {
         )
     }
 
+    pub fn too_many_waiting() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            "overloaded: too many pulls waiting, retry later",
+        )
+    }
+
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such route")
     }

@@ -29,6 +29,8 @@ pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
     let limits = ApiLimits {
         max_in_flight: config.max_in_flight,
         body_timeout: Duration::from_millis(config.body_timeout_ms),
+        max_waiting_pulls: config.max_waiting_pulls,
+        max_wait: Duration::from_millis(config.max_wait_ms),
     };
     let mut server = Server::new(routes::router(backend, ready, telemetry, limits));
     server

@@ -13,6 +13,7 @@ fn a_pull_with_reverse_decodes_from_compact_bytes() {
         cursor: 7,
         limit: 3,
         reverse: Some(true),
+        wait_ms: Some(250),
     };
     let mut encoded = BytesMut::new();
     pull.encode(&mut TCompactOutputProtocol::new(&mut encoded, false))

@@ -32,7 +32,8 @@ impl Api {
         ))?;
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(usize::MAX)
-            .timeout(Duration::from_secs(10))
+            // Long enough for the longest wait_ms (30 s).
+            .timeout(Duration::from_secs(40))
             .build()?;
         Ok(Self::Http {
             client,
@@ -88,17 +89,19 @@ impl Api {
         }
     }
 
+    /// A pull; `wait_ms` above 0 makes a forward pull whose page is empty wait that long.
     pub async fn pull(
         &self,
         chat: &str,
         cursor: i64,
         limit: i32,
         reverse: bool,
+        wait_ms: i32,
     ) -> Result<Page, String> {
         match self {
             Self::Http { client, base } => {
                 let url = format!(
-                    "{base}/api/pull?chat={chat}&cursor={cursor}&limit={limit}&reverse={reverse}"
+                    "{base}/api/pull?chat={chat}&cursor={cursor}&limit={limit}&reverse={reverse}&wait_ms={wait_ms}"
                 );
                 let reply = http_call(client.get(url)).await?;
                 let messages = reply["messages"]
@@ -124,6 +127,7 @@ impl Api {
                     cursor,
                     limit,
                     reverse: Some(reverse),
+                    wait_ms: (wait_ms > 0).then_some(wait_ms),
                 };
                 let resp = client
                     .pull(req)

@@ -25,9 +25,14 @@ pub async fn run(args: CeilingArgs) -> anyhow::Result<bool> {
         commit_lanes: 1,
         ..StoreOptions::default()
     };
-    let store = Store::open(&args.database_url, &options, Arc::new(SystemClock))
-        .await
-        .context("cannot open the ceiling database")?;
+    let store = Store::open(
+        &args.database_url,
+        &options,
+        Arc::new(SystemClock),
+        Arc::new(()),
+    )
+    .await
+    .context("cannot open the ceiling database")?;
     let pool = MySqlPoolOptions::new()
         .max_connections(pool_size)
         .connect(&args.database_url)

@@ -17,6 +17,55 @@ pub enum Command {
     Run(RunArgs),
     /// The database's own ceiling: the same inserts and selects issued directly with sqlx.
     Ceiling(CeilingArgs),
+    /// Receivers follow rooms with pulls while senders send: delivery latency from a send's
+    /// acknowledgement to its receipt, and whether every receiver got every message once, in
+    /// order.
+    Poll(PollArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PollArgs {
+    /// Base URL of the http-server.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub http: String,
+
+    /// Call these rpc-servers (comma-separated) over Thrift instead of the HTTP API; receivers
+    /// and senders take them in turn.
+    #[arg(long, value_delimiter = ',')]
+    pub thrift: Vec<String>,
+
+    /// Receivers, spread over the rooms, each following its room from the start.
+    #[arg(long, default_value_t = 1000)]
+    pub receivers: usize,
+
+    /// Senders, each sending into random rooms.
+    #[arg(long, default_value_t = 10)]
+    pub senders: usize,
+
+    /// Rooms.
+    #[arg(long, default_value_t = 100)]
+    pub rooms: usize,
+
+    /// How long the senders send (e.g. 20s); the receivers then catch up.
+    #[arg(long, default_value = "20s", value_parser = parse_duration)]
+    pub duration: Duration,
+
+    /// Pause of each sender between its sends.
+    #[arg(long, default_value = "100ms", value_parser = parse_duration)]
+    pub think: Duration,
+
+    /// How long a receiver's pull waits for the next message (long poll).
+    #[arg(long, default_value_t = 10_000)]
+    pub wait_ms: i32,
+
+    /// Poll this often without waiting instead (e.g. 100ms): the short-poll loop to compare
+    /// the long poll with.
+    #[arg(long, value_parser = parse_duration)]
+    pub short_poll: Option<Duration>,
+
+    /// Write the summary as JSON to this file too.
+    #[arg(long)]
+    pub json_out: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -3,6 +3,7 @@
 mod api;
 mod ceiling;
 mod cli;
+mod poll;
 mod run;
 mod stats;
 mod verify;
@@ -15,6 +16,7 @@ async fn main() -> anyhow::Result<()> {
     let passed = match Cli::parse().command {
         Command::Run(args) => run::run(args).await?,
         Command::Ceiling(args) => ceiling::run(args).await?,
+        Command::Poll(args) => poll::run(args).await?,
     };
     if !passed {
         std::process::exit(1);

@@ -11,12 +11,12 @@ use crate::stats::{Progress, Recorder, Summary, show_progress};
 use crate::verify::{RoomLedger, verify};
 
 /// A room of this run: member names carry the run id, so no earlier run's messages are in it.
-struct Room {
-    chat: String,
-    members: [String; 2],
+pub(crate) struct Room {
+    pub chat: String,
+    pub members: [String; 2],
 }
 
-fn rooms(count: usize) -> Arc<Vec<Room>> {
+pub(crate) fn rooms(count: usize) -> Arc<Vec<Room>> {
     let run = fastrand::u32(..);
     Arc::new(
         (0..count.max(1))
@@ -198,7 +198,7 @@ impl Client {
             let room = &self.rooms[rng.usize(..self.rooms.len())];
             let started = Instant::now();
             let outcome = if rng.u8(..100) < self.pull_percent {
-                let result = self.api.pull(&room.chat, 0, 20, true).await.map(|_| ());
+                let result = self.api.pull(&room.chat, 0, 20, true, 0).await.map(|_| ());
                 if result.is_ok() {
                     let _ = record.pulls.record(micros(started));
                 }

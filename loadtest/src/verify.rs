@@ -129,7 +129,7 @@ async fn walk(api: &Api, chat: &str, reverse: bool) -> Result<Vec<(i64, String)>
     let mut all = Vec::new();
     let mut cursor = 0;
     loop {
-        let page = api.pull(chat, cursor, 100, reverse).await?;
+        let page = api.pull(chat, cursor, 100, reverse, 0).await?;
         all.extend(page.messages);
         if !page.has_more {
             return Ok(all);

@@ -60,6 +60,24 @@ pub struct Config {
     #[arg(long, env = "IM_DB_CONNECT_TIMEOUT_SECS", default_value_t = 60)]
     pub db_connect_timeout_secs: u64,
 
+    /// The longest a forward pull whose page is empty waits for the room's next message
+    /// (`wait_ms` of a pull is clamped to it), in milliseconds.
+    #[arg(long, env = "IM_PULL_MAX_WAIT_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    pub pull_max_wait_ms: u64,
+
+    /// Most pulls waiting at once on this replica; one more is answered "unavailable" (code 2).
+    #[arg(long, env = "IM_PULL_MAX_WAITING", default_value_t = 20_000,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub pull_max_waiting: usize,
+
+    /// How often, while pulls wait, the replica looks for messages other replicas committed in
+    /// the rooms waited on (one query per 500 such rooms), in milliseconds: the longest a
+    /// waiting pull can lag behind a message another replica stored, plus that query.
+    #[arg(long, env = "IM_PULL_WATCH_INTERVAL_MS", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(10..=10_000))]
+    pub pull_watch_interval_ms: u64,
+
     #[command(flatten)]
     pub registry: RegistryArgs,
 

@@ -1,6 +1,7 @@
 //! The rpc-server: `IMService` over volo-thrift, backed by MySQL/MariaDB, registered in etcd.
 //!
-//! Request path: `service` (Thrift ⇄ domain) → `store` (SQL) → MariaDB. Around it: `startup`
+//! Request path: `service` (Thrift ⇄ domain) → `store` (SQL) → MariaDB; `waiters` holds the
+//! long-poll pulls and wakes them. Around it: `startup`
 //! (wiring, admin server, shutdown), `readiness` (the database check that `/readyz` and the
 //! etcd registration follow), `registration` (etcd), `config`, `clock`.
 
@@ -11,3 +12,4 @@ pub mod registration;
 pub mod service;
 pub mod startup;
 pub mod store;
+pub mod waiters;

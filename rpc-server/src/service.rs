@@ -4,8 +4,12 @@
 //! Requests arrive as the lenient bindings decode them (`im_idl::lenient`): strings are bytes
 //! and every field may be missing. Both are checked here, once, before anything else runs.
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use im_domain::{
-    ClientMsgId, ErrorCode, InvalidInput, NewMessage, Page, PageRequest, StoredMessage,
+    ClientMsgId, Direction, ErrorCode, InvalidInput, NewMessage, Page, PageRequest, StoredMessage,
+    parse_wait,
 };
 use im_idl::lenient::{ImService, Message, PullRequest, PullResponse, SendRequest, SendResponse};
 use pilota::Bytes;
@@ -13,6 +17,7 @@ use thiserror::Error;
 use volo_thrift::ServerError;
 
 use crate::store::{Appended, Store, StoreError};
+use crate::waiters::Waiters;
 
 #[derive(Debug, Error)]
 enum CallError {
@@ -20,6 +25,8 @@ enum CallError {
     Invalid(#[from] InvalidInput),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("too many pulls waiting")]
+    TooManyWaiting,
 }
 
 impl CallError {
@@ -46,6 +53,10 @@ impl CallError {
                  be stored; send with a client_msg_id to make resending safe"
                     .to_owned(),
             ),
+            Self::TooManyWaiting => (
+                ErrorCode::Unavailable,
+                "overloaded: too many pulls waiting, retry later".to_owned(),
+            ),
             Self::Store(StoreError::Internal(err)) => {
                 tracing::error!(%err, "database error");
                 (ErrorCode::Internal, "internal error".to_owned())
@@ -57,11 +68,18 @@ impl CallError {
 
 pub struct MessageService {
     store: Store,
+    waiters: Arc<Waiters>,
+    /// `wait_ms` of a pull is clamped to this.
+    max_wait: Duration,
 }
 
 impl MessageService {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(store: Store, waiters: Arc<Waiters>, max_wait: Duration) -> Self {
+        Self {
+            store,
+            waiters,
+            max_wait,
+        }
     }
 
     async fn send(&self, req: SendRequest) -> Result<Appended, CallError> {
@@ -86,7 +104,30 @@ impl MessageService {
             required("limit", req.limit)?.into(),
             req.reverse.unwrap_or(false),
         )?;
-        Ok(self.store.read_page(&page).await?)
+        let wait = parse_wait(req.wait_ms.unwrap_or(0).into(), self.max_wait)?;
+        if wait.is_zero() || page.direction == Direction::Backward {
+            return Ok(self.store.read_page(&page).await?);
+        }
+        self.pull_waiting(&page, wait).await
+    }
+
+    /// A forward pull that waits up to `wait` while its page is empty (see [`crate::waiters`]).
+    /// Holds no database connection while it waits.
+    async fn pull_waiting(&self, page: &PageRequest, wait: Duration) -> Result<Page, CallError> {
+        let started = Instant::now();
+        let until = tokio::time::Instant::now() + wait;
+        // Interest first, then the read: a commit after the read wakes the wait.
+        let mut subscription = self
+            .waiters
+            .subscribe(page.room.key())
+            .map_err(|_| CallError::TooManyWaiting)?;
+        loop {
+            let read = self.store.read_page(page).await?;
+            if !read.messages.is_empty() || !subscription.wait(until).await {
+                metrics::histogram!("im_pull_wait_seconds").record(started.elapsed());
+                return Ok(read);
+            }
+        }
     }
 }
 

@@ -12,12 +12,19 @@ use crate::readiness::Readiness;
 use crate::registration;
 use crate::service::MessageService;
 use crate::store::Store;
+use crate::waiters::{Waiters, watch_other_replicas};
 
 /// Opens the store (waiting for the database), starts the admin server, registers in etcd and
 /// serves until SIGINT or SIGTERM. On a signal: deregister, keep serving while the http-servers
 /// notice, stop accepting, finish what is in flight, return.
 pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
-    let store = open_store(&config).await?;
+    let waiters = Waiters::new(config.pull_max_waiting);
+    let store = open_store(&config, waiters.clone()).await?;
+    tokio::spawn(watch_other_replicas(
+        waiters.clone(),
+        store.clone(),
+        Duration::from_millis(config.pull_watch_interval_ms),
+    ));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -28,9 +35,12 @@ pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
     let drain = Duration::from_millis(config.shutdown_drain_ms);
     let registered = config.registry.endpoints().is_some();
     tracing::info!(listen = %config.listen, "rpc-server ready");
-    ImServiceServer::new(MessageService::new(store))
+    let max_wait = Duration::from_millis(config.pull_max_wait_ms);
+    ImServiceServer::new(MessageService::new(store, waiters.clone(), max_wait))
         .register_shutdown_hook(move || {
             Box::pin(async move {
+                // Waiting pulls answer at once, as on their timeout.
+                waiters.stop();
                 readiness.stop().await;
                 if registered {
                     tokio::time::sleep(drain).await;
@@ -44,13 +54,14 @@ pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn open_store(config: &Config) -> anyhow::Result<Store> {
+async fn open_store(config: &Config, waiters: Arc<Waiters>) -> anyhow::Result<Store> {
     let deadline = Instant::now() + Duration::from_secs(config.db_connect_timeout_secs);
     loop {
         match Store::open(
             &config.database_url,
             &config.store_options(),
             Arc::new(SystemClock),
+            waiters.clone(),
         )
         .await
         {

@@ -36,9 +36,14 @@ impl Clock for ManualClock {
 async fn store_with_clock(start: i64) -> (Store, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::default());
     clock.set(start);
-    let store = Store::open(&fresh_database_url(), &options(8, 2), clock.clone())
-        .await
-        .expect("open store");
+    let store = Store::open(
+        &fresh_database_url(),
+        &options(8, 2),
+        clock.clone(),
+        Arc::new(()),
+    )
+    .await
+    .expect("open store");
     (store, clock)
 }
 
@@ -276,11 +281,13 @@ async fn reopening_runs_migrations_again_and_keeps_every_message() {
     let url = fresh_database_url();
     let clock = Arc::new(ManualClock::default());
     clock.set(1);
-    let first = Store::open(&url, &options(2, 1), clock.clone())
+    let first = Store::open(&url, &options(2, 1), clock.clone(), Arc::new(()))
         .await
         .unwrap();
     let stored = send(&first, "al:bob", "al", "kept").await;
-    let second = Store::open(&url, &options(2, 1), clock).await.unwrap();
+    let second = Store::open(&url, &options(2, 1), clock, Arc::new(()))
+        .await
+        .unwrap();
     let page = second
         .read_page(&PageRequest::parse("al:bob", 0, 10, false).unwrap())
         .await
@@ -299,7 +306,9 @@ async fn a_full_send_queue_refuses_at_once_and_loses_nothing_it_accepted() {
     let url = fresh_database_url();
     let clock = Arc::new(ManualClock::default());
     clock.set(1);
-    let store = Store::open(&url, &options(8, 1), clock).await.unwrap();
+    let store = Store::open(&url, &options(8, 1), clock, Arc::new(()))
+        .await
+        .unwrap();
     send(&store, "al:bob", "al", "first").await;
 
     // Another session holds the room's row lock, so the lane's commit waits behind it.
@@ -355,7 +364,9 @@ async fn a_message_the_database_refuses_fails_alone_and_its_group_commits() {
     let clock = Arc::new(ManualClock::default());
     clock.set(1_000);
     // One lane, so that the concurrent sends below are committed in shared groups.
-    let store = Store::open(&url, &options(4, 1), clock).await.unwrap();
+    let store = Store::open(&url, &options(4, 1), clock, Arc::new(()))
+        .await
+        .unwrap();
     // Data the database refuses (here by a trigger, as a constraint or a charset would).
     let pool = sqlx::MySqlPool::connect(&url).await.unwrap();
     sqlx::query(
@@ -447,7 +458,9 @@ async fn a_database_created_before_client_ids_keeps_working() {
     // Today's store adds what it needs and reads the old messages as they were.
     let clock = Arc::new(ManualClock::default());
     clock.set(1);
-    let store = Store::open(&url, &options(2, 1), clock).await.unwrap();
+    let store = Store::open(&url, &options(2, 1), clock, Arc::new(()))
+        .await
+        .unwrap();
     let page = store
         .read_page(&PageRequest::parse("al:bob", 0, 10, false).unwrap())
         .await

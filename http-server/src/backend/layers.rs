@@ -97,8 +97,8 @@ fn never_delivered(kind: std::io::ErrorKind) -> bool {
     )
 }
 
-/// At most `limit` calls in flight to each replica; further calls wait for one to finish
-/// (within the caller's timeout). Each call holds one pooled connection, so this also bounds
+/// At most `limit` calls in flight to each replica, pulls that may wait aside; further calls
+/// wait for one to finish (within the caller's timeout). Each call holds one pooled connection, so this also bounds
 /// the connections per replica.
 #[derive(Clone)]
 pub(super) struct PerReplicaLimitLayer {
@@ -132,15 +132,23 @@ pub(super) struct PerReplicaLimit<S> {
     inner: S,
 }
 
-impl<S, Req> Service<ClientContext, Req> for PerReplicaLimit<S>
+impl<S> Service<ClientContext, ImServiceRequestSend> for PerReplicaLimit<S>
 where
-    S: Service<ClientContext, Req, Error = ClientError> + Send + Sync,
-    Req: Send,
+    S: Service<ClientContext, ImServiceRequestSend, Error = ClientError> + Send + Sync,
 {
     type Response = S::Response;
     type Error = ClientError;
 
-    async fn call(&self, cx: &mut ClientContext, req: Req) -> Result<S::Response, ClientError> {
+    async fn call(
+        &self,
+        cx: &mut ClientContext,
+        req: ImServiceRequestSend,
+    ) -> Result<S::Response, ClientError> {
+        // A pull that may wait holds its call idle for long: it is bounded by the cap on
+        // waiting pulls instead, or a few hundred of them would stall every other call.
+        if matches!(&req, ImServiceRequestSend::Pull(pull) if pull.req.wait_ms.is_some()) {
+            return self.inner.call(cx, req).await;
+        }
         let permits = cx.rpc_info.callee().address.clone().map(|address| {
             let mut all = self.limits.permits.lock().expect("lock");
             all.entry(address)

@@ -114,22 +114,32 @@ impl Backend {
     pub async fn send(&self, req: SendRequest) -> Result<SendResponse, BackendError> {
         let room = room_hash(req.message.chat.as_deref().unwrap_or_default());
         let retried_safely = req.message.client_msg_id.is_some();
-        match self.call("send", room, self.client.send(req)).await {
+        match self
+            .call("send", room, self.timeout, self.client.send(req))
+            .await
+        {
             // Without an id, a send that timed out may have been stored.
             Err(BackendError::Timeout) if !retried_safely => Err(BackendError::OutcomeUnknown),
             other => other,
         }
     }
 
-    pub async fn pull(&self, req: PullRequest) -> Result<PullResponse, BackendError> {
+    /// A pull that may wait up to `wait` at the rpc-server: its timeout is that much longer.
+    pub async fn pull(
+        &self,
+        req: PullRequest,
+        wait: Duration,
+    ) -> Result<PullResponse, BackendError> {
         let room = room_hash(&req.chat);
-        self.call("pull", room, self.client.pull(req)).await
+        self.call("pull", room, self.timeout + wait, self.client.pull(req))
+            .await
     }
 
     async fn call<T>(
         &self,
         method: &'static str,
         room: u64,
+        timeout: Duration,
         call: impl Future<Output = Result<T, ClientError>>,
     ) -> Result<T, BackendError> {
         let started = Instant::now();
@@ -138,7 +148,7 @@ impl Backend {
         let (result, last_attempt) = METAINFO
             .scope(RefCell::new(MetaInfo::default()), async {
                 METAINFO.with(|info| info.borrow_mut().insert(RequestHash(room)));
-                let result = tokio::time::timeout(self.timeout, call).await;
+                let result = tokio::time::timeout(timeout, call).await;
                 let last_attempt =
                     METAINFO.with(|info| info.borrow().get::<LastAttempt>().cloned());
                 (result, last_attempt)

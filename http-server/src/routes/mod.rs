@@ -5,11 +5,12 @@ mod ping;
 mod pull;
 mod send;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use im_ops::{ReadinessCheck, Telemetry, admin_router};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use volo::context::Context;
 use volo_http::body::Body;
 use volo_http::context::ServerContext;
 use volo_http::request::Request;
@@ -39,6 +40,11 @@ pub struct ApiLimits {
     pub max_in_flight: usize,
     /// The longest a request body may take to arrive; then 408.
     pub body_timeout: Duration,
+    /// Most pulls waiting for messages at once (they do not count as in progress); beyond it,
+    /// 503 at once.
+    pub max_waiting_pulls: usize,
+    /// `wait_ms` of a pull is clamped to this.
+    pub max_wait: Duration,
 }
 
 pub fn router(
@@ -56,6 +62,7 @@ pub fn router(
         .layer(Extension(InFlight(Arc::new(Semaphore::new(
             limits.max_in_flight,
         )))))
+        .layer(Extension(pull::WaitingPulls::new(limits.max_waiting_pulls)))
         .layer(Extension(limits));
     Router::new()
         .route("/ping", get(ping::ping).fallback(only_get))
@@ -88,6 +95,17 @@ async fn track_requests(cx: &mut ServerContext, req: Request, next: Next) -> Res
 #[derive(Clone)]
 struct InFlight(Arc<Semaphore>);
 
+/// The in-flight permit of the request being served, which a pull that starts to wait gives
+/// back: a waiting pull costs little, and thousands of them must not shut everyone else out.
+#[derive(Clone)]
+pub struct InFlightPermit(Arc<Mutex<Option<OwnedSemaphorePermit>>>);
+
+impl InFlightPermit {
+    pub fn give_back(&self) {
+        self.0.lock().expect("permit lock").take();
+    }
+}
+
 /// Refuses a request at once when too many are in progress, rather than queueing it: the client
 /// learns within microseconds to come back later, and memory stays bounded.
 async fn shed_load(
@@ -96,9 +114,11 @@ async fn shed_load(
     req: Request,
     next: Next,
 ) -> Response {
-    let Ok(_permit) = permits.try_acquire() else {
+    let Ok(permit) = permits.try_acquire_owned() else {
         return ApiError::overloaded().into_response();
     };
+    cx.extensions_mut()
+        .insert(InFlightPermit(Arc::new(Mutex::new(Some(permit)))));
     let Ok(resp) = next.run(cx, req).await;
     resp
 }

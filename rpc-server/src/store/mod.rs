@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use im_domain::{Direction, NewMessage, Page, PageRequest, StoredMessage};
 use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
-use sqlx::{MySql, migrate::MigrateDatabase};
+use sqlx::{MySql, QueryBuilder, migrate::MigrateDatabase};
 use thiserror::Error;
 
 use crate::clock::Clock;
@@ -104,6 +104,16 @@ impl Default for StoreOptions {
     }
 }
 
+/// Told of every room where this replica committed a message, right after the commit.
+pub trait CommitListener: Send + Sync {
+    fn committed(&self, room: &str);
+}
+
+/// Nobody listens.
+impl CommitListener for () {
+    fn committed(&self, _room: &str) {}
+}
+
 #[derive(Clone)]
 pub struct Store {
     pool: MySqlPool,
@@ -118,6 +128,7 @@ impl Store {
         database_url: &str,
         options: &StoreOptions,
         clock: Arc<dyn Clock>,
+        on_commit: Arc<dyn CommitListener>,
     ) -> Result<Self, StoreError> {
         if !MySql::database_exists(database_url).await? {
             // Another replica may create it between the check and here; that is fine.
@@ -146,7 +157,7 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|err| StoreError::Internal(err.to_string()))?;
-        let writer = Writer::start(pool.clone(), clock, options);
+        let writer = Writer::start(pool.clone(), clock, on_commit, options);
         Ok(Self {
             pool,
             writer,
@@ -208,6 +219,34 @@ impl Store {
             })
             .collect();
         Ok(req.page(messages))
+    }
+}
+
+impl Store {
+    /// `rooms.last_send_time` of each of `rooms` that has one: it moves with every commit in the
+    /// room, by any replica.
+    pub async fn last_send_times(
+        &self,
+        rooms: &[String],
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        if rooms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query: QueryBuilder<MySql> =
+            QueryBuilder::new("SELECT room, last_send_time FROM rooms WHERE room IN ");
+        query.push_tuples(rooms, |mut row, room| {
+            row.push_bind(room.as_str());
+        });
+        let read = query
+            .build_query_as::<(Vec<u8>, i64)>()
+            .fetch_all(&self.pool);
+        let rows = tokio::time::timeout(self.deadline, read)
+            .await
+            .map_err(|_| StoreError::timed_out())??;
+        Ok(rows
+            .into_iter()
+            .map(|(room, last)| (String::from_utf8_lossy(&room).into_owned(), last))
+            .collect())
     }
 }
 

@@ -45,7 +45,7 @@ use std::hash::{Hash, Hasher};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Appended, StoreError, StoreOptions, record_latency};
+use super::{Appended, CommitListener, StoreError, StoreOptions, record_latency};
 use crate::clock::Clock;
 
 /// Most sends in one transaction (5 bound parameters each, far below MySQL's 65535).
@@ -98,12 +98,22 @@ pub(super) struct Writer {
 
 impl Writer {
     /// Starts the lanes' committers; they end when the last `Writer` clone is dropped.
-    pub(super) fn start(pool: MySqlPool, clock: Arc<dyn Clock>, options: &StoreOptions) -> Self {
+    pub(super) fn start(
+        pool: MySqlPool,
+        clock: Arc<dyn Clock>,
+        on_commit: Arc<dyn CommitListener>,
+        options: &StoreOptions,
+    ) -> Self {
         let lanes = options.commit_lanes.clamp(1, QUEUE_CAPACITY);
         let lanes = (0..lanes)
             .map(|_| {
                 let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY / lanes);
-                tokio::spawn(commit_lane(waiting, pool.clone(), clock.clone()));
+                let committer = Committer {
+                    pool: pool.clone(),
+                    clock: clock.clone(),
+                    on_commit: on_commit.clone(),
+                };
+                tokio::spawn(commit_lane(waiting, committer));
                 queue
             })
             .collect();
@@ -138,7 +148,14 @@ fn lane_of(room: &str, lanes: usize) -> usize {
 
 /// Takes whatever is waiting (up to [`MAX_BATCH`]) and commits it, over and over: the longer a
 /// commit takes, the larger the next group.
-async fn commit_lane(mut waiting: mpsc::Receiver<Pending>, pool: MySqlPool, clock: Arc<dyn Clock>) {
+/// What a lane commits with.
+struct Committer {
+    pool: MySqlPool,
+    clock: Arc<dyn Clock>,
+    on_commit: Arc<dyn CommitListener>,
+}
+
+async fn commit_lane(mut waiting: mpsc::Receiver<Pending>, committer: Committer) {
     while let Some(first) = waiting.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -147,11 +164,12 @@ async fn commit_lane(mut waiting: mpsc::Receiver<Pending>, pool: MySqlPool, cloc
                 Err(_) => break,
             }
         }
-        commit_and_answer(&pool, clock.as_ref(), batch).await;
+        commit_and_answer(&committer, batch).await;
     }
 }
 
-async fn commit_and_answer(pool: &MySqlPool, clock: &dyn Clock, mut batch: Vec<Pending>) {
+async fn commit_and_answer(committer: &Committer, mut batch: Vec<Pending>) {
+    let (pool, clock) = (&committer.pool, committer.clock.as_ref());
     let started = Instant::now();
     let mut attempt = 1;
     let result = loop {
@@ -199,6 +217,16 @@ async fn commit_and_answer(pool: &MySqlPool, clock: &dyn Clock, mut batch: Vec<P
     record_latency("append", started);
     match result {
         Ok(outcomes) => {
+            let mut woken: Vec<&str> = outcomes
+                .iter()
+                .zip(&batch)
+                .filter(|(outcome, _)| matches!(outcome, Outcome::Stored { .. }))
+                .map(|(_, pending)| pending.msg.room.key())
+                .collect();
+            woken.dedup();
+            for room in woken {
+                committer.on_commit.committed(room);
+            }
             for (pending, outcome) in batch.into_iter().zip(outcomes) {
                 let _ = pending.reply.send(pending_answer(
                     &pending.msg,
@@ -212,8 +240,8 @@ async fn commit_and_answer(pool: &MySqlPool, clock: &dyn Clock, mut batch: Vec<P
             // apart, down to the offender alone.
             tracing::warn!(%err, sends = batch.len(), "a group commit failed; splitting it");
             let second = batch.split_off(batch.len() / 2);
-            Box::pin(commit_and_answer(pool, clock, batch)).await;
-            Box::pin(commit_and_answer(pool, clock, second)).await;
+            Box::pin(commit_and_answer(committer, batch)).await;
+            Box::pin(commit_and_answer(committer, second)).await;
         }
         Err(err) => {
             for pending in batch {

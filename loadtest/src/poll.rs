@@ -1,0 +1,312 @@
+//! `im-load poll`: receivers follow rooms with pulls (long polls by default, or a short-poll
+//! loop) while senders send. Reports the delivery latency from a send's acknowledgement to its
+//! receipt, and checks that every receiver got every message of its room exactly once, in
+//! order: what its room holds at the end, walked page by page.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::api::Api;
+use crate::cli::PollArgs;
+use crate::run::{Room, rooms};
+use crate::stats::Latency;
+
+/// How long receivers may take to catch up once the senders stopped.
+const CATCH_UP: Duration = Duration::from_secs(30);
+
+/// When each acknowledged message was acknowledged, by text (unique in the run).
+type Acks = Arc<Mutex<HashMap<String, Instant>>>;
+
+#[derive(Debug, Serialize)]
+pub struct PollSummary {
+    pub label: String,
+    pub receivers: usize,
+    pub senders: usize,
+    pub seconds: f64,
+    pub sent: usize,
+    pub send_errors: usize,
+    pub delivered: u64,
+    pub pull_errors: u64,
+    pub delivery: Latency,
+    pub violations: Vec<String>,
+}
+
+struct Received {
+    room: usize,
+    messages: Vec<(i64, String)>,
+    latency: Histogram<u64>,
+    errors: u64,
+}
+
+pub async fn run(args: PollArgs) -> anyhow::Result<bool> {
+    let apis: Vec<Api> = if args.thrift.is_empty() {
+        vec![Api::http(&args.http)?]
+    } else {
+        args.thrift
+            .iter()
+            .map(|addr| Api::thrift(addr))
+            .collect::<anyhow::Result<_>>()?
+    };
+    let via = if args.thrift.is_empty() {
+        "http"
+    } else {
+        "thrift"
+    };
+    let mode = match args.short_poll {
+        Some(every) => format!("short poll every {} ms", every.as_millis()),
+        None => format!("long poll (wait_ms {})", args.wait_ms),
+    };
+    let label = format!(
+        "{via}, {} receivers, {mode}, {} senders every {} ms, {} rooms",
+        args.receivers,
+        args.senders,
+        args.think.as_millis(),
+        args.rooms
+    );
+    let rooms = rooms(args.rooms);
+    let acks: Acks = Arc::default();
+    let (done, finishing) = watch::channel(None::<Arc<HashMap<usize, usize>>>);
+
+    let started = Instant::now();
+    let receivers: Vec<_> = (0..args.receivers)
+        .map(|i| {
+            let room = i % rooms.len();
+            tokio::spawn(receive(
+                apis[i % apis.len()].clone(),
+                rooms.clone(),
+                room,
+                acks.clone(),
+                finishing.clone(),
+                args.wait_ms,
+                args.short_poll,
+            ))
+        })
+        .collect();
+    let deadline = started + args.duration;
+    let senders: Vec<_> = (0..args.senders)
+        .map(|id| {
+            tokio::spawn(send(
+                apis[id % apis.len()].clone(),
+                rooms.clone(),
+                id,
+                acks.clone(),
+                deadline,
+                args.think,
+            ))
+        })
+        .collect();
+    let mut acked_per_room: HashMap<usize, usize> = HashMap::new();
+    let mut send_errors = 0;
+    for sender in senders {
+        let (acked, errors) = sender.await?;
+        for (room, n) in acked {
+            *acked_per_room.entry(room).or_default() += n;
+        }
+        send_errors += errors;
+    }
+    let sent = acked_per_room.values().sum();
+    done.send_replace(Some(Arc::new(acked_per_room)));
+    let mut received = Vec::with_capacity(receivers.len());
+    for receiver in receivers {
+        received.push(receiver.await?);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
+    let (mut delivered, mut pull_errors) = (0, 0);
+    for r in &received {
+        latency.add(&r.latency).context("same bounds")?;
+        delivered += r.messages.len() as u64;
+        pull_errors += r.errors;
+    }
+    let violations = check(&apis[0], &rooms, &received).await;
+    let summary = PollSummary {
+        label,
+        receivers: args.receivers,
+        senders: args.senders,
+        seconds,
+        sent,
+        send_errors,
+        delivered,
+        pull_errors,
+        delivery: Latency::of(&latency),
+        violations,
+    };
+    print(&summary);
+    if let Some(path) = &args.json_out {
+        std::fs::write(path, serde_json::to_vec_pretty(&summary)?)?;
+    }
+    Ok(summary.violations.is_empty())
+}
+
+/// One sender: a message into a random room every `think`, until `deadline`; returns the
+/// acknowledged sends per room and the failures.
+async fn send(
+    api: Api,
+    rooms: Arc<Vec<Room>>,
+    id: usize,
+    acks: Acks,
+    deadline: Instant,
+    think: Duration,
+) -> (HashMap<usize, usize>, usize) {
+    let mut rng = fastrand::Rng::with_seed(id as u64);
+    let (mut acked, mut errors) = (HashMap::new(), 0);
+    let mut seq = 0;
+    while Instant::now() < deadline {
+        let room = rng.usize(..rooms.len());
+        seq += 1;
+        let text = format!("p{id}-{seq}");
+        let chat = &rooms[room].chat;
+        match api
+            .send(chat, &rooms[room].members[0], &text, Some(&text))
+            .await
+        {
+            Ok(_) => {
+                acks.lock().expect("acks lock").insert(text, Instant::now());
+                *acked.entry(room).or_default() += 1;
+            }
+            Err(_) => errors += 1,
+        }
+        tokio::time::sleep(think).await;
+    }
+    (acked, errors)
+}
+
+/// One receiver: follows its room with `next_cursor` until the senders are done and it has
+/// every message they sent there (or [`CATCH_UP`] passed).
+async fn receive(
+    api: Api,
+    rooms: Arc<Vec<Room>>,
+    room: usize,
+    acks: Acks,
+    mut finishing: watch::Receiver<Option<Arc<HashMap<usize, usize>>>>,
+    wait_ms: i32,
+    short_poll: Option<Duration>,
+) -> Received {
+    let chat = &rooms[room].chat;
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
+    let (mut messages, mut errors, mut cursor) = (Vec::new(), 0, 0);
+    let mut catch_up_until = None;
+    loop {
+        let expected = finishing
+            .borrow()
+            .as_ref()
+            .map(|acked| acked.get(&room).copied().unwrap_or(0));
+        if let Some(expected) = expected {
+            let until = *catch_up_until.get_or_insert_with(|| Instant::now() + CATCH_UP);
+            if messages.len() >= expected || Instant::now() > until {
+                break;
+            }
+        }
+        // Once the senders are done, waiting could only delay the end.
+        let wait = if short_poll.is_some() || expected.is_some() {
+            0
+        } else {
+            wait_ms
+        };
+        let pulled = tokio::select! {
+            pulled = api.pull(chat, cursor, 100, false, wait) => pulled,
+            // The senders finished while this pull waits: look again without waiting.
+            _ = finishing.changed(), if expected.is_none() => continue,
+        };
+        match pulled {
+            Ok(page) => {
+                let now = Instant::now();
+                {
+                    let acks = acks.lock().expect("acks lock");
+                    for (send_time, text) in page.messages.iter().cloned() {
+                        // Received before its sender saw the acknowledgement: no delay.
+                        let delay = acks.get(&text).map_or(Duration::ZERO, |acked| now - *acked);
+                        let _ = latency.record((delay.as_micros() as u64).max(1));
+                        messages.push((send_time, text));
+                    }
+                }
+                cursor = page.next_cursor;
+                if let (Some(every), true) = (short_poll, page.messages.is_empty()) {
+                    tokio::time::sleep(every).await;
+                }
+            }
+            Err(_) => {
+                errors += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    Received {
+        room,
+        messages,
+        latency,
+        errors,
+    }
+}
+
+/// Every receiver of a room got exactly what the room holds, in order.
+async fn check(api: &Api, rooms: &[Room], received: &[Received]) -> Vec<String> {
+    let mut violations = Vec::new();
+    let mut stored: HashMap<usize, Vec<(i64, String)>> = HashMap::new();
+    for room in received.iter().map(|r| r.room) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = stored.entry(room) {
+            match walk(api, &rooms[room].chat).await {
+                Ok(all) => {
+                    slot.insert(all);
+                }
+                Err(err) => {
+                    violations.push(format!("{}: cannot walk the room: {err}", rooms[room].chat))
+                }
+            }
+        }
+    }
+    for r in received {
+        let Some(all) = stored.get(&r.room) else {
+            continue;
+        };
+        if &r.messages != all {
+            violations.push(format!(
+                "{}: a receiver got {} messages, the room holds {} (missed, repeated or out of order)",
+                rooms[r.room].chat,
+                r.messages.len(),
+                all.len()
+            ));
+        }
+    }
+    violations
+}
+
+async fn walk(api: &Api, chat: &str) -> Result<Vec<(i64, String)>, String> {
+    let (mut all, mut cursor) = (Vec::new(), 0);
+    loop {
+        let page = api.pull(chat, cursor, 100, false, 0).await?;
+        all.extend(page.messages);
+        if !page.has_more {
+            return Ok(all);
+        }
+        cursor = page.next_cursor;
+    }
+}
+
+fn print(summary: &PollSummary) {
+    let d = &summary.delivery;
+    println!("== {} ==", summary.label);
+    println!(
+        "{:.1} s, {} messages sent ({} send errors), {} deliveries ({} pull errors)",
+        summary.seconds, summary.sent, summary.send_errors, summary.delivered, summary.pull_errors
+    );
+    println!(
+        "delivery latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}",
+        d.p50_ms, d.p90_ms, d.p99_ms, d.p999_ms, d.max_ms
+    );
+    if summary.violations.is_empty() {
+        println!("every receiver got every message of its room once, in order: PASS");
+    } else {
+        println!("FAIL:");
+        for violation in summary.violations.iter().take(20) {
+            println!("  {violation}");
+        }
+    }
+}
