@@ -1,0 +1,272 @@
+//! Long-poll pulls (`wait_ms`): a waiting pull answers as soon as a message is committed, on
+//! whichever replica, times out with the normal empty answer, never misses a message sent at
+//! the worst moment, is capped, and ends at once when its server stops.
+
+use std::time::Duration;
+
+use im_idl::{ImServiceClient, ImServiceClientBuilder, Message, PullRequest, SendRequest};
+use im_testkit::{Stack, fresh_database_url, start_http_server, start_rpc_server_with};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+/// Longer than any test waits for an answer that must come at once.
+const AT_ONCE: Duration = Duration::from_secs(10);
+
+async fn get(client: &Client, url: String) -> (StatusCode, Value) {
+    let resp = client.get(url).send().await.unwrap();
+    (resp.status(), resp.json().await.unwrap())
+}
+
+async fn send(client: &Client, base: &str, text: &str) -> i64 {
+    let resp: Value = client
+        .post(format!("{base}/api/send"))
+        .json(&json!({ "chat": "al:bob", "sender": "al", "text": text }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    resp["message"]["send_time"].as_i64().unwrap()
+}
+
+fn thrift(addr: std::net::SocketAddr) -> ImServiceClient {
+    ImServiceClientBuilder::new("im-rpc").address(addr).build()
+}
+
+fn waiting_pull(cursor: i64, wait_ms: i32) -> PullRequest {
+    PullRequest {
+        chat: "al:bob".into(),
+        cursor,
+        limit: 10,
+        reverse: None,
+        wait_ms: Some(wait_ms),
+    }
+}
+
+#[tokio::test]
+async fn a_waiting_pull_returns_when_a_message_arrives_and_not_before() {
+    let stack = Stack::start(1);
+    let base = stack.url("");
+    let client = Client::new();
+    let waiting = tokio::spawn({
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            get(
+                &client,
+                format!("{base}/api/pull?chat=al:bob&wait_ms=20000"),
+            )
+            .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "an empty room makes the pull wait");
+
+    let send_time = send(&client, &base, "hello").await;
+    let (status, page) = tokio::time::timeout(AT_ONCE, waiting)
+        .await
+        .expect("the message ends the wait")
+        .unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["messages"][0]["text"], "hello");
+    assert_eq!(page["has_more"], false);
+    assert_eq!(page["next_cursor"], send_time + 1);
+}
+
+#[tokio::test]
+async fn a_wait_that_times_out_answers_the_empty_page_with_the_same_cursor() {
+    let stack = Stack::start(1);
+    let (status, page) = get(
+        &Client::new(),
+        stack.url("/api/pull?chat=al:bob&cursor=12345&wait_ms=300"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        page,
+        json!({ "messages": [], "has_more": false, "next_cursor": 12345 })
+    );
+}
+
+#[tokio::test]
+async fn reverse_pulls_and_pages_with_messages_never_wait() {
+    let stack = Stack::start(1);
+    let client = Client::new();
+    send(&client, &stack.url(""), "there").await;
+    for query in [
+        "chat=al:bob&wait_ms=30000",
+        "chat=al:bob&reverse=true&wait_ms=30000",
+        "chat=al:cy&reverse=true&wait_ms=30000",
+    ] {
+        let (status, _) = tokio::time::timeout(
+            AT_ONCE,
+            get(&client, stack.url(&format!("/api/pull?{query}"))),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{query} waited"));
+        assert_eq!(status, StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn bad_wait_values_are_400() {
+    let stack = Stack::start(1);
+    let client = Client::new();
+    for query in ["wait_ms=-1", "wait_ms=abc", "wait_ms=1.5"] {
+        let (status, body) = get(
+            &client,
+            stack.url(&format!("/api/pull?chat=al:bob&{query}")),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(body["code"], 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_message_sent_at_the_worst_moment_is_never_missed() {
+    let stack = Stack::start(1);
+    let base = stack.url("");
+    let client = Client::new();
+    let mut cursor = 0;
+    for round in 0..40 {
+        // The send races the pull's empty read and the start of its wait.
+        let pull = get(
+            &client,
+            format!("{base}/api/pull?chat=al:bob&cursor={cursor}&wait_ms=8000"),
+        );
+        let text = format!("race {round}");
+        let (page, _) = tokio::join!(pull, send(&client, &base, &text));
+        let (status, page) = page;
+        assert_eq!(status, StatusCode::OK);
+        let texts: Vec<&str> = page["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            texts,
+            [text.as_str()],
+            "round {round}: the pull missed the message"
+        );
+        cursor = page["next_cursor"].as_i64().unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_waiter_on_one_replica_wakes_for_a_message_committed_by_another() {
+    let database_url = fresh_database_url();
+    let no_etcd = [("ETCD_ENDPOINTS", String::new())];
+    let (a, b) = (
+        start_rpc_server_with(&database_url, &no_etcd),
+        start_rpc_server_with(&database_url, &no_etcd),
+    );
+    let waiting = tokio::spawn({
+        let client = thrift(a.addr);
+        async move { client.pull(waiting_pull(0, 20_000)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sent = thrift(b.addr)
+        .send(SendRequest {
+            message: Message {
+                chat: Some("bob:al".into()),
+                text: Some("via b".into()),
+                sender: Some("bob".into()),
+                send_time: None,
+                client_msg_id: None,
+            },
+        })
+        .await
+        .unwrap();
+    assert_eq!(sent.code, 0);
+    let page = tokio::time::timeout(AT_ONCE, waiting)
+        .await
+        .expect("replica a learns of the message")
+        .unwrap()
+        .unwrap();
+    assert_eq!(page.code, 0);
+    let texts: Vec<String> = page
+        .messages
+        .unwrap()
+        .into_iter()
+        .map(|m| m.text.unwrap().to_string())
+        .collect();
+    assert_eq!(texts, ["via b"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn waiting_pulls_are_capped_and_hold_no_in_flight_permit() {
+    let database_url = fresh_database_url();
+    let rpc = start_rpc_server_with(
+        &database_url,
+        &[
+            ("ETCD_ENDPOINTS", String::new()),
+            ("IM_PULL_MAX_WAITING", "1".to_owned()),
+        ],
+    );
+    let http = start_http_server(
+        vec![rpc.addr],
+        &[
+            ("IM_HTTP_MAX_IN_FLIGHT", "1".to_owned()),
+            ("IM_HTTP_MAX_WAITING_PULLS", "1".to_owned()),
+        ],
+    );
+    let base = format!("http://{}", http.addr);
+    let client = Client::new();
+    let first = tokio::spawn({
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            get(
+                &client,
+                format!("{base}/api/pull?chat=al:bob&wait_ms=20000"),
+            )
+            .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // The waiting pull holds no in-flight permit: with a limit of 1, others are served.
+    let (status, _) = get(&client, format!("{base}/api/pull?chat=al:cy")).await;
+    assert_eq!(status, StatusCode::OK);
+    // A second waiting pull is over the http-server's cap.
+    let resp = client
+        .get(format!("{base}/api/pull?chat=al:cy&wait_ms=1000"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    // And over the rpc-server's, for a Thrift caller.
+    let refused = thrift(rpc.addr).pull(waiting_pull(0, 1000)).await.unwrap();
+    assert_eq!(refused.code, 2, "{}", refused.msg);
+
+    send(&client, &base, "wake").await;
+    let (status, page) = tokio::time::timeout(AT_ONCE, first).await.unwrap().unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["messages"][0]["text"], "wake");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_ends_every_wait_at_once_with_the_timeout_answer() {
+    let rpc = start_rpc_server_with(&fresh_database_url(), &[("ETCD_ENDPOINTS", String::new())]);
+    let waits: Vec<_> = (0..5)
+        .map(|_| {
+            let client = thrift(rpc.addr);
+            tokio::spawn(async move { client.pull(waiting_pull(777, 30_000)).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let exited = tokio::task::spawn_blocking(move || rpc.terminate());
+    for wait in waits {
+        let page = tokio::time::timeout(AT_ONCE, wait)
+            .await
+            .expect("the wait ends at once")
+            .unwrap()
+            .unwrap();
+        assert_eq!(page.code, 0);
+        assert_eq!(page.messages.unwrap().len(), 0);
+        assert_eq!(page.next_cursor, Some(777));
+    }
+    assert!(exited.await.unwrap(), "the rpc-server exits 0");
+}
