@@ -37,7 +37,7 @@ pub struct Config {
 
     /// Most pulls waiting for messages at once (`wait_ms`); they hold no in-flight permit. One
     /// more is answered 503 with Retry-After.
-    #[arg(long, env = "IM_HTTP_MAX_WAITING_PULLS", default_value_t = 20_000,
+    #[arg(long, env = "IM_HTTP_MAX_WAITING_PULLS", default_value_t = 8_000,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub max_waiting_pulls: usize,
 

@@ -16,6 +16,7 @@ use crate::api::Api;
 use crate::cli::PollArgs;
 use crate::run::{Room, rooms};
 use crate::stats::Latency;
+use crate::verify::walk;
 
 /// How long receivers may take to catch up once the senders stopped.
 const CATCH_UP: Duration = Duration::from_secs(30);
@@ -252,7 +253,7 @@ async fn check(api: &Api, rooms: &[Room], received: &[Received]) -> Vec<String> 
     let mut stored: HashMap<usize, Vec<(i64, String)>> = HashMap::new();
     for room in received.iter().map(|r| r.room) {
         if let std::collections::hash_map::Entry::Vacant(slot) = stored.entry(room) {
-            match walk(api, &rooms[room].chat).await {
+            match walk(api, &rooms[room].chat, false).await {
                 Ok(all) => {
                     slot.insert(all);
                 }
@@ -276,18 +277,6 @@ async fn check(api: &Api, rooms: &[Room], received: &[Received]) -> Vec<String> 
         }
     }
     violations
-}
-
-async fn walk(api: &Api, chat: &str) -> Result<Vec<(i64, String)>, String> {
-    let (mut all, mut cursor) = (Vec::new(), 0);
-    loop {
-        let page = api.pull(chat, cursor, 100, false, 0).await?;
-        all.extend(page.messages);
-        if !page.has_more {
-            return Ok(all);
-        }
-        cursor = page.next_cursor;
-    }
 }
 
 fn print(summary: &PollSummary) {

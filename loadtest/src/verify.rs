@@ -125,7 +125,7 @@ fn check_room(
 }
 
 /// Every message of the room, page by page with next_cursor.
-async fn walk(api: &Api, chat: &str, reverse: bool) -> Result<Vec<(i64, String)>, String> {
+pub async fn walk(api: &Api, chat: &str, reverse: bool) -> Result<Vec<(i64, String)>, String> {
     let mut all = Vec::new();
     let mut cursor = 0;
     loop {

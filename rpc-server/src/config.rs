@@ -67,7 +67,7 @@ pub struct Config {
     pub pull_max_wait_ms: u64,
 
     /// Most pulls waiting at once on this replica; one more is answered "unavailable" (code 2).
-    #[arg(long, env = "IM_PULL_MAX_WAITING", default_value_t = 20_000,
+    #[arg(long, env = "IM_PULL_MAX_WAITING", default_value_t = 10_000,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub pull_max_waiting: usize,
 

@@ -223,6 +223,7 @@ async fn commit_and_answer(committer: &Committer, mut batch: Vec<Pending>) {
                 .filter(|(outcome, _)| matches!(outcome, Outcome::Stored { .. }))
                 .map(|(_, pending)| pending.msg.room.key())
                 .collect();
+            woken.sort_unstable();
             woken.dedup();
             for room in woken {
                 committer.on_commit.committed(room);
