@@ -7,7 +7,7 @@ use crate::room::Room;
 pub const DEFAULT_LIMIT: usize = 10;
 pub const MAX_LIMIT: usize = 100;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
     /// Oldest first, from `send_time >= cursor`.
     Forward,
@@ -16,7 +16,7 @@ pub enum Direction {
 }
 
 /// One pull, checked: the room, where to start, how many, which way.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PageRequest {
     pub room: Room,
     pub cursor: i64,

@@ -270,3 +270,63 @@ async fn sigterm_ends_every_wait_at_once_with_the_timeout_answer() {
     }
     assert!(exited.await.unwrap(), "the rpc-server exits 0");
 }
+
+/// Page reads the rpc-server has made, from its metrics.
+async fn page_reads(admin: std::net::SocketAddr) -> f64 {
+    let text = Client::new()
+        .get(format!("http://{admin}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|l| l.starts_with("im_store_duration_seconds_count{op=\"read_page\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .map_or(0.0, |n| n.parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn receivers_woken_together_share_one_read() {
+    let rpc = start_rpc_server_with(&fresh_database_url(), &[("ETCD_ENDPOINTS", String::new())]);
+    let waits: Vec<_> = (0..50)
+        .map(|_| {
+            let client = thrift(rpc.addr);
+            tokio::spawn(async move { client.pull(waiting_pull(0, 20_000)).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let before = page_reads(rpc.admin).await;
+    assert!(
+        before >= 50.0,
+        "each receiver read its page once before waiting"
+    );
+
+    let sent = thrift(rpc.addr)
+        .send(SendRequest {
+            message: Message {
+                chat: Some("al:bob".into()),
+                text: Some("to all".into()),
+                sender: Some("al".into()),
+                send_time: None,
+                client_msg_id: None,
+            },
+        })
+        .await
+        .unwrap();
+    assert_eq!(sent.code, 0);
+    for wait in waits {
+        let page = tokio::time::timeout(AT_ONCE, wait)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(page.messages.unwrap().len(), 1);
+    }
+    let reads = page_reads(rpc.admin).await - before;
+    assert!(
+        reads <= 5.0,
+        "50 receivers woken by one message made {reads} reads"
+    );
+}

@@ -17,7 +17,7 @@ use thiserror::Error;
 use volo_thrift::ServerError;
 
 use crate::store::{Appended, Store, StoreError};
-use crate::waiters::Waiters;
+use crate::waiters::{Waiters, WokenReads};
 
 #[derive(Debug, Error)]
 enum CallError {
@@ -69,6 +69,7 @@ impl CallError {
 pub struct MessageService {
     store: Store,
     waiters: Arc<Waiters>,
+    woken_reads: WokenReads,
     /// `wait_ms` of a pull is clamped to this.
     max_wait: Duration,
 }
@@ -78,6 +79,7 @@ impl MessageService {
         Self {
             store,
             waiters,
+            woken_reads: WokenReads::default(),
             max_wait,
         }
     }
@@ -121,13 +123,15 @@ impl MessageService {
             .waiters
             .subscribe(page.room.key())
             .map_err(|_| CallError::TooManyWaiting)?;
-        loop {
-            let read = self.store.read_page(page).await?;
-            if !read.messages.is_empty() || !subscription.wait(until).await {
-                metrics::histogram!("im_pull_wait_seconds").record(started.elapsed());
-                return Ok(read);
-            }
+        let mut read = self.store.read_page(page).await?;
+        while read.messages.is_empty() {
+            let Some(wake) = subscription.wait(until).await else {
+                break;
+            };
+            read = self.woken_reads.read(&self.store, page, wake).await?;
         }
+        metrics::histogram!("im_pull_wait_seconds").record(started.elapsed());
+        Ok(read)
     }
 }
 

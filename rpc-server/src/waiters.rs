@@ -6,6 +6,12 @@
 //! page again and waits on if it is still empty (a send_time reserved for a duplicate moves
 //! the room without a new message).
 //!
+//! Pulls that follow a room together (same cursor and limit) are woken together; one read of
+//! their page serves all of them ([`WokenReads`]), so a message in a room followed by a thousand
+//! receivers costs one read, not a thousand. Only reads that start after a wake-up are shared:
+//! a pull woken by wake-up `n` joins only a read started for wake-up `n`, which began after the
+//! commit that caused it.
+//!
 //! Wake-ups come from two places. This replica's writer wakes a room's waiters as soon as it
 //! commits a message there. Messages committed by other replicas are found by the
 //! [`watch_other_replicas`] task: every `interval`, while anyone waits, one query reads
@@ -16,11 +22,14 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
+use im_domain::{Page, PageRequest};
 use tokio::sync::watch;
 
-use crate::store::{CommitListener, Store};
+use crate::store::{CommitListener, Store, StoreError};
 
 /// Rooms looked up by one statement of the cross-replica watch.
 const ROOMS_PER_QUERY: usize = 500;
@@ -132,17 +141,81 @@ impl CommitListener for Waiters {
 }
 
 impl Subscription {
-    /// Waits until the room is woken, `until` passes or the server stops; returns whether it
-    /// was woken.
-    pub async fn wait(&mut self, until: tokio::time::Instant) -> bool {
+    /// Waits until the room is woken, `until` passes or the server stops; returns the number
+    /// of the wake-up, or `None` when not woken.
+    pub async fn wait(&mut self, until: tokio::time::Instant) -> Option<u64> {
         if *self.stopping.borrow() {
-            return false;
+            return None;
         }
         tokio::select! {
-            changed = self.wake.changed() => changed.is_ok(),
-            _ = tokio::time::sleep_until(until) => false,
-            _ = self.stopping.wait_for(|stopping| *stopping) => false,
+            changed = self.wake.changed() => changed.ok().map(|()| *self.wake.borrow_and_update()),
+            _ = tokio::time::sleep_until(until) => None,
+            _ = self.stopping.wait_for(|stopping| *stopping) => None,
         }
+    }
+}
+
+type SharedRead = Shared<BoxFuture<'static, Result<Page, StoreError>>>;
+
+/// How long a finished shared read is kept for pulls woken with it that run late.
+const KEEP_FINISHED_READ: Duration = Duration::from_secs(1);
+
+/// One read of a page for all the pulls that the same wake-up of their room woke.
+#[derive(Default)]
+pub struct WokenReads {
+    reads: Mutex<WokenReadsState>,
+}
+
+#[derive(Default)]
+struct WokenReadsState {
+    /// The latest read of each page: the wake-up it was started for, when, and the read.
+    latest: HashMap<PageRequest, (u64, Instant, SharedRead)>,
+    last_purge: Option<Instant>,
+}
+
+impl WokenReads {
+    /// The page `page` as read after wake-up `wake` of its room (or a later one).
+    pub async fn read(
+        &self,
+        store: &Store,
+        page: &PageRequest,
+        wake: u64,
+    ) -> Result<Page, StoreError> {
+        let read = {
+            let mut state = self.reads.lock().expect("reads lock");
+            state.purge_finished();
+            match state.latest.get(page) {
+                Some((started_for, _, read)) if *started_for >= wake => read.clone(),
+                _ => {
+                    let (store, request) = (store.clone(), page.clone());
+                    let read = async move { store.read_page(&request).await }
+                        .boxed()
+                        .shared();
+                    state
+                        .latest
+                        .insert(page.clone(), (wake, Instant::now(), read.clone()));
+                    read
+                }
+            }
+        };
+        read.await
+    }
+}
+
+impl WokenReadsState {
+    /// Drops reads finished over [`KEEP_FINISHED_READ`] ago, at most once a second.
+    fn purge_finished(&mut self) {
+        let now = Instant::now();
+        if self
+            .last_purge
+            .is_some_and(|last| now - last < KEEP_FINISHED_READ)
+        {
+            return;
+        }
+        self.last_purge = Some(now);
+        self.latest.retain(|_, (_, started, read)| {
+            read.peek().is_none() || now - *started < KEEP_FINISHED_READ
+        });
     }
 }
 
@@ -196,7 +269,7 @@ mod tests {
         let mut sub = waiters.subscribe("a:b").unwrap();
         // The commit lands between the subscription and the wait.
         waiters.committed("a:b");
-        assert!(sub.wait(soon()).await);
+        assert!(sub.wait(soon()).await.is_some());
     }
 
     #[tokio::test]
@@ -218,9 +291,9 @@ mod tests {
         let mut sub = waiters.subscribe("a:b").unwrap();
         let stopper = waiters.clone();
         tokio::spawn(async move { stopper.stop() });
-        assert!(!sub.wait(soon()).await);
+        assert!(sub.wait(soon()).await.is_none());
         let mut later = waiters.subscribe("a:b").unwrap();
-        assert!(!later.wait(soon()).await);
+        assert!(later.wait(soon()).await.is_none());
     }
 
     #[tokio::test]
@@ -228,13 +301,11 @@ mod tests {
         let waiters = Waiters::new(10);
         let mut sub = waiters.subscribe("a:b").unwrap();
         waiters.saw("a:b", 5);
-        assert!(sub.wait(soon()).await, "first sight wakes");
+        assert_eq!(sub.wait(soon()).await, Some(1), "first sight wakes");
         waiters.saw("a:b", 5);
-        assert!(
-            !sub.wait(tokio::time::Instant::now()).await,
-            "no move, no wake"
-        );
+        let now = tokio::time::Instant::now();
+        assert_eq!(sub.wait(now).await, None, "no move, no wake");
         waiters.saw("a:b", 7);
-        assert!(sub.wait(soon()).await);
+        assert_eq!(sub.wait(soon()).await, Some(2));
     }
 }
