@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use im_idl::{ImServiceClient, ImServiceClientBuilder, Message, PullRequest, SendRequest};
-use im_testkit::{Stack, fresh_database_url, start_http_server, start_rpc_server_with};
+use im_testkit::{Stack, eventually, fresh_database_url, start_http_server, start_rpc_server_with};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
@@ -296,12 +296,12 @@ async fn receivers_woken_together_share_one_read() {
             tokio::spawn(async move { client.pull(waiting_pull(0, 20_000)).await })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Each receiver read its (empty) page once and waits.
+    eventually("50 receivers wait", Duration::from_secs(30), || async {
+        page_reads(rpc.admin).await >= 50.0
+    })
+    .await;
     let before = page_reads(rpc.admin).await;
-    assert!(
-        before >= 50.0,
-        "each receiver read its page once before waiting"
-    );
 
     let sent = thrift(rpc.addr)
         .send(SendRequest {
