@@ -21,12 +21,16 @@ impl Api {
     /// One rpc-server with a 1 s database deadline, and an http-server whose RPC timeout is
     /// well above it: a 504 would mean the rpc-server did not keep its deadline.
     fn start(database_url: &str) -> Self {
+        Self::with_deadline(database_url, 1000, 1)
+    }
+
+    fn with_deadline(database_url: &str, deadline_ms: u64, lock_wait_secs: u64) -> Self {
         let rpc = start_rpc_server_with(
             database_url,
             &[
                 ("ETCD_ENDPOINTS", String::new()),
-                ("IM_DB_DEADLINE_MS", "1000".to_owned()),
-                ("IM_DB_LOCK_WAIT_SECS", "1".to_owned()),
+                ("IM_DB_DEADLINE_MS", deadline_ms.to_string()),
+                ("IM_DB_LOCK_WAIT_SECS", lock_wait_secs.to_string()),
             ],
         );
         let http = start_http_server(vec![rpc.addr], &[("IM_RPC_TIMEOUT_MS", "5000".to_owned())]);
@@ -159,6 +163,53 @@ async fn a_row_lock_held_elsewhere_is_503_and_that_send_is_never_committed() {
     assert_unavailable(api.send("blocked").await);
     holder.rollback().await.unwrap();
 
+    assert_eq!(api.send("after").await.0, StatusCode::OK);
+    assert_eq!(api.texts().await, ["first", "after"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_connection_killed_mid_send_is_503_not_500() {
+    let database_url = im_testkit::fresh_database_url();
+    let api = Api::with_deadline(&database_url, 4000, 3);
+    assert_eq!(api.send("first").await.0, StatusCode::OK);
+
+    // The send waits on the room's row lock; then its connection is killed, as an operator
+    // or a failover would.
+    let pool = sqlx::MySqlPool::connect(&database_url).await.unwrap();
+    let mut holder = pool.begin().await.unwrap();
+    sqlx::query("SELECT * FROM rooms WHERE room = 'al:bob' FOR UPDATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let blocked = tokio::spawn(async move {
+        let answer = api.send("blocked").await;
+        (api, answer)
+    });
+    let database = database_url.rsplit('/').next().unwrap().to_owned();
+    let waiting = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM information_schema.processlist \
+             WHERE db = ? AND info LIKE 'INSERT INTO rooms%'",
+        )
+        .bind(&database)
+        .fetch_optional(&pool)
+        .await
+        .unwrap()
+    };
+    im_testkit::eventually("the send waits on the lock", PATIENCE, || async {
+        waiting().await.is_some()
+    })
+    .await;
+    let id = waiting().await.unwrap();
+    // An integer the server gave: nothing to escape.
+    sqlx::query(sqlx::AssertSqlSafe(format!("KILL CONNECTION {id}")))
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let (api, answer) = blocked.await.unwrap();
+    assert_unavailable(answer);
+    holder.rollback().await.unwrap();
     assert_eq!(api.send("after").await.0, StatusCode::OK);
     assert_eq!(api.texts().await, ["first", "after"]);
 }

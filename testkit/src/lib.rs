@@ -12,6 +12,6 @@ mod stack;
 pub use database::{fresh_database_url, server_url};
 pub use etcd::{Etcd, eventually};
 pub use mariadb::MariaDb;
-pub use process::{ServerProcess, free_port};
+pub use process::{ServerProcess, binary_path, free_port};
 pub use proxy::Proxy;
 pub use stack::{Stack, start_http_server, start_rpc_server, start_rpc_server_with};

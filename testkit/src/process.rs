@@ -73,7 +73,7 @@ impl Drop for ServerProcess {
 }
 
 /// Test executables live in `target/<profile>/deps/`; the servers beside that folder.
-fn binary_path(name: &str) -> PathBuf {
+pub fn binary_path(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let dir = exe
         .parent()
