@@ -34,6 +34,19 @@ fn thrift(addr: std::net::SocketAddr) -> ImServiceClient {
     ImServiceClientBuilder::new("im-rpc").address(addr).build()
 }
 
+/// Sends one message over Thrift and checks it was stored.
+async fn thrift_send(addr: std::net::SocketAddr, chat: &str, sender: &str, text: &str) {
+    let message = Message {
+        chat: Some(chat.to_owned().into()),
+        text: Some(text.to_owned().into()),
+        sender: Some(sender.to_owned().into()),
+        send_time: None,
+        client_msg_id: None,
+    };
+    let sent = thrift(addr).send(SendRequest { message }).await.unwrap();
+    assert_eq!(sent.code, 0, "{}", sent.msg);
+}
+
 fn waiting_pull(cursor: i64, wait_ms: i32) -> PullRequest {
     PullRequest {
         chat: "al:bob".into(),
@@ -167,19 +180,7 @@ async fn a_waiter_on_one_replica_wakes_for_a_message_committed_by_another() {
         async move { client.pull(waiting_pull(0, 20_000)).await }
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let sent = thrift(b.addr)
-        .send(SendRequest {
-            message: Message {
-                chat: Some("bob:al".into()),
-                text: Some("via b".into()),
-                sender: Some("bob".into()),
-                send_time: None,
-                client_msg_id: None,
-            },
-        })
-        .await
-        .unwrap();
-    assert_eq!(sent.code, 0);
+    thrift_send(b.addr, "bob:al", "bob", "via b").await;
     let page = tokio::time::timeout(AT_ONCE, waiting)
         .await
         .expect("replica a learns of the message")
@@ -303,19 +304,7 @@ async fn receivers_woken_together_share_one_read() {
     .await;
     let before = page_reads(rpc.admin).await;
 
-    let sent = thrift(rpc.addr)
-        .send(SendRequest {
-            message: Message {
-                chat: Some("al:bob".into()),
-                text: Some("to all".into()),
-                sender: Some("al".into()),
-                send_time: None,
-                client_msg_id: None,
-            },
-        })
-        .await
-        .unwrap();
-    assert_eq!(sent.code, 0);
+    thrift_send(rpc.addr, "al:bob", "al", "to all").await;
     for wait in waits {
         let page = tokio::time::timeout(AT_ONCE, wait)
             .await
