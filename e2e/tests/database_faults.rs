@@ -41,6 +41,15 @@ impl Api {
         }
     }
 
+    /// On a private database, with "before 0" to "before 4" stored.
+    async fn with_five_messages(db: &MariaDb) -> Self {
+        let api = Self::start(&format!("{}/im", db.url()));
+        for i in 0..5 {
+            assert_eq!(api.send(&format!("before {i}")).await.0, StatusCode::OK);
+        }
+        api
+    }
+
     async fn send(&self, text: &str) -> (StatusCode, Value, Option<String>) {
         let resp = self
             .client
@@ -95,6 +104,16 @@ impl Api {
     }
 }
 
+/// Another writer's transaction holding al:bob's row lock until it is rolled back.
+async fn hold_room_lock(pool: &sqlx::MySqlPool) -> sqlx::Transaction<'static, sqlx::MySql> {
+    let mut holder = pool.begin().await.unwrap();
+    sqlx::query("SELECT * FROM rooms WHERE room = 'al:bob' FOR UPDATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    holder
+}
+
 fn assert_unavailable((status, body, retry_after): (StatusCode, Value, Option<String>)) {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["code"], 2, "{body}");
@@ -104,10 +123,7 @@ fn assert_unavailable((status, body, retry_after): (StatusCode, Value, Option<St
 #[tokio::test]
 async fn a_frozen_database_is_503_within_the_deadline_and_loses_nothing() {
     let db = MariaDb::start();
-    let api = Api::start(&format!("{}/im", db.url()));
-    for i in 0..5 {
-        assert_eq!(api.send(&format!("before {i}")).await.0, StatusCode::OK);
-    }
+    let api = Api::with_five_messages(&db).await;
 
     db.freeze();
     assert_unavailable(api.send("while frozen").await);
@@ -127,10 +143,7 @@ async fn a_frozen_database_is_503_within_the_deadline_and_loses_nothing() {
 #[tokio::test]
 async fn a_killed_and_restarted_database_loses_nothing_acknowledged() {
     let mut db = MariaDb::start();
-    let api = Api::start(&format!("{}/im", db.url()));
-    for i in 0..5 {
-        assert_eq!(api.send(&format!("before {i}")).await.0, StatusCode::OK);
-    }
+    let api = Api::with_five_messages(&db).await;
 
     db.kill();
     assert_unavailable(api.send("while down").await);
@@ -155,11 +168,7 @@ async fn a_row_lock_held_elsewhere_is_503_and_that_send_is_never_committed() {
 
     // Another writer (a replica whose host froze mid-transaction) holds the room's row lock.
     let pool = sqlx::MySqlPool::connect(&database_url).await.unwrap();
-    let mut holder = pool.begin().await.unwrap();
-    sqlx::query("SELECT * FROM rooms WHERE room = 'al:bob' FOR UPDATE")
-        .execute(&mut *holder)
-        .await
-        .unwrap();
+    let holder = hold_room_lock(&pool).await;
     assert_unavailable(api.send("blocked").await);
     holder.rollback().await.unwrap();
 
@@ -176,11 +185,7 @@ async fn a_database_connection_killed_mid_send_is_503_not_500() {
     // The send waits on the room's row lock; then its connection is killed, as an operator
     // or a failover would.
     let pool = sqlx::MySqlPool::connect(&database_url).await.unwrap();
-    let mut holder = pool.begin().await.unwrap();
-    sqlx::query("SELECT * FROM rooms WHERE room = 'al:bob' FOR UPDATE")
-        .execute(&mut *holder)
-        .await
-        .unwrap();
+    let holder = hold_room_lock(&pool).await;
     let blocked = tokio::spawn(async move {
         let answer = api.send("blocked").await;
         (api, answer)

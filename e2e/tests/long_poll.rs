@@ -30,6 +30,15 @@ async fn send(client: &Client, base: &str, text: &str) -> i64 {
     resp["message"]["send_time"].as_i64().unwrap()
 }
 
+/// A pull of al:bob over HTTP that may wait 20 s, under way in the background.
+fn spawn_waiting_pull(client: &Client, base: &str) -> tokio::task::JoinHandle<(StatusCode, Value)> {
+    let (client, url) = (
+        client.clone(),
+        format!("{base}/api/pull?chat=al:bob&wait_ms=20000"),
+    );
+    tokio::spawn(async move { get(&client, url).await })
+}
+
 fn thrift(addr: std::net::SocketAddr) -> ImServiceClient {
     ImServiceClientBuilder::new("im-rpc").address(addr).build()
 }
@@ -62,16 +71,7 @@ async fn a_waiting_pull_returns_when_a_message_arrives_and_not_before() {
     let stack = Stack::start(1);
     let base = stack.url("");
     let client = Client::new();
-    let waiting = tokio::spawn({
-        let (client, base) = (client.clone(), base.clone());
-        async move {
-            get(
-                &client,
-                format!("{base}/api/pull?chat=al:bob&wait_ms=20000"),
-            )
-            .await
-        }
-    });
+    let waiting = spawn_waiting_pull(&client, &base);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(!waiting.is_finished(), "an empty room makes the pull wait");
 
@@ -215,16 +215,7 @@ async fn waiting_pulls_are_capped_and_hold_no_in_flight_permit() {
     );
     let base = format!("http://{}", http.addr);
     let client = Client::new();
-    let first = tokio::spawn({
-        let (client, base) = (client.clone(), base.clone());
-        async move {
-            get(
-                &client,
-                format!("{base}/api/pull?chat=al:bob&wait_ms=20000"),
-            )
-            .await
-        }
-    });
+    let first = spawn_waiting_pull(&client, &base);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     // The waiting pull holds no in-flight permit: with a limit of 1, others are served.
