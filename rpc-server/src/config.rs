@@ -42,6 +42,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub db_commit_lanes: u16,
 
+    /// Reader tasks: each holds a database connection and serves one pull read at a time.
+    /// Commit lanes and readers together must stay below IM_DB_POOL_SIZE.
+    #[arg(long, env = "IM_DB_READERS", default_value_t = 16,
+          value_parser = clap::value_parser!(u16).range(1..=4096))]
+    pub db_readers: u16,
+
     /// The longest a send may wait for its commit (queue, lock waits and retries included) and
     /// a pull for its read, in milliseconds; then the caller gets "unavailable" and a queued
     /// send is dropped, never committed later. Keep it below the http-server's
@@ -99,6 +105,7 @@ impl Config {
         StoreOptions {
             pool_size: self.db_pool_size,
             commit_lanes: self.db_commit_lanes.into(),
+            readers: self.db_readers.into(),
             deadline: Duration::from_millis(self.db_deadline_ms),
             lock_wait_secs: self.db_lock_wait_secs,
         }

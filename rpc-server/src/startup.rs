@@ -18,6 +18,14 @@ use crate::waiters::{Waiters, watch_other_replicas};
 /// serves until SIGINT or SIGTERM. On a signal: deregister, keep serving while the http-servers
 /// notice, stop accepting, finish what is in flight, return.
 pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
+    // Lanes and readers hold their connections; health checks and long-poll scans need one more.
+    anyhow::ensure!(
+        u32::from(config.db_commit_lanes) + u32::from(config.db_readers) < config.db_pool_size,
+        "IM_DB_COMMIT_LANES ({}) plus IM_DB_READERS ({}) must be below IM_DB_POOL_SIZE ({})",
+        config.db_commit_lanes,
+        config.db_readers,
+        config.db_pool_size
+    );
     let waiters = Waiters::new(config.pull_max_waiting);
     let store = open_store(&config, waiters.clone()).await?;
     tokio::spawn(watch_other_replicas(

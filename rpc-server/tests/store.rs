@@ -13,6 +13,7 @@ fn options(pool_size: u32, commit_lanes: usize) -> StoreOptions {
     StoreOptions {
         pool_size,
         commit_lanes,
+        readers: (pool_size as usize).saturating_sub(commit_lanes + 1).max(1),
         ..StoreOptions::default()
     }
 }

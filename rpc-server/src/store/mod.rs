@@ -1,17 +1,20 @@
 //! All SQL of the service: the schema's migrations, appending messages (in `writer`), reading a
 //! page.
 
+mod connection;
+mod reader;
 mod writer;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use im_domain::{Direction, NewMessage, Page, PageRequest, StoredMessage};
+use im_domain::{NewMessage, Page, PageRequest, StoredMessage};
 use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
 use sqlx::{MySql, QueryBuilder, migrate::MigrateDatabase};
 use thiserror::Error;
 
 use crate::clock::Clock;
+use reader::{MessageRow, Reader};
 use writer::Writer;
 
 /// Cloneable, because one failed group commit answers every send in it.
@@ -86,6 +89,9 @@ pub struct StoreOptions {
     pub pool_size: u32,
     /// Group-commit lanes (see [`writer`]).
     pub commit_lanes: usize,
+    /// Reader tasks (see [`reader`]). Lanes and readers each hold a connection of the pool;
+    /// the rest serve the occasional query (health checks, long-poll scans).
+    pub readers: usize,
     /// The longest a send waits for its commit, queue included, and a pull for its read; a
     /// send still queued then is dropped, never committed after its caller was answered.
     pub deadline: Duration,
@@ -98,6 +104,7 @@ impl Default for StoreOptions {
         Self {
             pool_size: 32,
             commit_lanes: 4,
+            readers: 16,
             deadline: Duration::from_millis(2500),
             lock_wait_secs: 2,
         }
@@ -118,6 +125,7 @@ impl CommitListener for () {
 pub struct Store {
     pool: MySqlPool,
     writer: Writer,
+    reader: Reader,
     deadline: Duration,
 }
 
@@ -158,9 +166,11 @@ impl Store {
             .await
             .map_err(|err| StoreError::Internal(err.to_string()))?;
         let writer = Writer::start(pool.clone(), clock, on_commit, options);
+        let reader = Reader::start(&pool, options.readers);
         Ok(Self {
             pool,
             writer,
+            reader,
             deadline: options.deadline,
         })
     }
@@ -185,24 +195,7 @@ impl Store {
     /// One range read of the (room, send_time) key, no OFFSET.
     pub async fn read_page(&self, req: &PageRequest) -> Result<Page, StoreError> {
         let started = Instant::now();
-        let sql = match req.direction {
-            Direction::Forward => {
-                "SELECT send_time, sender, text, client_msg_id FROM messages \
-                 WHERE room = ? AND send_time >= ? ORDER BY send_time ASC LIMIT ?"
-            }
-            Direction::Backward => {
-                "SELECT send_time, sender, text, client_msg_id FROM messages \
-                 WHERE room = ? AND send_time <= ? ORDER BY send_time DESC LIMIT ?"
-            }
-        };
-        let read = sqlx::query_as::<_, MessageRow>(sql)
-            .bind(req.room.key())
-            .bind(req.bound())
-            .bind(req.rows_to_fetch() as u64)
-            .fetch_all(&self.pool);
-        let rows: Vec<MessageRow> = tokio::time::timeout(self.deadline, read)
-            .await
-            .map_err(|_| StoreError::timed_out())??;
+        let rows: Vec<MessageRow> = self.reader.read(req, started + self.deadline).await?;
         record_latency("read_page", started);
         let chat = req.room.key();
         let messages = rows
@@ -248,15 +241,6 @@ impl Store {
             .map(|(room, last)| (String::from_utf8_lossy(&room).into_owned(), last))
             .collect())
     }
-}
-
-/// A row of a page read.
-#[derive(sqlx::FromRow)]
-struct MessageRow {
-    send_time: i64,
-    sender: Vec<u8>,
-    text: String,
-    client_msg_id: Option<Vec<u8>>,
 }
 
 pub(crate) fn record_latency(op: &'static str, started: Instant) {

@@ -38,13 +38,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use im_domain::{NewMessage, StoredMessage};
-use sqlx::mysql::MySqlConnection;
-use sqlx::mysql::MySqlPool;
-use sqlx::{MySql, QueryBuilder};
+use sqlx::mysql::{MySqlConnection, MySqlPool};
+use sqlx::{Connection, MySql, QueryBuilder};
 use std::hash::{Hash, Hasher};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::connection::{HeldConnection, is_connection_error};
 use super::{Appended, CommitListener, StoreError, StoreOptions, record_latency};
 use crate::clock::Clock;
 
@@ -109,7 +109,7 @@ impl Writer {
             .map(|_| {
                 let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY / lanes);
                 let committer = Committer {
-                    pool: pool.clone(),
+                    connection: HeldConnection::new(pool.clone()),
                     clock: clock.clone(),
                     on_commit: on_commit.clone(),
                 };
@@ -146,16 +146,16 @@ fn lane_of(room: &str, lanes: usize) -> usize {
     (hasher.finish() % lanes as u64) as usize
 }
 
-/// Takes whatever is waiting (up to [`MAX_BATCH`]) and commits it, over and over: the longer a
-/// commit takes, the larger the next group.
 /// What a lane commits with.
 struct Committer {
-    pool: MySqlPool,
+    connection: HeldConnection,
     clock: Arc<dyn Clock>,
     on_commit: Arc<dyn CommitListener>,
 }
 
-async fn commit_lane(mut waiting: mpsc::Receiver<Pending>, committer: Committer) {
+/// Takes whatever is waiting (up to [`MAX_BATCH`]) and commits it, over and over: the longer a
+/// commit takes, the larger the next group.
+async fn commit_lane(mut waiting: mpsc::Receiver<Pending>, mut committer: Committer) {
     while let Some(first) = waiting.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -164,12 +164,11 @@ async fn commit_lane(mut waiting: mpsc::Receiver<Pending>, committer: Committer)
                 Err(_) => break,
             }
         }
-        commit_and_answer(&committer, batch).await;
+        commit_and_answer(&mut committer, batch).await;
     }
 }
 
-async fn commit_and_answer(committer: &Committer, mut batch: Vec<Pending>) {
-    let (pool, clock) = (&committer.pool, committer.clock.as_ref());
+async fn commit_and_answer(committer: &mut Committer, mut batch: Vec<Pending>) {
     let started = Instant::now();
     let mut attempt = 1;
     let result = loop {
@@ -183,11 +182,19 @@ async fn commit_and_answer(committer: &Committer, mut batch: Vec<Pending>) {
         };
         let msgs: Vec<&NewMessage> = batch.iter().map(|p| &p.msg).collect();
         let commit_sent = AtomicBool::new(false);
-        let attempt_result =
-            tokio::time::timeout_at(deadline.into(), commit(pool, clock, &msgs, &commit_sent))
-                .await
-                .map_err(|_| None)
-                .and_then(|result| result.map_err(Some));
+        let try_commit = commit(
+            &mut committer.connection,
+            committer.clock.as_ref(),
+            &msgs,
+            &commit_sent,
+        );
+        let attempt_result = tokio::time::timeout_at(deadline.into(), try_commit)
+            .await
+            .map_err(|_| None)
+            .and_then(|result| result.map_err(Some));
+        if let Err(err) = &attempt_result {
+            committer.connection.after_error(err.as_ref());
+        }
         match attempt_result {
             Ok(outcomes) => break Ok(outcomes),
             // A database error is the server's answer: the transaction did not commit.
@@ -311,7 +318,7 @@ fn backoff(attempt: u32) -> Duration {
 /// Commits `msgs` in one transaction; returns what became of each, in order. Sets
 /// `commit_sent` just before COMMIT.
 async fn commit(
-    pool: &MySqlPool,
+    connection: &mut HeldConnection,
     clock: &dyn Clock,
     msgs: &[&NewMessage],
     commit_sent: &AtomicBool,
@@ -322,7 +329,7 @@ async fn commit(
     }
     // Every time reserved below is at least 1 and at least the clock.
     let now = clock.now_micros().max(1);
-    let mut tx = pool.begin().await?;
+    let mut tx = connection.get().await?.begin().await?;
 
     // One statement takes every room's row lock (rows in ascending key order) and reserves
     // len() consecutive times in each, after max(now, last + 1). A new room's row starts at
@@ -468,9 +475,13 @@ fn extra(positions: &[usize]) -> i64 {
     i64::try_from(positions.len() - 1).unwrap_or(i64::MAX)
 }
 
-/// Lock conflicts that a fresh transaction resolves: deadlock (1213), lock wait timeout (1205)
-/// and a duplicate key (1062), should a row ever collide.
+/// Failures that a fresh transaction resolves: lock conflicts, i.e. deadlock (1213), lock wait
+/// timeout (1205) and a duplicate key (1062), should a row ever collide; and a connection that
+/// failed before COMMIT (nothing of the group was committed, and the retry takes a fresh one).
 fn is_transient(err: &sqlx::Error) -> bool {
+    if is_connection_error(err) {
+        return true;
+    }
     let Some(db) = err.as_database_error() else {
         return false;
     };

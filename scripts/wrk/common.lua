@@ -1,0 +1,27 @@
+-- Shared by the wrk scripts: 1000 rooms "wa<i>:wb<i>", picked at random per request, and a
+-- done() that prints the run's summary as one JSON line for scripts/bench-report.
+local rooms = 1000
+
+function room()
+  local i = math.random(0, rooms - 1)
+  return "wa" .. i .. ":wb" .. i, "wa" .. i
+end
+
+function setup(thread)
+  thread:set("seed", math.random(1, 2 ^ 30))
+end
+
+function init(args)
+  math.randomseed(seed)
+end
+
+function done(summary, latency, requests)
+  local errors = summary.errors
+  io.write(string.format(
+    '{"requests": %d, "duration_us": %d, "errors": {"connect": %d, "read": %d, "write": %d, ' ..
+    '"status": %d, "timeout": %d}, "latency_us": {"p50": %d, "p90": %d, "p99": %d, ' ..
+    '"p999": %d, "max": %d, "mean": %.1f}}\n',
+    summary.requests, summary.duration, errors.connect, errors.read, errors.write,
+    errors.status, errors.timeout, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency:percentile(99.9), latency.max, latency.mean))
+end
