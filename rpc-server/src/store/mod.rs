@@ -5,11 +5,12 @@ mod connection;
 mod reader;
 mod writer;
 
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use im_domain::{NewMessage, Page, PageRequest, StoredMessage};
-use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::{MySql, QueryBuilder, migrate::MigrateDatabase};
 use thiserror::Error;
 
@@ -147,6 +148,9 @@ impl Store {
             }
         }
         let lock_wait_secs = options.lock_wait_secs.max(1);
+        // Room for every statement shape a commit lane prepares (see writer::STATEMENT_ROWS).
+        let connect_options = MySqlConnectOptions::from_str(database_url)?
+            .statement_cache_capacity(4 * writer::STATEMENT_ROWS + 16);
         let pool = MySqlPoolOptions::new()
             .max_connections(options.pool_size)
             .acquire_timeout(options.deadline)
@@ -159,7 +163,7 @@ impl Store {
                         .map(|_| ())
                 })
             })
-            .connect(database_url)
+            .connect_with(connect_options)
             .await?;
         sqlx::migrate!("./migrations")
             .run(&pool)

@@ -44,7 +44,7 @@ impl Reader {
         for _ in 0..readers.max(1) {
             tokio::spawn(read_loop(
                 waiting.clone(),
-                HeldConnection::new(pool.clone()),
+                HeldConnection::autocommit(pool.clone()),
             ));
         }
         Self { queue }
@@ -125,7 +125,7 @@ async fn read_once(
         .map_err(|_| None)
         .and_then(|rows| rows.map_err(Some));
     if let Err(err) = &result {
-        connection.after_error(err.as_ref());
+        connection.after_error(err.as_ref()).await;
     }
     result
 }

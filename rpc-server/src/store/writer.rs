@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use im_domain::{NewMessage, StoredMessage};
 use sqlx::mysql::{MySqlConnection, MySqlPool};
-use sqlx::{Connection, MySql, QueryBuilder};
+use sqlx::{Executor, MySql, QueryBuilder};
 use std::hash::{Hash, Hasher};
 
 use tokio::sync::{mpsc, oneshot};
@@ -50,6 +50,12 @@ use crate::clock::Clock;
 
 /// Most sends in one transaction (5 bound parameters each, far below MySQL's 65535).
 const MAX_BATCH: usize = 256;
+
+/// Most rows one statement carries; larger groups take several statements. Each statement is
+/// prepared once per row count, so this bounds the shapes a connection keeps prepared to a few
+/// dozen each, well within its statement cache: a cache that overflowed would close a
+/// statement and prepare another on every group.
+pub(super) const STATEMENT_ROWS: usize = 32;
 
 /// Most sends waiting to be committed, over all lanes; beyond it a send is refused at once as overloaded,
 /// which bounds memory and keeps latency from growing without limit.
@@ -109,7 +115,7 @@ impl Writer {
             .map(|_| {
                 let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY / lanes);
                 let committer = Committer {
-                    connection: HeldConnection::new(pool.clone()),
+                    connection: HeldConnection::transactional(pool.clone()),
                     clock: clock.clone(),
                     on_commit: on_commit.clone(),
                 };
@@ -193,7 +199,7 @@ async fn commit_and_answer(committer: &mut Committer, mut batch: Vec<Pending>) {
             .map_err(|_| None)
             .and_then(|result| result.map_err(Some));
         if let Err(err) = &attempt_result {
-            committer.connection.after_error(err.as_ref());
+            committer.connection.after_error(err.as_ref()).await;
         }
         match attempt_result {
             Ok(outcomes) => break Ok(outcomes),
@@ -327,42 +333,37 @@ async fn commit(
     for (i, msg) in msgs.iter().enumerate() {
         by_room.entry(msg.room.key()).or_default().push(i);
     }
+    let rooms: Vec<(&str, &[usize])> = by_room.iter().map(|(r, p)| (*r, p.as_slice())).collect();
     // Every time reserved below is at least 1 and at least the clock.
     let now = clock.now_micros().max(1);
-    let mut tx = connection.get().await?.begin().await?;
+    // The connection has autocommit off: the first statement opens the transaction.
+    let tx = connection.get().await?;
 
-    // One statement takes every room's row lock (rows in ascending key order) and reserves
-    // len() consecutive times in each, after max(now, last + 1). A new room's row starts at
-    // now + len() - 1; an existing one moves to max(last + 1, now) + len() - 1, where
-    // len() - 1 = VALUES(last_send_time) - now because all rows share `now`.
-    let mut reserve: QueryBuilder<MySql> =
-        QueryBuilder::new("INSERT INTO rooms (room, last_send_time) ");
-    reserve.push_values(&by_room, |mut row, (room, positions)| {
-        row.push_bind(*room).push_bind(now + extra(positions));
-    });
-    reserve
-        .push(
-            " ON DUPLICATE KEY UPDATE last_send_time = \
-             GREATEST(last_send_time + 1 + VALUES(last_send_time) - ",
-        )
-        .push_bind(now)
-        .push(", VALUES(last_send_time))");
-    reserve.build().execute(&mut *tx).await?;
-
-    // The locks are ours until commit, so these are the values just written.
-    let mut read: QueryBuilder<MySql> =
-        QueryBuilder::new("SELECT room, last_send_time FROM rooms WHERE room IN ");
-    read.push_tuples(by_room.keys(), |mut row, room| {
-        row.push_bind(*room);
-    });
-    let lasts: Vec<(Vec<u8>, i64)> = read.build_query_as().fetch_all(&mut *tx).await?;
+    let mut lasts = Vec::with_capacity(rooms.len());
+    for chunk in rooms.chunks(STATEMENT_ROWS) {
+        let reserved = reserve(&mut *tx, chunk, now).await?;
+        lasts.push(reserved);
+    }
     let mut times = vec![0; msgs.len()];
-    for (room, last) in lasts {
-        let Some(positions) = std::str::from_utf8(&room).ok().and_then(|r| by_room.get(r)) else {
-            continue;
-        };
-        for (offset, &i) in (0..).zip(positions) {
-            times[i] = last - extra(positions) + offset;
+    let mut unread: Vec<&str> = Vec::new();
+    for ((room, positions), last) in rooms.iter().zip(lasts.into_iter().flatten()) {
+        match last {
+            Some(last) => assign_times(&mut times, positions, last),
+            None => unread.push(room),
+        }
+    }
+    // The locks are ours until commit, so these are the values just written.
+    for chunk in unread.chunks(STATEMENT_ROWS) {
+        let mut read: QueryBuilder<MySql> =
+            QueryBuilder::new("SELECT room, last_send_time FROM rooms WHERE room IN ");
+        read.push_tuples(chunk, |mut row, room| {
+            row.push_bind(*room);
+        });
+        let read: Vec<(Vec<u8>, i64)> = read.build_query_as().fetch_all(&mut *tx).await?;
+        for (room, last) in read {
+            if let Some(positions) = std::str::from_utf8(&room).ok().and_then(|r| by_room.get(r)) {
+                assign_times(&mut times, positions, last);
+            }
         }
     }
     if times.contains(&0) {
@@ -370,7 +371,7 @@ async fn commit(
         return Err(sqlx::Error::RowNotFound);
     }
 
-    let outcomes = deduplicate(&mut tx, msgs, &times).await?;
+    let outcomes = deduplicate(tx, msgs, &times).await?;
     let new: Vec<(&NewMessage, i64)> = msgs
         .iter()
         .zip(&outcomes)
@@ -379,11 +380,11 @@ async fn commit(
             _ => None,
         })
         .collect();
-    if !new.is_empty() {
+    for chunk in new.chunks(STATEMENT_ROWS) {
         let mut insert: QueryBuilder<MySql> = QueryBuilder::new(
             "INSERT INTO messages (room, send_time, sender, text, client_msg_id) ",
         );
-        insert.push_values(&new, |mut row, (msg, send_time)| {
+        insert.push_values(chunk, |mut row, (msg, send_time)| {
             row.push_bind(msg.room.key())
                 .push_bind(*send_time)
                 .push_bind(msg.sender.as_str())
@@ -393,8 +394,56 @@ async fn commit(
         insert.build().execute(&mut *tx).await?;
     }
     commit_sent.store(true, Ordering::Relaxed);
-    tx.commit().await?;
+    tx.execute("COMMIT").await?;
     Ok(outcomes)
+}
+
+/// Takes the row lock of each of `rooms` (in the given, ascending, key order) and reserves one
+/// time per message in each, after max(now, last + 1). A new room's row starts at
+/// now + extra; an existing one moves to max(last + 1, now) + extra, where
+/// extra = VALUES(last_send_time) - now because all rows share `now`. Returns each room's new
+/// last time where the answer tells it: for a single room, LAST_INSERT_ID carries it back, which
+/// saves reading it; `None` means it must be read.
+async fn reserve(
+    tx: &mut MySqlConnection,
+    rooms: &[(&str, &[usize])],
+    now: i64,
+) -> Result<Vec<Option<i64>>, sqlx::Error> {
+    let single = rooms.len() == 1;
+    let mut reserve: QueryBuilder<MySql> =
+        QueryBuilder::new("INSERT INTO rooms (room, last_send_time) ");
+    reserve.push_values(rooms, |mut row, (room, positions)| {
+        row.push_bind(*room).push_bind(now + extra(positions));
+    });
+    reserve.push(if single {
+        " ON DUPLICATE KEY UPDATE last_send_time = LAST_INSERT_ID(\
+         GREATEST(last_send_time + 1 + VALUES(last_send_time) - "
+    } else {
+        " ON DUPLICATE KEY UPDATE last_send_time = \
+         GREATEST(last_send_time + 1 + VALUES(last_send_time) - "
+    });
+    reserve.push_bind(now).push(", VALUES(last_send_time))");
+    if single {
+        reserve.push(")");
+    }
+    let done = reserve.build().execute(&mut *tx).await?;
+    if !single {
+        return Ok(vec![None; rooms.len()]);
+    }
+    // One row affected: inserted with the value given; two: updated to LAST_INSERT_ID.
+    let last = match (done.rows_affected(), i64::try_from(done.last_insert_id())) {
+        (1, _) => Some(now + extra(rooms[0].1)),
+        (2, Ok(last)) if last > 0 => Some(last),
+        _ => None,
+    };
+    Ok(vec![last])
+}
+
+/// The times of a room's messages (at `positions`), given the room's new last time.
+fn assign_times(times: &mut [i64], positions: &[usize], last: i64) {
+    for (offset, &i) in (0..).zip(positions) {
+        times[i] = last - extra(positions) + offset;
+    }
 }
 
 /// Which messages of the group are new, given the room locks the transaction holds: one look-up
@@ -411,12 +460,12 @@ async fn deduplicate(
         .collect();
     // (room, sender, id) -> (send_time, text) of every id already stored.
     let mut known: HashMap<(String, String, String), (i64, String)> = HashMap::new();
-    if !with_ids.is_empty() {
+    for chunk in with_ids.chunks(STATEMENT_ROWS) {
         let mut lookup: QueryBuilder<MySql> = QueryBuilder::new(
             "SELECT room, sender, client_msg_id, send_time, text FROM messages \
              WHERE (room, sender, client_msg_id) IN ",
         );
-        lookup.push_tuples(&with_ids, |mut row, msg| {
+        lookup.push_tuples(chunk, |mut row, msg| {
             row.push_bind(msg.room.key())
                 .push_bind(msg.sender.as_str())
                 .push_bind(msg.client_msg_id.as_ref().map(|id| id.as_str()));
