@@ -21,6 +21,19 @@ pub enum Command {
     /// acknowledgement to its receipt, and whether every receiver got every message once, in
     /// order.
     Poll(PollArgs),
+    /// Draw the benchmark's figures (SVG) from a spec of series that scripts/bench-report writes.
+    Plot(PlotArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PlotArgs {
+    /// JSON: a list of figures, each with its series of (x, y) points.
+    #[arg(long)]
+    pub spec: std::path::PathBuf,
+
+    /// Where the SVG files go.
+    #[arg(long)]
+    pub out_dir: std::path::PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]

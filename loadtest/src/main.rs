@@ -3,6 +3,7 @@
 mod api;
 mod ceiling;
 mod cli;
+mod plot;
 mod poll;
 mod run;
 mod stats;
@@ -17,6 +18,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Run(args) => run::run(args).await?,
         Command::Ceiling(args) => ceiling::run(args).await?,
         Command::Poll(args) => poll::run(args).await?,
+        Command::Plot(args) => plot::run(args)?,
     };
     if !passed {
         std::process::exit(1);

@@ -71,7 +71,14 @@ pub struct Latency {
     pub p99_ms: f64,
     pub p999_ms: f64,
     pub max_ms: f64,
+    /// (percentile, ms) along the latency curve, for the plots.
+    pub curve_ms: Vec<(f64, f64)>,
 }
+
+/// The percentiles of a latency curve (as scripts/wrk/common.lua reports them too).
+const CURVE: [f64; 11] = [
+    50.0, 75.0, 90.0, 95.0, 97.5, 99.0, 99.5, 99.75, 99.9, 99.95, 99.99,
+];
 
 impl Latency {
     pub fn of(h: &Histogram<u64>) -> Self {
@@ -83,6 +90,10 @@ impl Latency {
             p99_ms: ms(h.value_at_quantile(0.99)),
             p999_ms: ms(h.value_at_quantile(0.999)),
             max_ms: ms(h.max()),
+            curve_ms: CURVE
+                .iter()
+                .map(|&p| (p, ms(h.value_at_quantile(p / 100.0))))
+                .collect(),
         }
     }
 }

@@ -38,7 +38,7 @@ pub struct Config {
 
     /// Commit lanes: each room belongs to one, and each lane commits one group of sends at a
     /// time. Sends arriving meanwhile are committed together in the next group.
-    #[arg(long, env = "IM_DB_COMMIT_LANES", default_value_t = 4,
+    #[arg(long, env = "IM_DB_COMMIT_LANES", default_value_t = 2,
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub db_commit_lanes: u16,
 

@@ -15,13 +15,21 @@ function init(args)
   math.randomseed(seed)
 end
 
+-- Percentiles of the latency curve, as in an HDR histogram plot.
+local curve = { 50, 75, 90, 95, 97.5, 99, 99.5, 99.75, 99.9, 99.95, 99.99 }
+
 function done(summary, latency, requests)
   local errors = summary.errors
+  local points = {}
+  for i, p in ipairs(curve) do
+    points[i] = string.format("[%s, %d]", p, latency:percentile(p))
+  end
   io.write(string.format(
     '{"requests": %d, "duration_us": %d, "errors": {"connect": %d, "read": %d, "write": %d, ' ..
     '"status": %d, "timeout": %d}, "latency_us": {"p50": %d, "p90": %d, "p99": %d, ' ..
-    '"p999": %d, "max": %d, "mean": %.1f}}\n',
+    '"p999": %d, "max": %d, "mean": %.1f}, "curve_us": [%s]}\n',
     summary.requests, summary.duration, errors.connect, errors.read, errors.write,
     errors.status, errors.timeout, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency:percentile(99.9), latency.max, latency.mean))
+    latency:percentile(99), latency:percentile(99.9), latency.max, latency.mean,
+    table.concat(points, ", ")))
 end

@@ -104,7 +104,7 @@ impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             pool_size: 32,
-            commit_lanes: 4,
+            commit_lanes: 2,
             readers: 16,
             deadline: Duration::from_millis(2500),
             lock_wait_secs: 2,

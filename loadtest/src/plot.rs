@@ -1,0 +1,155 @@
+//! `im-load plot`: draws the benchmark's figures as SVG files from a spec that
+//! scripts/bench-report writes (series of points per figure).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use plotters::prelude::*;
+use serde::Deserialize;
+
+use crate::cli::PlotArgs;
+
+#[derive(Deserialize)]
+struct Figure {
+    /// File name under the output directory, e.g. `send-latency.svg`.
+    file: String,
+    title: String,
+    x: Axis,
+    y_label: String,
+    /// A logarithmic latency axis; else a linear one from 0.
+    y_log: bool,
+    series: Vec<Series>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum Axis {
+    /// Percentiles, spread as in an HDR histogram plot: 90% and 99% and 99.9% equally apart.
+    Percentile,
+    /// Connections, doubling at each step.
+    Connections,
+}
+
+#[derive(Deserialize)]
+struct Series {
+    name: String,
+    points: Vec<(f64, f64)>,
+}
+
+pub fn run(args: PlotArgs) -> anyhow::Result<bool> {
+    let spec = std::fs::read_to_string(&args.spec)
+        .with_context(|| format!("cannot read {}", args.spec.display()))?;
+    let figures: Vec<Figure> = serde_json::from_str(&spec).context("a malformed plot spec")?;
+    std::fs::create_dir_all(&args.out_dir)?;
+    for figure in figures {
+        let path = args.out_dir.join(&figure.file);
+        draw(&figure, &path).with_context(|| format!("cannot draw {}", path.display()))?;
+        println!("drew {}", path.display());
+    }
+    Ok(true)
+}
+
+/// Where a point's x goes on the axis.
+fn x_position(axis: Axis, x: f64) -> f64 {
+    match axis {
+        // 50% -> 0.3, 90% -> 1, 99% -> 2, 99.9% -> 3: the number of nines.
+        Axis::Percentile => -(1.0 - x / 100.0).max(1e-6).log10(),
+        Axis::Connections => x.max(1.0).log2(),
+    }
+}
+
+fn x_label(axis: Axis, position: f64) -> String {
+    match axis {
+        Axis::Percentile => {
+            let percentile = 100.0 * (1.0 - 10f64.powf(-position));
+            format!("{}%", (percentile * 1000.0).round() / 1000.0)
+        }
+        Axis::Connections => format!("{}", 2f64.powf(position).round()),
+    }
+}
+
+fn draw(figure: &Figure, path: &PathBuf) -> anyhow::Result<()> {
+    let points = || figure.series.iter().flat_map(|s| s.points.iter());
+    let x_max = points()
+        .map(|&(x, _)| x_position(figure.x, x))
+        .fold(1.0, f64::max);
+    let y_max = points().map(|&(_, y)| y).fold(f64::MIN_POSITIVE, f64::max);
+    let y_min = points().map(|&(_, y)| y).fold(y_max, f64::min);
+
+    let root = SVGBackend::new(path, (900, 520)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root);
+    chart
+        .caption(&figure.title, ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(72);
+    let x_axis = figure.x;
+    let x_range = 0.0..x_max * 1.02;
+    let x_title = match x_axis {
+        Axis::Percentile => "percentile",
+        Axis::Connections => "connections",
+    };
+    let styles = figure
+        .series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s, Palette99::pick(i).to_rgba()));
+    if figure.y_log {
+        let y_range = (y_min * 0.8).max(0.001)..y_max * 1.25;
+        let mut chart = chart.build_cartesian_2d(x_range, y_range.log_scale())?;
+        chart
+            .configure_mesh()
+            .x_desc(x_title)
+            .y_desc(&figure.y_label)
+            .x_label_formatter(&|x| x_label(x_axis, *x))
+            .draw()?;
+        for (series, color) in styles {
+            let line = series
+                .points
+                .iter()
+                .map(|&(x, y)| (x_position(x_axis, x), y));
+            chart
+                .draw_series(LineSeries::new(line, color.stroke_width(2)))?
+                .label(&series.name)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE)
+            .draw()?;
+    } else {
+        let mut chart = chart.build_cartesian_2d(x_range, 0.0..y_max * 1.1)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_title)
+            .y_desc(&figure.y_label)
+            .x_label_formatter(&|x| x_label(x_axis, *x))
+            .draw()?;
+        for (series, color) in styles {
+            let line: Vec<(f64, f64)> = series
+                .points
+                .iter()
+                .map(|&(x, y)| (x_position(x_axis, x), y))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))?
+                .label(&series.name)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2))
+                });
+            chart.draw_series(line.into_iter().map(|p| Circle::new(p, 3, color.filled())))?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .border_style(BLACK)
+            .background_style(WHITE)
+            .draw()?;
+    }
+    root.present()?;
+    Ok(())
+}
