@@ -28,7 +28,11 @@ fn main() {
         .collect();
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let lenient_idl = out_dir.join("idl_rpc_lenient.thrift");
-    std::fs::write(&lenient_idl, lenient).unwrap();
+    // Rewritten only when it changes: volo-build watches it, and a fresh mtime would rebuild
+    // every crate that uses this one on every build.
+    if std::fs::read_to_string(&lenient_idl).ok() != Some(lenient.clone()) {
+        std::fs::write(&lenient_idl, lenient).unwrap();
+    }
     volo_build::Builder::thrift()
         .add_service(lenient_idl)
         .filename("im_rpc_lenient.rs".into())

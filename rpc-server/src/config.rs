@@ -44,7 +44,7 @@ pub struct Config {
 
     /// Reader tasks: each holds a database connection and serves one pull read at a time.
     /// Commit lanes and readers together must stay below IM_DB_POOL_SIZE.
-    #[arg(long, env = "IM_DB_READERS", default_value_t = 16,
+    #[arg(long, env = "IM_DB_READERS", default_value_t = 8,
           value_parser = clap::value_parser!(u16).range(1..=4096))]
     pub db_readers: u16,
 

@@ -115,7 +115,7 @@ impl Backend {
         let room = room_hash(req.message.chat.as_deref().unwrap_or_default());
         let retried_safely = req.message.client_msg_id.is_some();
         match self
-            .call("send", room, self.timeout, self.client.send(req))
+            .call("send", room, self.timeout, Box::pin(self.client.send(req)))
             .await
         {
             // Without an id, a send that timed out may have been stored.
@@ -131,10 +131,17 @@ impl Backend {
         wait: Duration,
     ) -> Result<PullResponse, BackendError> {
         let room = room_hash(&req.chat);
-        self.call("pull", room, self.timeout + wait, self.client.pull(req))
-            .await
+        self.call(
+            "pull",
+            room,
+            self.timeout + wait,
+            Box::pin(self.client.pull(req)),
+        )
+        .await
     }
 
+    /// `call` comes boxed: the client's futures are large, and moving them by value through the
+    /// layers here showed as memory copying in profiles.
     async fn call<T>(
         &self,
         method: &'static str,

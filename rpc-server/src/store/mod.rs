@@ -105,7 +105,7 @@ impl Default for StoreOptions {
         Self {
             pool_size: 32,
             commit_lanes: 2,
-            readers: 16,
+            readers: 8,
             deadline: Duration::from_millis(2500),
             lock_wait_secs: 2,
         }
@@ -148,9 +148,11 @@ impl Store {
             }
         }
         let lock_wait_secs = options.lock_wait_secs.max(1);
-        // Room for every statement shape a commit lane prepares (see writer::STATEMENT_ROWS).
+        // Room for every statement shape a commit lane prepares (see writer::STATEMENT_ROWS),
+        // so that none is ever closed and prepared again.
         let connect_options = MySqlConnectOptions::from_str(database_url)?
             .statement_cache_capacity(4 * writer::STATEMENT_ROWS + 16);
+
         let pool = MySqlPoolOptions::new()
             .max_connections(options.pool_size)
             .acquire_timeout(options.deadline)
