@@ -161,6 +161,24 @@ async fn a_killed_and_restarted_database_loses_nothing_acknowledged() {
 }
 
 #[tokio::test]
+async fn after_a_quiet_database_restart_the_first_sends_and_pulls_succeed() {
+    let mut db = MariaDb::start();
+    let api = Api::with_five_messages(&db).await;
+    for _ in 0..10 {
+        assert_eq!(api.pull_status().await, StatusCode::OK);
+    }
+
+    // Nobody calls while it is down: the connections the servers hold are broken, and only
+    // using them tells. Each is replaced at its first use, without failing the caller.
+    db.start_again();
+    for i in 0..10 {
+        assert_eq!(api.pull_status().await, StatusCode::OK);
+        assert_eq!(api.send(&format!("after {i}")).await.0, StatusCode::OK);
+    }
+    assert_eq!(api.texts().await.len(), 15);
+}
+
+#[tokio::test]
 async fn a_row_lock_held_elsewhere_is_503_and_that_send_is_never_committed() {
     let database_url = im_testkit::fresh_database_url();
     let api = Api::start(&database_url);

@@ -15,8 +15,6 @@ pub struct Cli {
 pub enum Command {
     /// Drive the API, report throughput and latency, then verify integrity.
     Run(RunArgs),
-    /// The database's own ceiling: the same inserts and selects issued directly with sqlx.
-    Ceiling(CeilingArgs),
     /// Receivers follow rooms with pulls while senders send: delivery latency from a send's
     /// acknowledgement to its receipt, and whether every receiver got every message once, in
     /// order.
@@ -142,16 +140,6 @@ pub struct RunArgs {
     /// run) and a failed send is retried with it up to twice, which must store it once.
     #[arg(long)]
     pub no_ids: bool,
-
-    #[command(flatten)]
-    pub bounds: Bounds,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct CeilingArgs {
-    /// A database of its own: the tool creates it and writes into it.
-    #[arg(long, default_value = "mysql://root@127.0.0.1:3306/im_ceiling")]
-    pub database_url: String,
 
     #[command(flatten)]
     pub bounds: Bounds,

@@ -1,7 +1,6 @@
 //! `im-load`: load and integrity checks for the IM service. See `im-load --help`.
 
 mod api;
-mod ceiling;
 mod cli;
 mod plot;
 mod poll;
@@ -16,7 +15,6 @@ use cli::{Cli, Command};
 async fn main() -> anyhow::Result<()> {
     let passed = match Cli::parse().command {
         Command::Run(args) => run::run(args).await?,
-        Command::Ceiling(args) => ceiling::run(args).await?,
         Command::Poll(args) => poll::run(args).await?,
         Command::Plot(args) => plot::run(args)?,
     };

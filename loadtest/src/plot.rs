@@ -85,7 +85,9 @@ fn draw(figure: &Figure, path: &PathBuf) -> anyhow::Result<()> {
         .x_label_area_size(44)
         .y_label_area_size(72);
     let x_axis = figure.x;
-    let x_range = 0.0..x_max * 1.02;
+    // Whole steps: labels at 90%, 99%, 99.9%... or at 1, 2, 4, 8... connections.
+    let x_steps = x_max.ceil();
+    let x_range = 0.0..x_steps;
     let x_title = match x_axis {
         Axis::Percentile => "percentile",
         Axis::Connections => "connections",
@@ -96,10 +98,12 @@ fn draw(figure: &Figure, path: &PathBuf) -> anyhow::Result<()> {
         .enumerate()
         .map(|(i, s)| (s, Palette99::pick(i).to_rgba()));
     if figure.y_log {
-        let y_range = (y_min * 0.8).max(0.001)..y_max * 1.25;
+        // Headroom above the curves for the legend.
+        let y_range = (y_min * 0.8).max(0.001)..y_max * 4.0;
         let mut chart = chart.build_cartesian_2d(x_range, y_range.log_scale())?;
         chart
             .configure_mesh()
+            .x_labels(x_steps as usize + 1)
             .x_desc(x_title)
             .y_desc(&figure.y_label)
             .x_label_formatter(&|x| x_label(x_axis, *x))
@@ -118,6 +122,7 @@ fn draw(figure: &Figure, path: &PathBuf) -> anyhow::Result<()> {
         }
         chart
             .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
             .border_style(BLACK)
             .background_style(WHITE)
             .draw()?;
@@ -125,6 +130,7 @@ fn draw(figure: &Figure, path: &PathBuf) -> anyhow::Result<()> {
         let mut chart = chart.build_cartesian_2d(x_range, 0.0..y_max * 1.1)?;
         chart
             .configure_mesh()
+            .x_labels(x_steps as usize + 1)
             .x_desc(x_title)
             .y_desc(&figure.y_label)
             .x_label_formatter(&|x| x_label(x_axis, *x))
