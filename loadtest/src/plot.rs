@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use serde::Deserialize;
 
@@ -84,78 +86,60 @@ fn draw(figure: &Figure, path: &PathBuf) -> anyhow::Result<()> {
         .margin(16)
         .x_label_area_size(44)
         .y_label_area_size(72);
-    let x_axis = figure.x;
     // Whole steps: labels at 90%, 99%, 99.9%... or at 1, 2, 4, 8... connections.
     let x_steps = x_max.ceil();
     let x_range = 0.0..x_steps;
-    let x_title = match x_axis {
-        Axis::Percentile => "percentile",
-        Axis::Connections => "connections",
-    };
-    let styles = figure
-        .series
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s, Palette99::pick(i).to_rgba()));
     if figure.y_log {
         // Headroom above the curves for the legend.
         let y_range = (y_min * 0.8).max(0.001)..y_max * 4.0;
-        let mut chart = chart.build_cartesian_2d(x_range, y_range.log_scale())?;
-        chart
-            .configure_mesh()
-            .x_labels(x_steps as usize + 1)
-            .x_desc(x_title)
-            .y_desc(&figure.y_label)
-            .x_label_formatter(&|x| x_label(x_axis, *x))
-            .draw()?;
-        for (series, color) in styles {
-            let line = series
-                .points
-                .iter()
-                .map(|&(x, y)| (x_position(x_axis, x), y));
-            chart
-                .draw_series(LineSeries::new(line, color.stroke_width(2)))?
-                .label(&series.name)
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .border_style(BLACK)
-            .background_style(WHITE)
-            .draw()?;
+        let chart = chart.build_cartesian_2d(x_range, y_range.log_scale())?;
+        draw_series(chart, figure, x_steps)?;
     } else {
-        let mut chart = chart.build_cartesian_2d(x_range, 0.0..y_max * 1.1)?;
-        chart
-            .configure_mesh()
-            .x_labels(x_steps as usize + 1)
-            .x_desc(x_title)
-            .y_desc(&figure.y_label)
-            .x_label_formatter(&|x| x_label(x_axis, *x))
-            .draw()?;
-        for (series, color) in styles {
-            let line: Vec<(f64, f64)> = series
-                .points
-                .iter()
-                .map(|&(x, y)| (x_position(x_axis, x), y))
-                .collect();
-            chart
-                .draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))?
-                .label(&series.name)
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2))
-                });
-            chart.draw_series(line.into_iter().map(|p| Circle::new(p, 3, color.filled())))?;
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .border_style(BLACK)
-            .background_style(WHITE)
-            .draw()?;
+        let chart = chart.build_cartesian_2d(x_range, 0.0..y_max * 1.1)?;
+        draw_series(chart, figure, x_steps)?;
     }
     root.present()?;
+    Ok(())
+}
+
+/// The mesh, each series as a line with its points marked, and the legend, on either y axis.
+fn draw_series<'a, Y>(
+    mut chart: ChartContext<'a, SVGBackend<'a>, Cartesian2d<RangedCoordf64, Y>>,
+    figure: &Figure,
+    x_steps: f64,
+) -> anyhow::Result<()>
+where
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let x_axis = figure.x;
+    chart
+        .configure_mesh()
+        .x_labels(x_steps as usize + 1)
+        .x_desc(match x_axis {
+            Axis::Percentile => "percentile",
+            Axis::Connections => "connections",
+        })
+        .y_desc(&figure.y_label)
+        .x_label_formatter(&|x| x_label(x_axis, *x))
+        .draw()?;
+    for (i, series) in figure.series.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let line: Vec<(f64, f64)> = series
+            .points
+            .iter()
+            .map(|&(x, y)| (x_position(x_axis, x), y))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))?
+            .label(&series.name)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2)));
+        chart.draw_series(line.into_iter().map(|p| Circle::new(p, 3, color.filled())))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .border_style(BLACK)
+        .background_style(WHITE)
+        .draw()?;
     Ok(())
 }
