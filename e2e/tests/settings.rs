@@ -63,3 +63,17 @@ fn out_of_range_settings_are_refused_with_a_clear_message() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+#[test]
+fn lanes_and_readers_that_would_take_the_whole_pool_are_refused_at_start() {
+    let (code, stderr) = run(
+        "rpc-server",
+        &[("IM_DB_POOL_SIZE", "10"), ("IM_DB_READERS", "8")],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("IM_DB_READERS") && stderr.contains("IM_DB_POOL_SIZE"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
