@@ -6,9 +6,11 @@
 //!
 //! In the transaction one statement takes the `rooms` row lock of every room of the batch, in
 //! ascending key order so that concurrent batches (of any replica) never deadlock, and reserves
-//! one send_time per message; one more reads them back, and one multi-row insert stores the
-//! messages: three statements whatever the size of the batch. The row locks are held until commit, so
-//! send_time order is commit order within every room.
+//! one send_time per message; one more reads them back (not needed for a single room:
+//! LAST_INSERT_ID carries its time back), and one multi-row insert stores the messages. A
+//! statement carries at most [`STATEMENT_ROWS`] rows, so a large batch takes a few more. The
+//! lane's connection has autocommit off, so no BEGIN is sent. The row locks are held until
+//! commit, so send_time order is commit order within every room.
 //!
 //! Client message ids ride on the same locks. Every writer of a room holds the room's row lock
 //! from its first statement to its commit, so once a group holds it, no other group of any
