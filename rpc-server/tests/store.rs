@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use im_domain::{NewMessage, PageRequest, StoredMessage};
 use im_testkit::fresh_database_url;
-use rpc_server::clock::Clock;
+use rpc_server::clock::{Clock, SystemClock};
 use rpc_server::store::{Store, StoreError, StoreOptions};
 
 fn options(pool_size: u32, commit_lanes: usize) -> StoreOptions {
@@ -483,4 +483,43 @@ async fn a_database_created_before_client_ids_keeps_working() {
     let appended = store.append(msg.clone()).await.unwrap();
     assert_eq!(appended.message.send_time, 6);
     assert!(store.append(msg).await.unwrap().duplicate);
+}
+
+/// Com_stmt_close of the whole (private) server: statements closed by any client so far.
+async fn statements_closed(url: &str) -> i64 {
+    use sqlx::{Connection, Row};
+    let mut conn = sqlx::MySqlConnection::connect(url).await.unwrap();
+    // Text protocol: the check itself prepares (and closes) nothing.
+    let row = sqlx::raw_sql("SHOW GLOBAL STATUS LIKE 'Com_stmt_close'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    row.get::<String, _>(1).parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_of_every_size_never_overflow_the_prepared_statement_cache() {
+    // A server of its own, so that no other test's statements count.
+    let db = im_testkit::MariaDb::start();
+    let url = format!("{}/im", db.url());
+    let store = Store::open(&url, &options(8, 1), Arc::new(SystemClock), Arc::new(()))
+        .await
+        .expect("open store");
+    let before = statements_closed(&url).await;
+
+    // Bursts of 1 to 110 sends into as many rooms make groups of about as many sizes: more
+    // statement shapes than a connection's cache would hold if each size had its own text. A
+    // cache that overflows closes statements (and then waits on Nagle for the next one).
+    for burst in 1..=110 {
+        let sends = (0..burst).map(|i| {
+            let store = store.clone();
+            async move {
+                let chat = format!("r{burst}x{i}:peer");
+                let msg = NewMessage::parse(&chat, "peer", "hi").expect("valid message");
+                store.append(msg).await.expect("append")
+            }
+        });
+        futures::future::join_all(sends).await;
+    }
+    assert_eq!(statements_closed(&url).await, before);
 }
