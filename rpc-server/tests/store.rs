@@ -485,27 +485,48 @@ async fn a_database_created_before_client_ids_keeps_working() {
     assert!(store.append(msg).await.unwrap().duplicate);
 }
 
-/// Com_stmt_close of the whole (private) server: statements closed by any client so far.
-async fn statements_closed(url: &str) -> i64 {
+/// A global status counter of a (private) server, such as `Com_stmt_close`.
+async fn server_status(url: &str, name: &str) -> i64 {
     use sqlx::{Connection, Row};
     let mut conn = sqlx::MySqlConnection::connect(url).await.unwrap();
-    // Text protocol: the check itself prepares (and closes) nothing.
-    let row = sqlx::raw_sql("SHOW GLOBAL STATUS LIKE 'Com_stmt_close'")
+    // Text protocol: the check itself prepares, closes and pings nothing.
+    let sql = format!("SHOW GLOBAL STATUS LIKE '{name}'");
+    let row = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
         .fetch_one(&mut conn)
         .await
         .unwrap();
     row.get::<String, _>(1).parse().unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn groups_of_every_size_never_overflow_the_prepared_statement_cache() {
-    // A server of its own, so that no other test's statements count.
-    let db = im_testkit::MariaDb::start();
+async fn private_store(db: &im_testkit::MariaDb) -> (Store, String) {
     let url = format!("{}/im", db.url());
     let store = Store::open(&url, &options(8, 1), Arc::new(SystemClock), Arc::new(()))
         .await
         .expect("open store");
-    let before = statements_closed(&url).await;
+    (store, url)
+}
+
+#[tokio::test]
+async fn sends_and_pulls_do_not_ping_the_database_around_each_use() {
+    // A server of its own, so that no other test's pings count.
+    let db = im_testkit::MariaDb::start();
+    let (store, url) = private_store(&db).await;
+    let before = server_status(&url, "Com_admin_commands").await;
+    for i in 0..100 {
+        send(&store, "al:bob", "al", &format!("m{i}")).await;
+        let req = PageRequest::parse("al:bob", 0, 10, false).expect("valid page request");
+        store.read_page(&req).await.expect("read");
+    }
+    // A pool that pings on taking and on giving back would have pinged 400 times.
+    assert!(server_status(&url, "Com_admin_commands").await - before < 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_of_every_size_never_overflow_the_prepared_statement_cache() {
+    // A server of its own, so that no other test's statements count.
+    let db = im_testkit::MariaDb::start();
+    let (store, url) = private_store(&db).await;
+    let before = server_status(&url, "Com_stmt_close").await;
 
     // Bursts of 1 to 110 sends into as many rooms make groups of about as many sizes: more
     // statement shapes than a connection's cache would hold if each size had its own text. A
@@ -521,5 +542,5 @@ async fn groups_of_every_size_never_overflow_the_prepared_statement_cache() {
         });
         futures::future::join_all(sends).await;
     }
-    assert_eq!(statements_closed(&url).await, before);
+    assert_eq!(server_status(&url, "Com_stmt_close").await, before);
 }
