@@ -42,7 +42,7 @@ pub struct Config {
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub db_commit_lanes: u16,
 
-    /// Reader tasks: each holds a database connection and serves one pull read at a time.
+    /// Connections held for pull reads, each lent to one read at a time.
     /// Commit lanes and readers together must stay below IM_DB_POOL_SIZE.
     #[arg(long, env = "IM_DB_READERS", default_value_t = 8,
           value_parser = clap::value_parser!(u16).range(1..=4096))]

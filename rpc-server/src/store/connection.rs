@@ -1,4 +1,4 @@
-//! A connection that a worker (a commit lane, a reader) keeps for as long as it works. sqlx's
+//! A connection that a worker (a commit lane, a read) keeps for as long as it works. sqlx's
 //! pool pings the database every time a connection is taken and every time one is given back:
 //! two round trips, and two wake-ups of the database, around each use. A worker that holds its
 //! connection pays them once, and takes a fresh one only after its connection failed.
@@ -60,6 +60,11 @@ impl HeldConnection {
                 return;
             }
         }
+        self.discard();
+    }
+
+    /// Closes the connection, whose state is unknown; the next use takes a fresh one.
+    pub(super) fn discard(&mut self) {
         if let Some(mut conn) = self.conn.take() {
             conn.close_on_drop();
         }

@@ -90,8 +90,9 @@ pub struct StoreOptions {
     pub pool_size: u32,
     /// Group-commit lanes (see [`writer`]).
     pub commit_lanes: usize,
-    /// Reader tasks (see [`reader`]). Lanes and readers each hold a connection of the pool;
-    /// the rest serve the occasional query (health checks, long-poll scans).
+    /// Connections held for page reads (see [`reader`]). Lanes and readers each hold a
+    /// connection of the pool; the rest serve the occasional query (health checks, long-poll
+    /// scans).
     pub readers: usize,
     /// The longest a send waits for its commit, queue included, and a pull for its read; a
     /// send still queued then is dropped, never committed after its caller was answered.

@@ -1,17 +1,20 @@
-//! Page reads. A fixed set of reader tasks, each holding its own connection (see
-//! [`super::connection`]), take reads from one queue, so a read costs one round trip to the
-//! database and the number of reads running at once is bounded by the number of readers.
+//! Page reads. A fixed set of connections, each held for as long as it works (see
+//! [`super::connection`]), is lent to one read at a time: a read runs in its caller's task and
+//! costs one round trip to the database, and the number of reads running at once is bounded by
+//! the number of connections.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use im_domain::{Direction, PageRequest};
 use sqlx::mysql::MySqlPool;
-use tokio::sync::oneshot;
+use tokio::sync::Semaphore;
 
 use super::StoreError;
 use super::connection::{HeldConnection, is_connection_error};
 
-/// Most reads waiting for a reader; beyond it a pull is refused at once as overloaded.
+/// Most reads waiting for a connection; beyond it a pull is refused at once as overloaded.
 const QUEUE_CAPACITY: usize = 8192;
 
 /// A row of a page read.
@@ -23,31 +26,36 @@ pub(super) struct MessageRow {
     pub(super) client_msg_id: Option<Vec<u8>>,
 }
 
-struct Read {
-    room: String,
-    direction: Direction,
-    bound: i64,
-    rows: u64,
-    deadline: Instant,
-    reply: oneshot::Sender<Result<Vec<MessageRow>, StoreError>>,
-}
-
 #[derive(Clone)]
 pub(super) struct Reader {
-    queue: flume::Sender<Read>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    idle: Mutex<Vec<HeldConnection>>,
+    /// One permit per connection in `idle`.
+    lendable: Semaphore,
+    /// Reads waiting for a connection or running.
+    reads: AtomicUsize,
+    max_reads: usize,
 }
 
 impl Reader {
-    /// Starts `readers` reader tasks; they end when the last `Reader` clone is dropped.
+    /// Holds `readers` connections of `pool` for reads.
     pub(super) fn start(pool: &MySqlPool, readers: usize) -> Self {
-        let (queue, waiting) = flume::bounded(QUEUE_CAPACITY);
-        for _ in 0..readers.max(1) {
-            tokio::spawn(read_loop(
-                waiting.clone(),
-                HeldConnection::autocommit(pool.clone()),
-            ));
+        let readers = readers.max(1);
+        Self {
+            shared: Arc::new(Shared {
+                idle: Mutex::new(
+                    (0..readers)
+                        .map(|_| HeldConnection::autocommit(pool.clone()))
+                        .collect(),
+                ),
+                lendable: Semaphore::new(readers),
+                reads: AtomicUsize::new(0),
+                max_reads: readers + QUEUE_CAPACITY,
+            }),
         }
-        Self { queue }
     }
 
     /// The rows of `req`'s page, read before `deadline`.
@@ -56,52 +64,86 @@ impl Reader {
         req: &PageRequest,
         deadline: Instant,
     ) -> Result<Vec<MessageRow>, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.queue
-            .try_send(Read {
-                room: req.room.key().to_owned(),
-                direction: req.direction,
-                bound: req.bound(),
-                rows: req.rows_to_fetch() as u64,
-                deadline,
-                reply,
-            })
-            .map_err(|_| StoreError::Overloaded)?;
-        match tokio::time::timeout_at(deadline.into(), answer).await {
-            Ok(Ok(rows)) => rows,
-            Ok(Err(_)) => Err(StoreError::Internal("the reader stopped".to_owned())),
-            Err(_) => Err(StoreError::timed_out()),
-        }
-    }
-}
-
-async fn read_loop(waiting: flume::Receiver<Read>, mut connection: HeldConnection) {
-    while let Ok(read) = waiting.recv_async().await {
-        // Its caller gave up: not worth a round trip.
-        if read.reply.is_closed() || Instant::now() >= read.deadline {
-            continue;
-        }
-        let mut result = read_once(&mut connection, &read).await;
+        let shared = &self.shared;
+        let _counted = CountedRead::enter(shared)?;
+        let _permit = tokio::time::timeout_at(deadline.into(), shared.lendable.acquire())
+            .await
+            .map_err(|_| StoreError::timed_out())?
+            .expect("never closed");
+        let mut lent = Lent::take(shared);
+        let connection = lent.connection.as_mut().expect("lent until dropped");
+        let mut result = read_once(connection, req, deadline).await;
         if let Err(Some(err)) = &result
             && is_connection_error(err)
         {
             // A connection that broke while idle (the database restarted): once more on a
             // fresh one.
-            result = read_once(&mut connection, &read).await;
+            result = read_once(connection, req, deadline).await;
         }
-        let _ = read.reply.send(result.map_err(|err| match err {
+        lent.finished = true;
+        result.map_err(|err| match err {
             Some(err) => StoreError::from(err),
             None => StoreError::timed_out(),
-        }));
+        })
+    }
+}
+
+/// Counts a read in `Shared::reads` for as long as it lives.
+struct CountedRead<'a>(&'a Shared);
+
+impl<'a> CountedRead<'a> {
+    fn enter(shared: &'a Shared) -> Result<Self, StoreError> {
+        if shared.reads.fetch_add(1, Ordering::Relaxed) >= shared.max_reads {
+            shared.reads.fetch_sub(1, Ordering::Relaxed);
+            return Err(StoreError::Overloaded);
+        }
+        Ok(Self(shared))
+    }
+}
+
+impl Drop for CountedRead<'_> {
+    fn drop(&mut self) {
+        self.0.reads.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A connection lent to one read, given back when the read ends. A read abandoned midway
+/// (its caller went away) leaves the connection mid-exchange: it is closed, and the next read
+/// takes a fresh one.
+struct Lent<'a> {
+    shared: &'a Shared,
+    connection: Option<HeldConnection>,
+    finished: bool,
+}
+
+impl<'a> Lent<'a> {
+    fn take(shared: &'a Shared) -> Self {
+        let connection = shared.idle.lock().expect("lock").pop();
+        Self {
+            shared,
+            connection: Some(connection.expect("a permit is an idle connection")),
+            finished: false,
+        }
+    }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        let mut connection = self.connection.take().expect("lent until dropped");
+        if !self.finished {
+            connection.discard();
+        }
+        self.shared.idle.lock().expect("lock").push(connection);
     }
 }
 
 /// One attempt; `Err(None)` when the deadline passed first.
 async fn read_once(
     connection: &mut HeldConnection,
-    read: &Read,
+    req: &PageRequest,
+    deadline: Instant,
 ) -> Result<Vec<MessageRow>, Option<sqlx::Error>> {
-    let sql = match read.direction {
+    let sql = match req.direction {
         Direction::Forward => {
             "SELECT send_time, sender, text, client_msg_id FROM messages \
              WHERE room = ? AND send_time >= ? ORDER BY send_time ASC LIMIT ?"
@@ -114,13 +156,13 @@ async fn read_once(
     let attempt = async {
         let conn = connection.get().await?;
         sqlx::query_as::<_, MessageRow>(sql)
-            .bind(read.room.as_str())
-            .bind(read.bound)
-            .bind(read.rows)
+            .bind(req.room.key())
+            .bind(req.bound())
+            .bind(req.rows_to_fetch() as u64)
             .fetch_all(conn)
             .await
     };
-    let result = tokio::time::timeout_at(read.deadline.into(), attempt)
+    let result = tokio::time::timeout_at(deadline.into(), attempt)
         .await
         .map_err(|_| None)
         .and_then(|rows| rows.map_err(Some));
