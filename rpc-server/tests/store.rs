@@ -544,3 +544,49 @@ async fn groups_of_every_size_never_overflow_the_prepared_statement_cache() {
     }
     assert_eq!(server_status(&url, "Com_stmt_close").await, before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_abandoned_midway_leave_every_later_read_correct() {
+    // Two connections for reads, so abandoned reads and later ones share them.
+    let store = Store::open(
+        &fresh_database_url(),
+        &options(4, 1),
+        Arc::new(SystemClock),
+        Arc::new(()),
+    )
+    .await
+    .expect("open store");
+    for i in 0..100 {
+        send(&store, "al:bob", "al", &format!("long {i:03}")).await;
+    }
+    let mut short = Vec::new();
+    for i in 0..3 {
+        short.push(
+            send(&store, "cy:dee", "cy", &format!("short {i}"))
+                .await
+                .text,
+        );
+    }
+
+    // Reads of the long room given up after 0 to 2 ms: most end before, during or after
+    // their round trip, in every state of the exchange.
+    let abandoned = (0..200u64).map(|i| {
+        let store = store.clone();
+        async move {
+            let req = PageRequest::parse("al:bob", 0, 100, false).expect("valid page request");
+            let patience = std::time::Duration::from_micros(i * 10);
+            let _ = tokio::time::timeout(patience, store.read_page(&req)).await;
+        }
+    });
+    futures::future::join_all(abandoned).await;
+
+    let req = PageRequest::parse("cy:dee", 0, 10, false).expect("valid page request");
+    for _ in 0..20 {
+        let page = store
+            .read_page(&req)
+            .await
+            .expect("read after abandoned reads");
+        let texts: Vec<String> = page.messages.into_iter().map(|m| m.text).collect();
+        assert_eq!(texts, short);
+    }
+}
