@@ -309,6 +309,64 @@ async fn a_replica_stopped_with_sigterm_fails_no_request() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_frozen_replica_fails_no_pull_and_no_send_with_an_id() {
+    let cluster = Arc::new(Cluster::start(3).await);
+    for i in 0..ROOMS {
+        cluster
+            .send(&room(i), &format!("before-{i}"))
+            .await
+            .unwrap();
+    }
+    // Frozen, it still holds its connections and its lease (for up to 2 s here): the calls
+    // hashed to it go out and get no answer.
+    cluster.replicas[0].freeze();
+    let pulls = (0..ROOMS).map(|i| {
+        let cluster = cluster.clone();
+        async move {
+            let resp = cluster
+                .client
+                .get(format!(
+                    "http://{}/api/pull?chat={}&limit=100",
+                    cluster.http.addr,
+                    room(i)
+                ))
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status();
+            let page: Value = resp.json().await.unwrap();
+            (i, status, page)
+        }
+    });
+    let sends = (0..4).map(|n| {
+        tokio::spawn(stream_of_sends(
+            cluster.clone(),
+            format!("f{n}"),
+            ROOMS,
+            true,
+        ))
+    });
+    let (pages, streams) = tokio::join!(
+        futures::future::join_all(pulls),
+        futures::future::join_all(sends)
+    );
+    cluster.replicas[0].thaw();
+
+    for (i, status, page) in pages {
+        assert_eq!(status, StatusCode::OK, "pull of {}: {page}", room(i));
+        assert_eq!(page["messages"][0]["text"], format!("before-{i}"));
+    }
+    let mut acked = 0;
+    for stream in streams {
+        let (ok, failed) = stream.unwrap();
+        assert!(failed.is_empty(), "sends failed: {failed:?}");
+        acked += ok.len();
+    }
+    assert_eq!(acked, 4 * ROOMS);
+    assert_eq!(cluster.pull_all_rooms().await.len(), ROOMS + 4 * ROOMS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_replica_started_later_gets_calls() {
     let mut cluster = Cluster::start(2).await;
     let late = start_replica(&cluster.etcd, &cluster.database_url);

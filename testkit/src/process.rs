@@ -57,10 +57,27 @@ impl ServerProcess {
         }
     }
 
+    /// Stops the process (SIGSTOP): its sockets stay open and nothing answers, as when its host
+    /// freezes.
+    pub fn freeze(&self) {
+        self.signal("STOP");
+    }
+
+    /// Lets a frozen process run again (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, name: &str) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill")
+            .args([&format!("-{name}"), &pid])
+            .status();
+    }
+
     /// Sends SIGTERM and waits for the exit; returns whether it exited successfully.
     pub fn terminate(mut self) -> bool {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        self.signal("TERM");
         self.child.wait().map(|s| s.success()).unwrap_or(false)
     }
 }

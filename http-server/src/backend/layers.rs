@@ -18,21 +18,24 @@ use volo_thrift::{BizError, ClientError};
 /// Marks a Send whose replica failed after the request may have reached it.
 pub(super) const SEND_OUTCOME_UNKNOWN: i32 = -1;
 
-/// When the load balancer may try a Send again on another replica. One without a client_msg_id
-/// only if the first replica never got it: a connection that failed mid-call may have delivered
-/// it, and running it twice would store the message twice. One with an id always, and also
-/// when an attempt takes longer than `attempt_timeout`: the rpc-servers store an id once,
-/// whichever replica gets it, so a retry is safe. Pulls are always safe to retry.
+/// When the load balancer may try a call again on another replica. A Send without a
+/// client_msg_id only if the first replica never got it: a connection that failed mid-call may
+/// have delivered it, and running it twice would store the message twice. A Send with an id
+/// always, and also when an attempt takes longer than `attempt_timeout`: the rpc-servers store
+/// an id once, whichever replica gets it, so a retry is safe. A Pull is a read, safe to run
+/// twice: it is retried like a Send with an id, its attempt allowed its wait on top, so that a
+/// replica that stopped answering (frozen, its lease not yet expired) costs a caller a slower
+/// answer, not a failed one.
 #[derive(Clone)]
-pub(super) struct SendRetryPolicyLayer {
+pub(super) struct RetryPolicyLayer {
     pub attempt_timeout: Duration,
 }
 
-impl<S> Layer<S> for SendRetryPolicyLayer {
-    type Service = SendRetryPolicy<S>;
+impl<S> Layer<S> for RetryPolicyLayer {
+    type Service = RetryPolicy<S>;
 
     fn layer(self, inner: S) -> Self::Service {
-        SendRetryPolicy {
+        RetryPolicy {
             inner,
             attempt_timeout: self.attempt_timeout,
         }
@@ -40,12 +43,12 @@ impl<S> Layer<S> for SendRetryPolicyLayer {
 }
 
 #[derive(Clone)]
-pub(super) struct SendRetryPolicy<S> {
+pub(super) struct RetryPolicy<S> {
     inner: S,
     attempt_timeout: Duration,
 }
 
-impl<S> Service<ClientContext, ImServiceRequestSend> for SendRetryPolicy<S>
+impl<S> Service<ClientContext, ImServiceRequestSend> for RetryPolicy<S>
 where
     S: Service<
             ClientContext,
@@ -63,12 +66,19 @@ where
         cx: &mut ClientContext,
         req: ImServiceRequestSend,
     ) -> Result<Self::Response, Self::Error> {
-        let ImServiceRequestSend::Send(send) = &req else {
-            return self.inner.call(cx, req).await;
+        let attempt_timeout = match &req {
+            ImServiceRequestSend::Send(send) if send.req.message.client_msg_id.is_none() => None,
+            ImServiceRequestSend::Send(_) => Some(self.attempt_timeout),
+            ImServiceRequestSend::Pull(pull) => {
+                let wait = pull
+                    .req
+                    .wait_ms
+                    .map_or(0, |ms| u64::try_from(ms).unwrap_or(0));
+                Some(self.attempt_timeout + Duration::from_millis(wait))
+            }
         };
-        if send.req.message.client_msg_id.is_some() {
-            return match tokio::time::timeout(self.attempt_timeout, self.inner.call(cx, req)).await
-            {
+        if let Some(attempt_timeout) = attempt_timeout {
+            return match tokio::time::timeout(attempt_timeout, self.inner.call(cx, req)).await {
                 Ok(result) => result,
                 // A transport error is what the load balancer retries.
                 Err(_) => Err(ClientError::Transport(

@@ -20,7 +20,7 @@ use volo_etcd_registry::EtcdDiscover;
 use volo_thrift::ClientError;
 
 use layers::{
-    LastAttempt, NoteAttemptLayer, PerReplicaLimitLayer, SEND_OUTCOME_UNKNOWN, SendRetryPolicyLayer,
+    LastAttempt, NoteAttemptLayer, PerReplicaLimitLayer, RetryPolicyLayer, SEND_OUTCOME_UNKNOWN,
 };
 
 mod layers;
@@ -84,7 +84,7 @@ impl Backend {
                 100,
                 true,
             )))
-            .layer_inner(SendRetryPolicyLayer {
+            .layer_inner(RetryPolicyLayer {
                 attempt_timeout: timeout / 2,
             })
             .layer_inner(PerReplicaLimitLayer::new(calls_per_replica))
