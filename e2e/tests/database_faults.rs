@@ -121,6 +121,51 @@ fn assert_unavailable((status, body, retry_after): (StatusCode, Value, Option<St
 }
 
 #[tokio::test]
+async fn a_frozen_database_behind_two_replicas_is_503_for_every_call_not_504() {
+    // Default deadlines: the http-server gives each attempt half its 3 s RPC timeout, less than
+    // the rpc-servers' 2.5 s database deadline. Each replica must answer within the attempt's
+    // time, which the http-server sends along, or the attempts time out one after the other.
+    let db = MariaDb::start();
+    let url = format!("{}/im", db.url());
+    let no_etcd = [("ETCD_ENDPOINTS", String::new())];
+    let replicas = [
+        start_rpc_server_with(&url, &no_etcd),
+        start_rpc_server_with(&url, &no_etcd),
+    ];
+    let http = start_http_server(replicas.iter().map(|r| r.addr).collect(), &[]);
+    let client = Client::new();
+    let send = |id: Option<&str>| {
+        let mut body = json!({ "chat": "al:bob", "sender": "al", "text": "while frozen" });
+        if let Some(id) = id {
+            body["client_msg_id"] = json!(id);
+        }
+        client
+            .post(format!("http://{}/api/send", http.addr))
+            .json(&body)
+            .send()
+    };
+    assert_eq!(send(None).await.unwrap().status(), StatusCode::OK);
+
+    db.freeze();
+    let pull = client
+        .get(format!("http://{}/api/pull?chat=al:bob", http.addr))
+        .send()
+        .await
+        .unwrap();
+    let with_id = send(Some("id-1")).await.unwrap();
+    let without_id = send(None).await.unwrap();
+    db.thaw();
+
+    for (what, resp) in [
+        ("pull", pull),
+        ("send with id", with_id),
+        ("send", without_id),
+    ] {
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE, "{what}");
+    }
+}
+
+#[tokio::test]
 async fn a_frozen_database_is_503_within_the_deadline_and_loses_nothing() {
     let db = MariaDb::start();
     let api = Api::with_five_messages(&db).await;

@@ -73,3 +73,36 @@ async fn invalid_utf8_sends_interleaved_with_valid_ones_fail_alone() {
     assert_eq!(page.messages.unwrap().len(), 100);
     assert!(page.has_more.unwrap());
 }
+
+#[tokio::test]
+async fn any_rpc_timeout_a_caller_sends_gets_answers() {
+    let server = start_rpc_server(&fresh_database_url());
+    // Zero (none, as in Kitex), 1 ms (less than any answer takes: "unavailable" at once, or
+    // the answer), and the largest a TTHeader carries.
+    for timeout in [0, 1, u64::MAX] {
+        let client = ImServiceClientBuilder::new("im-rpc")
+            .address(server.addr)
+            .rpc_timeout(Some(std::time::Duration::from_millis(timeout)))
+            // Sent, not enforced here: the answer is what counts.
+            .disable_timeout_layer()
+            .build();
+        let text = format!("timeout {timeout}");
+        let sent = client
+            .send(message(b"al:bob", b"al", text.as_bytes()))
+            .await
+            .expect("an answer, not a transport error");
+        let pulled = client
+            .pull(PullRequest {
+                chat: Some(Bytes::from_static(b"al:bob")),
+                cursor: Some(0),
+                limit: Some(100),
+                reverse: None,
+                wait_ms: None,
+            })
+            .await
+            .expect("an answer, not a transport error");
+        let expected: &[i32] = if timeout == 1 { &[0, 2] } else { &[0] };
+        assert!(expected.contains(&sent.code), "{timeout}: {sent:?}");
+        assert!(expected.contains(&pulled.code), "{timeout}: {pulled:?}");
+    }
+}

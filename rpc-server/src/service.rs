@@ -16,6 +16,7 @@ use pilota::Bytes;
 use thiserror::Error;
 use volo_thrift::ServerError;
 
+use crate::caller_deadline::caller_deadline;
 use crate::store::{Appended, Store, StoreError};
 use crate::waiters::{Waiters, WokenReads};
 
@@ -96,7 +97,7 @@ impl MessageService {
             text_field("text", msg.text.as_ref())?,
         )?
         .with_client_msg_id(client_msg_id);
-        Ok(self.store.append(new).await?)
+        Ok(self.store.append(new, caller_deadline()).await?)
     }
 
     async fn pull(&self, req: PullRequest) -> Result<Page, CallError> {
@@ -108,7 +109,7 @@ impl MessageService {
         )?;
         let wait = parse_wait(req.wait_ms.unwrap_or(0).into(), self.max_wait)?;
         if wait.is_zero() || page.direction == Direction::Backward {
-            return Ok(self.store.read_page(&page).await?);
+            return Ok(self.store.read_page(&page, caller_deadline()).await?);
         }
         self.pull_waiting(&page, wait).await
     }
@@ -123,7 +124,7 @@ impl MessageService {
             .waiters
             .subscribe(page.room.key())
             .map_err(|_| CallError::TooManyWaiting)?;
-        let mut read = self.store.read_page(page).await?;
+        let mut read = self.store.read_page(page, caller_deadline()).await?;
         while read.messages.is_empty() {
             let Some(wake) = subscription.wait(until).await else {
                 break;

@@ -6,6 +6,7 @@ use im_idl::lenient::ImServiceServer;
 use im_ops::{ReadinessCheck, Telemetry, admin_router};
 use volo::net::incoming::DefaultIncoming;
 
+use crate::caller_deadline::CallerDeadlineLayer;
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::readiness::Readiness;
@@ -45,6 +46,7 @@ pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
     tracing::info!(listen = %config.listen, "rpc-server ready");
     let max_wait = Duration::from_millis(config.pull_max_wait_ms);
     ImServiceServer::new(MessageService::new(store, waiters.clone(), max_wait))
+        .layer_front(CallerDeadlineLayer)
         .register_shutdown_hook(move || {
             Box::pin(async move {
                 // Waiting pulls answer at once, as on their timeout.

@@ -188,7 +188,7 @@ impl WokenReads {
                 Some((started_for, _, read)) if *started_for >= wake => read.clone(),
                 _ => {
                     let (store, request) = (store.clone(), page.clone());
-                    let read = async move { store.read_page(&request).await }
+                    let read = async move { store.read_page(&request, None).await }
                         .boxed()
                         .shared();
                     state

@@ -50,7 +50,7 @@ async fn store_with_clock(start: i64) -> (Store, Arc<ManualClock>) {
 
 async fn send(store: &Store, chat: &str, sender: &str, text: &str) -> StoredMessage {
     let msg = NewMessage::parse(chat, sender, text).expect("valid message");
-    store.append(msg).await.expect("append").message
+    store.append(msg, None).await.expect("append").message
 }
 
 /// Walks the whole room page by page with `next_cursor`, returning every send_time seen.
@@ -59,7 +59,7 @@ async fn walk(store: &Store, chat: &str, limit: i64, reverse: bool) -> Vec<i64> 
     let mut cursor = 0;
     loop {
         let req = PageRequest::parse(chat, cursor, limit, reverse).unwrap();
-        let page = store.read_page(&req).await.expect("read page");
+        let page = store.read_page(&req, None).await.expect("read page");
         assert!(page.messages.len() <= req.limit);
         seen.extend(page.messages.iter().map(|m| m.send_time));
         if !page.has_more {
@@ -173,7 +173,7 @@ async fn the_last_forward_cursor_delivers_exactly_the_later_messages() {
     let (store, clock) = store_with_clock(1).await;
     send(&store, "al:bob", "al", "old").await;
     let page = store
-        .read_page(&PageRequest::parse("al:bob", 0, 10, false).unwrap())
+        .read_page(&PageRequest::parse("al:bob", 0, 10, false).unwrap(), None)
         .await
         .unwrap();
     assert!(!page.has_more);
@@ -182,14 +182,20 @@ async fn the_last_forward_cursor_delivers_exactly_the_later_messages() {
     clock.set(0); // the clock stalls: the new message must still land after the cursor
     let newer = send(&store, "bob:al", "bob", "new").await;
     let polled = store
-        .read_page(&PageRequest::parse("al:bob", page.next_cursor, 10, false).unwrap())
+        .read_page(
+            &PageRequest::parse("al:bob", page.next_cursor, 10, false).unwrap(),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(polled.messages, vec![newer.clone()]);
     assert_eq!(polled.next_cursor, newer.send_time + 1);
 
     let empty = store
-        .read_page(&PageRequest::parse("al:bob", polled.next_cursor, 10, false).unwrap())
+        .read_page(
+            &PageRequest::parse("al:bob", polled.next_cursor, 10, false).unwrap(),
+            None,
+        )
         .await
         .unwrap();
     assert!(empty.messages.is_empty() && !empty.has_more);
@@ -203,7 +209,7 @@ async fn reverse_from_zero_starts_at_the_newest_and_ends_with_cursor_zero() {
         send(&store, "al:bob", "al", &format!("m{i}")).await;
     }
     let page = store
-        .read_page(&PageRequest::parse("al:bob", 0, 2, true).unwrap())
+        .read_page(&PageRequest::parse("al:bob", 0, 2, true).unwrap(), None)
         .await
         .unwrap();
     let texts: Vec<&str> = page.messages.iter().map(|m| m.text.as_str()).collect();
@@ -212,7 +218,7 @@ async fn reverse_from_zero_starts_at_the_newest_and_ends_with_cursor_zero() {
     assert_eq!(page.next_cursor, 52);
 
     let last = store
-        .read_page(&PageRequest::parse("al:bob", 50, 10, true).unwrap())
+        .read_page(&PageRequest::parse("al:bob", 50, 10, true).unwrap(), None)
         .await
         .unwrap();
     assert_eq!(last.messages.len(), 1);
@@ -227,7 +233,7 @@ async fn forward_cursor_is_inclusive() {
         send(&store, "al:bob", "al", &format!("m{i}")).await;
     }
     let page = store
-        .read_page(&PageRequest::parse("al:bob", 71, 10, false).unwrap())
+        .read_page(&PageRequest::parse("al:bob", 71, 10, false).unwrap(), None)
         .await
         .unwrap();
     let times: Vec<i64> = page.messages.iter().map(|m| m.send_time).collect();
@@ -249,7 +255,10 @@ async fn text_comes_back_byte_identical_and_chat_in_room_form() {
         send(&store, "zoë:Ünïcödé", "zoë", text).await;
     }
     let page = store
-        .read_page(&PageRequest::parse("Ünïcödé:zoë", 0, 100, false).unwrap())
+        .read_page(
+            &PageRequest::parse("Ünïcödé:zoë", 0, 100, false).unwrap(),
+            None,
+        )
         .await
         .unwrap();
     let got: Vec<&str> = page.messages.iter().map(|m| m.text.as_str()).collect();
@@ -269,7 +278,7 @@ async fn rooms_are_separate_and_member_ids_are_case_sensitive() {
     send(&store, "al:al", "al", "self").await;
     for (chat, expected) in [("al:bob", "lower"), ("bob:Al", "upper"), ("al:al", "self")] {
         let page = store
-            .read_page(&PageRequest::parse(chat, 0, 10, false).unwrap())
+            .read_page(&PageRequest::parse(chat, 0, 10, false).unwrap(), None)
             .await
             .unwrap();
         let texts: Vec<&str> = page.messages.iter().map(|m| m.text.as_str()).collect();
@@ -290,7 +299,7 @@ async fn reopening_runs_migrations_again_and_keeps_every_message() {
         .await
         .unwrap();
     let page = second
-        .read_page(&PageRequest::parse("al:bob", 0, 10, false).unwrap())
+        .read_page(&PageRequest::parse("al:bob", 0, 10, false).unwrap(), None)
         .await
         .unwrap();
     assert_eq!(page.messages, vec![stored]);
@@ -327,7 +336,7 @@ async fn a_full_send_queue_refuses_at_once_and_loses_nothing_it_accepted() {
             tokio::spawn(async move {
                 let text = format!("m{i}");
                 let msg = NewMessage::parse("al:bob", "bob", &text).unwrap();
-                match store.append(msg).await {
+                match store.append(msg, None).await {
                     Ok(stored) => Some(stored.message.text),
                     Err(StoreError::Overloaded) => {
                         refused.fetch_add(1, Ordering::SeqCst);
@@ -393,7 +402,7 @@ async fn a_message_the_database_refuses_fails_alone_and_its_group_commits() {
                 &text,
             )
             .unwrap();
-            (text, store.append(msg).await)
+            (text, store.append(msg, None).await)
         }
     });
     let results = futures::future::join_all(sends).await;
@@ -463,7 +472,7 @@ async fn a_database_created_before_client_ids_keeps_working() {
         .await
         .unwrap();
     let page = store
-        .read_page(&PageRequest::parse("al:bob", 0, 10, false).unwrap())
+        .read_page(&PageRequest::parse("al:bob", 0, 10, false).unwrap(), None)
         .await
         .unwrap();
     assert_eq!(
@@ -480,9 +489,9 @@ async fn a_database_created_before_client_ids_keeps_working() {
     let msg = NewMessage::parse("al:bob", "bob", "new")
         .unwrap()
         .with_client_msg_id(Some(id));
-    let appended = store.append(msg.clone()).await.unwrap();
+    let appended = store.append(msg.clone(), None).await.unwrap();
     assert_eq!(appended.message.send_time, 6);
-    assert!(store.append(msg).await.unwrap().duplicate);
+    assert!(store.append(msg, None).await.unwrap().duplicate);
 }
 
 /// A global status counter of a (private) server, such as `Com_stmt_close`.
@@ -515,7 +524,7 @@ async fn sends_and_pulls_do_not_ping_the_database_around_each_use() {
     for i in 0..100 {
         send(&store, "al:bob", "al", &format!("m{i}")).await;
         let req = PageRequest::parse("al:bob", 0, 10, false).expect("valid page request");
-        store.read_page(&req).await.expect("read");
+        store.read_page(&req, None).await.expect("read");
     }
     // A pool that pings on taking and on giving back would have pinged 400 times.
     assert!(server_status(&url, "Com_admin_commands").await - before < 10);
@@ -537,7 +546,7 @@ async fn groups_of_every_size_never_overflow_the_prepared_statement_cache() {
             async move {
                 let chat = format!("r{burst}x{i}:peer");
                 let msg = NewMessage::parse(&chat, "peer", "hi").expect("valid message");
-                store.append(msg).await.expect("append")
+                store.append(msg, None).await.expect("append")
             }
         });
         futures::future::join_all(sends).await;
@@ -575,7 +584,7 @@ async fn reads_abandoned_midway_leave_every_later_read_correct() {
         async move {
             let req = PageRequest::parse("al:bob", 0, 100, false).expect("valid page request");
             let patience = std::time::Duration::from_micros(i * 10);
-            let _ = tokio::time::timeout(patience, store.read_page(&req)).await;
+            let _ = tokio::time::timeout(patience, store.read_page(&req, None)).await;
         }
     });
     futures::future::join_all(abandoned).await;
@@ -583,7 +592,7 @@ async fn reads_abandoned_midway_leave_every_later_read_correct() {
     let req = PageRequest::parse("cy:dee", 0, 10, false).expect("valid page request");
     for _ in 0..20 {
         let page = store
-            .read_page(&req)
+            .read_page(&req, None)
             .await
             .expect("read after abandoned reads");
         let texts: Vec<String> = page.messages.into_iter().map(|m| m.text).collect();

@@ -10,6 +10,7 @@ use im_idl::{ImServiceRequestSend, ImServiceResponseRecv};
 use metainfo::METAINFO;
 use tokio::sync::Semaphore;
 use volo::Service;
+use volo::context::Context;
 use volo::layer::Layer;
 use volo::net::Address;
 use volo_thrift::context::ClientContext;
@@ -78,12 +79,26 @@ where
             }
         };
         if let Some(attempt_timeout) = attempt_timeout {
+            // Sent in the TTHeader: the replica answers "unavailable" before this attempt
+            // would time out (its database frozen, say), so only a silent replica is retried.
+            cx.rpc_info_mut()
+                .config_mut()
+                .set_rpc_timeout(Some(attempt_timeout));
             return match tokio::time::timeout(attempt_timeout, self.inner.call(cx, req)).await {
                 Ok(result) => result,
-                // A transport error is what the load balancer retries.
-                Err(_) => Err(ClientError::Transport(
-                    io::Error::new(io::ErrorKind::TimedOut, "the attempt took too long").into(),
-                )),
+                Err(_) => {
+                    if let Some(replica) = cx.rpc_info.callee().address.clone() {
+                        note_attempt(LastAttempt {
+                            replica,
+                            error: Some(format!("no answer within {attempt_timeout:?}")),
+                            timed_out: true,
+                        });
+                    }
+                    // A transport error is what the load balancer retries.
+                    Err(ClientError::Transport(
+                        io::Error::new(io::ErrorKind::TimedOut, "the attempt took too long").into(),
+                    ))
+                }
             };
         }
         match self.inner.call(cx, req).await {
@@ -180,6 +195,8 @@ where
 pub(super) struct LastAttempt {
     pub replica: Address,
     pub error: Option<String>,
+    /// The replica gave no answer within the attempt's time.
+    pub timed_out: bool,
 }
 
 impl fmt::Display for LastAttempt {
@@ -217,13 +234,17 @@ where
     async fn call(&self, cx: &mut ClientContext, req: Req) -> Result<S::Response, ClientError> {
         let result = self.0.call(cx, req).await;
         if let Some(replica) = cx.rpc_info.callee().address.clone() {
-            let attempt = LastAttempt {
+            note_attempt(LastAttempt {
                 replica,
                 error: result.as_ref().err().map(ToString::to_string),
-            };
-            // Outside a metainfo scope (never, through `Backend`) there is nowhere to note it.
-            let _ = METAINFO.try_with(|info| info.borrow_mut().insert(attempt));
+                timed_out: false,
+            });
         }
         result
     }
+}
+
+fn note_attempt(attempt: LastAttempt) {
+    // Outside a metainfo scope (never, through `Backend`) there is nowhere to note it.
+    let _ = METAINFO.try_with(|info| info.borrow_mut().insert(attempt));
 }

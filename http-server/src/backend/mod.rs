@@ -167,6 +167,12 @@ impl Backend {
             Ok(Err(ClientError::Biz(err))) if err.status_code == SEND_OUTCOME_UNKNOWN => {
                 Err(BackendError::OutcomeUnknown)
             }
+            // Every replica tried, the last one silent: the backend timed out.
+            Ok(Err(err))
+                if is_unreachable(&err) && last_attempt.as_ref().is_some_and(|a| a.timed_out) =>
+            {
+                Err(BackendError::Timeout)
+            }
             Ok(Err(err)) if is_unreachable(&err) => Err(BackendError::Unavailable),
             Ok(Err(_)) => Err(BackendError::Internal),
         };

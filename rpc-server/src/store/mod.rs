@@ -194,15 +194,27 @@ impl Store {
 
     /// Commits `msg` with a send_time above every earlier one of its room, and returns it once
     /// it is committed; or, when its client_msg_id names a stored message, returns that one.
-    /// Concurrent sends are committed together (see [`writer`]).
-    pub async fn append(&self, msg: NewMessage) -> Result<Appended, StoreError> {
-        self.writer.append(msg).await
+    /// Concurrent sends are committed together (see [`writer`]). It waits at most the store's
+    /// deadline, and not past `caller_deadline`.
+    pub async fn append(
+        &self,
+        msg: NewMessage,
+        caller_deadline: Option<Instant>,
+    ) -> Result<Appended, StoreError> {
+        let deadline = self.deadline_from(Instant::now(), caller_deadline);
+        self.writer.append(msg, deadline).await
     }
 
-    /// One range read of the (room, send_time) key, no OFFSET.
-    pub async fn read_page(&self, req: &PageRequest) -> Result<Page, StoreError> {
+    /// One range read of the (room, send_time) key, no OFFSET, within the store's deadline and
+    /// `caller_deadline`.
+    pub async fn read_page(
+        &self,
+        req: &PageRequest,
+        caller_deadline: Option<Instant>,
+    ) -> Result<Page, StoreError> {
         let started = Instant::now();
-        let rows: Vec<MessageRow> = self.reader.read(req, started + self.deadline).await?;
+        let deadline = self.deadline_from(started, caller_deadline);
+        let rows: Vec<MessageRow> = self.reader.read(req, deadline).await?;
         record_latency("read_page", started);
         let chat = req.room.key();
         let messages = rows
@@ -223,6 +235,11 @@ impl Store {
 }
 
 impl Store {
+    fn deadline_from(&self, now: Instant, caller_deadline: Option<Instant>) -> Instant {
+        let own = now + self.deadline;
+        caller_deadline.map_or(own, |caller| caller.min(own))
+    }
+
     /// `rooms.last_send_time` of each of `rooms` that has one: it moves with every commit in the
     /// room, by any replica.
     pub async fn last_send_times(

@@ -101,7 +101,6 @@ impl Pending {
 #[derive(Clone)]
 pub(super) struct Writer {
     lanes: Arc<[mpsc::Sender<Pending>]>,
-    deadline: Duration,
 }
 
 impl Writer {
@@ -125,16 +124,16 @@ impl Writer {
                 queue
             })
             .collect();
-        Self {
-            lanes,
-            deadline: options.deadline,
-        }
+        Self { lanes }
     }
 
-    pub(super) async fn append(&self, msg: NewMessage) -> Result<Appended, StoreError> {
+    pub(super) async fn append(
+        &self,
+        msg: NewMessage,
+        deadline: Instant,
+    ) -> Result<Appended, StoreError> {
         let lane = &self.lanes[lane_of(msg.room.key(), self.lanes.len())];
         let (reply, answer) = oneshot::channel();
-        let deadline = Instant::now() + self.deadline;
         lane.try_send(Pending {
             msg,
             deadline,
