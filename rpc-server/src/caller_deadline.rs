@@ -12,8 +12,13 @@ use volo::context::Context;
 use volo::layer::Layer;
 use volo_thrift::context::ServerContext;
 
-/// Left for the answer to travel back before the caller gives up (at most half the timeout).
+/// Left for the answer to travel back before the caller gives up.
 const ANSWER_MARGIN: Duration = Duration::from_millis(100);
+
+/// The least time a call gets, whatever its caller says: far more than a healthy database takes
+/// for a read or a commit, so a caller that allows itself less does not interrupt one midway
+/// (which would cost a connection that other callers share).
+const MIN_BUDGET: Duration = Duration::from_millis(100);
 
 tokio::task_local! {
     static CALLER_DEADLINE: Instant;
@@ -55,7 +60,7 @@ where
             .rpc_timeout()
             .filter(|timeout| !timeout.is_zero())
             .and_then(|timeout| {
-                Instant::now().checked_add(timeout - ANSWER_MARGIN.min(timeout / 2))
+                Instant::now().checked_add(timeout.saturating_sub(ANSWER_MARGIN).max(MIN_BUDGET))
             });
         match deadline {
             Some(deadline) => CALLER_DEADLINE.scope(deadline, self.0.call(cx, req)).await,

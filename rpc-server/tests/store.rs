@@ -599,3 +599,26 @@ async fn reads_abandoned_midway_leave_every_later_read_correct() {
         assert_eq!(texts, short);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_whose_caller_allows_little_time_fails_no_other_send_of_its_group() {
+    let (store, _clock) = store_with_clock(1_000).await;
+    // One room: one lane, so the sends of both kinds share groups.
+    let sends = (0..200).map(|i| {
+        let store = store.clone();
+        async move {
+            let msg = NewMessage::parse("al:bob", "al", &format!("m{i}")).expect("valid message");
+            let hurried = i % 2 == 0;
+            // 0 to 3 ms: some run out while their group's commit is under way.
+            let caller_deadline = hurried.then(|| {
+                std::time::Instant::now() + std::time::Duration::from_micros(i % 4 * 1000)
+            });
+            (hurried, store.append(msg, caller_deadline).await)
+        }
+    });
+    for (hurried, result) in futures::future::join_all(sends).await {
+        if !hurried {
+            result.expect("a send with time to wait is committed");
+        }
+    }
+}

@@ -195,14 +195,14 @@ impl Store {
     /// Commits `msg` with a send_time above every earlier one of its room, and returns it once
     /// it is committed; or, when its client_msg_id names a stored message, returns that one.
     /// Concurrent sends are committed together (see [`writer`]). It waits at most the store's
-    /// deadline, and not past `caller_deadline`.
+    /// deadline, and its caller no longer than `caller_deadline`.
     pub async fn append(
         &self,
         msg: NewMessage,
         caller_deadline: Option<Instant>,
     ) -> Result<Appended, StoreError> {
-        let deadline = self.deadline_from(Instant::now(), caller_deadline);
-        self.writer.append(msg, deadline).await
+        let deadline = Instant::now() + self.deadline;
+        self.writer.append(msg, deadline, caller_deadline).await
     }
 
     /// One range read of the (room, send_time) key, no OFFSET, within the store's deadline and

@@ -127,12 +127,17 @@ impl Writer {
         Self { lanes }
     }
 
+    /// Queues `msg` to be committed before `deadline`, and answers its caller no later than
+    /// `caller_deadline`. The group a send joins is bounded by the store's deadlines only, so a
+    /// caller that gives itself little time never cuts short the commit of others' sends.
     pub(super) async fn append(
         &self,
         msg: NewMessage,
         deadline: Instant,
+        caller_deadline: Option<Instant>,
     ) -> Result<Appended, StoreError> {
         let lane = &self.lanes[lane_of(msg.room.key(), self.lanes.len())];
+        let resendable = msg.client_msg_id.is_some();
         let (reply, answer) = oneshot::channel();
         lane.try_send(Pending {
             msg,
@@ -141,9 +146,23 @@ impl Writer {
             reply,
         })
         .map_err(|_| StoreError::Overloaded)?;
-        answer
-            .await
-            .unwrap_or_else(|_| Err(StoreError::Internal("the writer stopped".to_owned())))
+        let answer = async {
+            answer
+                .await
+                .unwrap_or_else(|_| Err(StoreError::Internal("the writer stopped".to_owned())))
+        };
+        let Some(caller_deadline) = caller_deadline.filter(|caller| *caller < deadline) else {
+            return answer.await;
+        };
+        match tokio::time::timeout_at(caller_deadline.into(), answer).await {
+            Ok(answer) => answer,
+            // Left waiting, the send is dropped before its group's next attempt; in the attempt
+            // under way it may still be committed. With an id, sending again is safe.
+            Err(_) if resendable => Err(StoreError::Unavailable(
+                "the database did not commit the send in time".to_owned(),
+            )),
+            Err(_) => Err(StoreError::OutcomeUnknown),
+        }
     }
 }
 
