@@ -213,7 +213,8 @@ impl Store {
         caller_deadline: Option<Instant>,
     ) -> Result<Page, StoreError> {
         let started = Instant::now();
-        let deadline = self.deadline_from(started, caller_deadline);
+        let own = started + self.deadline;
+        let deadline = caller_deadline.map_or(own, |caller| caller.min(own));
         let rows: Vec<MessageRow> = self.reader.read(req, deadline).await?;
         record_latency("read_page", started);
         let chat = req.room.key();
@@ -235,11 +236,6 @@ impl Store {
 }
 
 impl Store {
-    fn deadline_from(&self, now: Instant, caller_deadline: Option<Instant>) -> Instant {
-        let own = now + self.deadline;
-        caller_deadline.map_or(own, |caller| caller.min(own))
-    }
-
     /// `rooms.last_send_time` of each of `rooms` that has one: it moves with every commit in the
     /// room, by any replica.
     pub async fn last_send_times(
