@@ -38,7 +38,31 @@ struct PullResponse {
     5: optional i64 NextCursor // starting position of next page, inclusively
 }
 
+// Added: a member's inbox, its rooms in the order they last changed (README, the inbox).
+struct ChatEntry {
+    1: required string Chat       // the room, "<member1>:<member2>" sorted
+    2: required i64 Version       // the room's version in this member's inbox, from its latest commit
+    3: required Message LastMessage // the room's newest message, as a pull returns it
+}
+
+struct ChatsRequest {
+    1: required string Member // whose inbox
+    2: optional i64 Cursor    // a version, inclusively, 0 by default
+    3: optional i32 Limit     // rooms per answer, 20 by default, at most 100
+    4: optional bool Reverse  // if true, highest version first (cursor 0: from the newest)
+    5: optional i32 WaitMs    // a forward call whose page is empty waits up to this long for a change
+}
+
+struct ChatsResponse {
+    1: required i32 Code   // zero for success, non-zero for failures (see README, error codes)
+    2: required string Msg // prompt information
+    3: optional list<ChatEntry> Chats
+    4: optional bool HasMore   // if true, next_cursor is the version of the next room
+    5: optional i64 NextCursor // starting position of the next call, inclusively
+}
+
 service IMService {
     SendResponse Send(1: SendRequest req)
     PullResponse Pull(2: PullRequest req)
+    ChatsResponse Chats(1: ChatsRequest req) // added: a member's inbox
 }
