@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,20 +12,19 @@ use volo::Service;
 use volo::context::Context;
 use volo::layer::Layer;
 use volo::net::Address;
+use volo_thrift::ClientError;
 use volo_thrift::context::ClientContext;
-use volo_thrift::{BizError, ClientError};
 
-/// Marks a Send whose replica failed after the request may have reached it.
-pub(super) const SEND_OUTCOME_UNKNOWN: i32 = -1;
+use super::retry::{Decision, NoAnswer, Repeat, decide, for_load_balancer};
 
-/// When the load balancer may try a call again on another replica. A Send without a
-/// client_msg_id only if the first replica never got it: a connection that failed mid-call may
-/// have delivered it, and running it twice would store the message twice. A Send with an id
-/// always, and also when an attempt takes longer than `attempt_timeout`: the rpc-servers store
-/// an id once, whichever replica gets it, so a retry is safe. A Pull is a read, safe to run
-/// twice: it is retried like a Send with an id, its attempt allowed its wait on top, so that a
-/// replica that stopped answering (frozen, its lease not yet expired) costs a caller a slower
-/// answer, not a failed one.
+/// Runs each attempt of a call, the first and every retry: bounds it in time when a retry on
+/// another replica is harmless, lets [`retry::decide`] judge a failure, and notes it as the
+/// call's [`LastAttempt`].
+///
+/// A Send without a client_msg_id gets no time of its own: a replica that is only slow may
+/// still store it. A Pull, or a Send with an id, gets `attempt_timeout` (a pull its wait on top),
+/// so that a replica that stopped answering (frozen, its lease not yet expired) costs a caller a
+/// slower answer, not a failed one.
 #[derive(Clone)]
 pub(super) struct RetryPolicyLayer {
     pub attempt_timeout: Duration,
@@ -67,59 +65,49 @@ where
         cx: &mut ClientContext,
         req: ImServiceRequestSend,
     ) -> Result<Self::Response, Self::Error> {
-        let attempt_timeout = match &req {
-            ImServiceRequestSend::Send(send) if send.req.message.client_msg_id.is_none() => None,
-            ImServiceRequestSend::Send(_) => Some(self.attempt_timeout),
-            ImServiceRequestSend::Pull(pull) => {
-                let wait = pull
-                    .req
-                    .wait_ms
-                    .map_or(0, |ms| u64::try_from(ms).unwrap_or(0));
-                Some(self.attempt_timeout + Duration::from_millis(wait))
-            }
+        let repeat = Repeat::of(&req);
+        let attempt_timeout = match repeat {
+            Repeat::Duplicates => None,
+            Repeat::Harmless => Some(self.attempt_timeout + wait(&req)),
         };
-        if let Some(attempt_timeout) = attempt_timeout {
-            // Sent in the TTHeader: the replica answers "unavailable" before this attempt
-            // would time out (its database frozen, say), so only a silent replica is retried.
-            cx.rpc_info_mut()
-                .config_mut()
-                .set_rpc_timeout(Some(attempt_timeout));
-            return match tokio::time::timeout(attempt_timeout, self.inner.call(cx, req)).await {
-                Ok(result) => result,
-                Err(_) => {
-                    if let Some(replica) = cx.rpc_info.callee().address.clone() {
-                        note_attempt(LastAttempt {
-                            replica,
-                            error: Some(format!("no answer within {attempt_timeout:?}")),
-                            timed_out: true,
-                        });
-                    }
-                    // A transport error is what the load balancer retries.
-                    Err(ClientError::Transport(
-                        io::Error::new(io::ErrorKind::TimedOut, "the attempt took too long").into(),
-                    ))
-                }
-            };
-        }
-        match self.inner.call(cx, req).await {
-            Err(ClientError::Transport(err)) if !never_delivered(err.kind()) => {
-                Err(ClientError::Biz(BizError::new(
-                    SEND_OUTCOME_UNKNOWN,
-                    format!("the rpc-server failed during the send ({err})").into(),
-                )))
+        let result = match attempt_timeout {
+            Some(attempt_timeout) => {
+                // Sent in the TTHeader: the replica answers "unavailable" before this attempt
+                // would time out (its database frozen, say), so only a silent replica is retried.
+                cx.rpc_info_mut()
+                    .config_mut()
+                    .set_rpc_timeout(Some(attempt_timeout));
+                tokio::time::timeout(attempt_timeout, self.inner.call(cx, req))
+                    .await
+                    .unwrap_or_else(|_| Err(NoAnswer(attempt_timeout).into_client_error()))
             }
-            other => other,
+            None => self.inner.call(cx, req).await,
+        };
+        let failure = result
+            .as_ref()
+            .err()
+            .map(|err| (decide(err, repeat), err.to_string()));
+        if let Some(replica) = cx.rpc_info.callee().address.clone() {
+            note_attempt(LastAttempt {
+                replica,
+                failure: failure.clone(),
+            });
+        }
+        match (result, failure) {
+            (Err(err), Some((decision, _))) => Err(for_load_balancer(err, decision)),
+            (result, _) => result,
         }
     }
 }
 
-/// Connection failures that happen before a single byte of the request left.
-fn never_delivered(kind: std::io::ErrorKind) -> bool {
-    use std::io::ErrorKind::*;
-    matches!(
-        kind,
-        ConnectionRefused | AddrNotAvailable | NetworkUnreachable | HostUnreachable | TimedOut
-    )
+/// How long a read may wait at the rpc-server for something new (`wait_ms`).
+fn wait(req: &ImServiceRequestSend) -> Duration {
+    let wait_ms = match req {
+        ImServiceRequestSend::Send(_) => None,
+        ImServiceRequestSend::Pull(pull) => pull.req.wait_ms,
+        ImServiceRequestSend::Chats(chats) => chats.req.wait_ms,
+    };
+    Duration::from_millis(wait_ms.map_or(0, |ms| u64::try_from(ms).unwrap_or(0)))
 }
 
 /// At most `limit` calls in flight to each replica, pulls that may wait aside; further calls
@@ -194,53 +182,16 @@ where
 #[derive(Clone, Debug)]
 pub(super) struct LastAttempt {
     pub replica: Address,
-    pub error: Option<String>,
-    /// The replica gave no answer within the attempt's time.
-    pub timed_out: bool,
+    /// What the failure came to, and the error as it read.
+    pub failure: Option<(Decision, String)>,
 }
 
 impl fmt::Display for LastAttempt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.error {
-            Some(error) => write!(f, "{} ({error})", self.replica),
+        match &self.failure {
+            Some((_, error)) => write!(f, "{} ({error})", self.replica),
             None => write!(f, "{}", self.replica),
         }
-    }
-}
-
-/// Notes every attempt as [`LastAttempt`], for the one log line of a failed call.
-#[derive(Clone)]
-pub(super) struct NoteAttemptLayer;
-
-impl<S> Layer<S> for NoteAttemptLayer {
-    type Service = NoteAttempt<S>;
-
-    fn layer(self, inner: S) -> Self::Service {
-        NoteAttempt(inner)
-    }
-}
-
-#[derive(Clone)]
-pub(super) struct NoteAttempt<S>(S);
-
-impl<S, Req> Service<ClientContext, Req> for NoteAttempt<S>
-where
-    S: Service<ClientContext, Req, Error = ClientError> + Send + Sync,
-    Req: Send,
-{
-    type Response = S::Response;
-    type Error = ClientError;
-
-    async fn call(&self, cx: &mut ClientContext, req: Req) -> Result<S::Response, ClientError> {
-        let result = self.0.call(cx, req).await;
-        if let Some(replica) = cx.rpc_info.callee().address.clone() {
-            note_attempt(LastAttempt {
-                replica,
-                error: result.as_ref().err().map(ToString::to_string),
-                timed_out: false,
-            });
-        }
-        result
     }
 }
 

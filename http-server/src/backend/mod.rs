@@ -1,7 +1,7 @@
 //! The Thrift client of the rpc-servers: volo's consistent-hash load balancer over the replicas
 //! that etcd (or `IM_RPC_ADDRS`) names, keyed by room so that one room's calls go to one replica,
-//! a retry on the next replica when one cannot be reached, and failures sorted into
-//! "unreachable", "too slow" and "broken".
+//! a retry on the next replica when `retry` says that is safe, and each failed call told apart as
+//! unavailable, timed out, of unknown outcome, or internal.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -19,11 +19,11 @@ use volo::loadbalance::consistent_hash::{ConsistentHashBalance, ConsistentHashOp
 use volo_etcd_registry::EtcdDiscover;
 use volo_thrift::ClientError;
 
-use layers::{
-    LastAttempt, NoteAttemptLayer, PerReplicaLimitLayer, RetryPolicyLayer, SEND_OUTCOME_UNKNOWN,
-};
+use layers::{LastAttempt, PerReplicaLimitLayer, RetryPolicyLayer};
+use retry::{Decision, Repeat, decide};
 
 mod layers;
+mod retry;
 
 /// Replicas tried for one call: the first pick and up to two others.
 const RETRIES: usize = 2;
@@ -36,6 +36,18 @@ pub enum BackendError {
     OutcomeUnknown,
     Timeout,
     Internal,
+}
+
+/// A failed call, once no replica is left to try.
+impl From<Decision> for BackendError {
+    fn from(decision: Decision) -> Self {
+        match decision {
+            Decision::Retry { silent: true } => Self::Timeout,
+            Decision::Retry { silent: false } => Self::Unavailable,
+            Decision::OutcomeUnknown => Self::OutcomeUnknown,
+            Decision::Final => Self::Internal,
+        }
+    }
 }
 
 impl BackendError {
@@ -88,7 +100,6 @@ impl Backend {
                 attempt_timeout: timeout / 2,
             })
             .layer_inner(PerReplicaLimitLayer::new(calls_per_replica))
-            .layer_inner(NoteAttemptLayer)
             .retry_count(RETRIES)
             // This layer's own timeout cannot be told apart from other failures; `call` times out.
             .disable_timeout_layer()
@@ -113,15 +124,9 @@ impl Backend {
 
     pub async fn send(&self, req: SendRequest) -> Result<SendResponse, BackendError> {
         let room = room_hash(req.message.chat.as_deref().unwrap_or_default());
-        let retried_safely = req.message.client_msg_id.is_some();
-        match self
-            .call("send", room, self.timeout, Box::pin(self.client.send(req)))
-            .await
-        {
-            // Without an id, a send that timed out may have been stored.
-            Err(BackendError::Timeout) if !retried_safely => Err(BackendError::OutcomeUnknown),
-            other => other,
-        }
+        let repeat = Repeat::of_send(&req);
+        let call = Box::pin(self.client.send(req));
+        self.call("send", room, repeat, self.timeout, call).await
     }
 
     /// A pull that may wait up to `wait` at the rpc-server: its timeout is that much longer.
@@ -131,13 +136,9 @@ impl Backend {
         wait: Duration,
     ) -> Result<PullResponse, BackendError> {
         let room = room_hash(&req.chat);
-        self.call(
-            "pull",
-            room,
-            self.timeout + wait,
-            Box::pin(self.client.pull(req)),
-        )
-        .await
+        let call = Box::pin(self.client.pull(req));
+        self.call("pull", room, Repeat::Harmless, self.timeout + wait, call)
+            .await
     }
 
     /// `call` comes boxed: the client's futures are large, and moving them by value through the
@@ -146,6 +147,7 @@ impl Backend {
         &self,
         method: &'static str,
         room: u64,
+        repeat: Repeat,
         timeout: Duration,
         call: impl Future<Output = Result<T, ClientError>>,
     ) -> Result<T, BackendError> {
@@ -162,19 +164,17 @@ impl Backend {
             })
             .await;
         let result = match result {
-            Err(_) => Err(BackendError::Timeout),
             Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(ClientError::Biz(err))) if err.status_code == SEND_OUTCOME_UNKNOWN => {
-                Err(BackendError::OutcomeUnknown)
-            }
-            // Every replica tried, the last one silent: the backend timed out.
-            Ok(Err(err))
-                if is_unreachable(&err) && last_attempt.as_ref().is_some_and(|a| a.timed_out) =>
-            {
-                Err(BackendError::Timeout)
-            }
-            Ok(Err(err)) if is_unreachable(&err) => Err(BackendError::Unavailable),
-            Ok(Err(_)) => Err(BackendError::Internal),
+            Err(deadline) => Err(decide(&deadline, repeat).into()),
+            // volo's load balancer returns the error of the first attempt that must not be
+            // retried; after the last retryable one (or before any, with no replica known) it
+            // returns its own `LoadBalanceError`, which volo-thrift turns into an application
+            // exception that keeps only its text. Either way, the last attempt decides.
+            Ok(Err(_)) => Err(last_attempt
+                .as_ref()
+                .and_then(|attempt| attempt.failure.as_ref())
+                .map_or(Decision::Retry { silent: false }, |(decision, _)| *decision)
+                .into()),
         };
         let elapsed = started.elapsed();
         let outcome = result.as_ref().err().map_or("ok", BackendError::kind);
@@ -205,14 +205,4 @@ fn room_hash(chat: &str) -> u64 {
         Err(_) => chat.hash(&mut hasher),
     }
     hasher.finish()
-}
-
-/// No replica could be reached. volo's load balancer reports running out of replicas to try,
-/// or having none at all, as an application exception carrying a `LoadBalanceError` message.
-fn is_unreachable(err: &ClientError) -> bool {
-    match err {
-        ClientError::Transport(_) => true,
-        ClientError::Application(err) => err.message().contains("load balance"),
-        _ => false,
-    }
 }
