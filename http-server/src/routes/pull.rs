@@ -6,11 +6,12 @@ use tokio::sync::Semaphore;
 use volo_http::server::extract::Json;
 use volo_http::utils::Extension;
 
-use super::{ApiLimits, InFlightPermit, rpc_outcome};
+use super::{ApiLimits, rpc_outcome};
 use crate::api::{MessageJson, PullReply};
-use crate::backend::Backend;
 use crate::error::ApiError;
 use crate::fields::Fields;
+use crate::middleware::InFlightPermit;
+use crate::rpc_client::RpcClient;
 
 /// Permits for pulls that wait for messages.
 #[derive(Clone)]
@@ -26,7 +27,7 @@ impl WaitingPulls {
 /// `wait_ms` (0: answer at once; a forward pull whose page is empty waits up to this long for
 /// the room's next message).
 pub async fn pull(
-    Extension(backend): Extension<Arc<Backend>>,
+    Extension(rpc): Extension<Arc<RpcClient>>,
     Extension(limits): Extension<ApiLimits>,
     Extension(waiting): Extension<WaitingPulls>,
     Extension(in_flight): Extension<InFlightPermit>,
@@ -54,7 +55,7 @@ pub async fn pull(
         // At most the cap, which fits an i32.
         wait_ms: waits.then(|| i32::try_from(wait.as_millis()).unwrap_or(i32::MAX)),
     };
-    let resp = backend.pull(req, wait).await?;
+    let resp = rpc.pull(req, wait).await?;
     rpc_outcome(resp.code, &resp.msg)?;
     Ok(Json(PullReply {
         messages: resp

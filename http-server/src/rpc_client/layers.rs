@@ -196,6 +196,6 @@ impl fmt::Display for LastAttempt {
 }
 
 fn note_attempt(attempt: LastAttempt) {
-    // Outside a metainfo scope (never, through `Backend`) there is nowhere to note it.
+    // Outside a metainfo scope (never, through `RpcClient`) there is nowhere to note it.
     let _ = METAINFO.try_with(|info| info.borrow_mut().insert(attempt));
 }

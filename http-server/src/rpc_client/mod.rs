@@ -29,7 +29,7 @@ mod retry;
 const RETRIES: usize = 2;
 
 #[derive(Debug)]
-pub enum BackendError {
+pub enum RpcError {
     /// No replica could be reached: the call never ran.
     Unavailable,
     /// A Send's replica failed after the request may have reached it.
@@ -39,7 +39,7 @@ pub enum BackendError {
 }
 
 /// A failed call, once no replica is left to try.
-impl From<Decision> for BackendError {
+impl From<Decision> for RpcError {
     fn from(decision: Decision) -> Self {
         match decision {
             Decision::Retry { silent: true } => Self::Timeout,
@@ -50,7 +50,7 @@ impl From<Decision> for BackendError {
     }
 }
 
-impl BackendError {
+impl RpcError {
     /// The `outcome` label of the client metrics and the `kind` of the failure log line.
     fn kind(&self) -> &'static str {
         match self {
@@ -79,13 +79,13 @@ impl Replicas {
 }
 
 #[derive(Clone)]
-pub struct Backend {
+pub struct RpcClient {
     client: ImServiceClient,
     replicas: Replicas,
     timeout: Duration,
 }
 
-impl Backend {
+impl RpcClient {
     /// `calls_per_replica` bounds the calls in flight to one replica, and so the connections
     /// open to it: volo's pool alone does not.
     pub fn new(replicas: Replicas, timeout: Duration, calls_per_replica: usize) -> Self {
@@ -122,7 +122,7 @@ impl Backend {
         self.replicas.count()
     }
 
-    pub async fn send(&self, req: SendRequest) -> Result<SendResponse, BackendError> {
+    pub async fn send(&self, req: SendRequest) -> Result<SendResponse, RpcError> {
         let room = room_hash(req.message.chat.as_deref().unwrap_or_default());
         let repeat = Repeat::of_send(&req);
         let call = Box::pin(self.client.send(req));
@@ -130,11 +130,7 @@ impl Backend {
     }
 
     /// A pull that may wait up to `wait` at the rpc-server: its timeout is that much longer.
-    pub async fn pull(
-        &self,
-        req: PullRequest,
-        wait: Duration,
-    ) -> Result<PullResponse, BackendError> {
+    pub async fn pull(&self, req: PullRequest, wait: Duration) -> Result<PullResponse, RpcError> {
         let room = room_hash(&req.chat);
         let call = Box::pin(self.client.pull(req));
         self.call("pull", room, Repeat::Harmless, self.timeout + wait, call)
@@ -150,7 +146,7 @@ impl Backend {
         repeat: Repeat,
         timeout: Duration,
         call: impl Future<Output = Result<T, ClientError>>,
-    ) -> Result<T, BackendError> {
+    ) -> Result<T, RpcError> {
         let started = Instant::now();
         // The consistent-hash balancer reads the key of the call from the task's metainfo, and
         // `NoteAttemptLayer` leaves the last replica tried there.
@@ -177,14 +173,14 @@ impl Backend {
                 .into()),
         };
         let elapsed = started.elapsed();
-        let outcome = result.as_ref().err().map_or("ok", BackendError::kind);
+        let outcome = result.as_ref().err().map_or("ok", RpcError::kind);
         metrics::histogram!("im_rpc_client_duration_seconds", "method" => method, "outcome" => outcome)
             .record(elapsed);
         if let Err(err) = &result {
             let replica = last_attempt.map_or_else(|| "none known".to_owned(), |a| a.to_string());
             let elapsed_ms = elapsed.as_millis() as u64;
             match err {
-                BackendError::Internal => {
+                RpcError::Internal => {
                     tracing::error!(method, kind = err.kind(), %replica, elapsed_ms, "rpc call failed")
                 }
                 _ => {
