@@ -70,12 +70,8 @@ where
         let attempt_timeout = match &req {
             ImServiceRequestSend::Send(send) if send.req.message.client_msg_id.is_none() => None,
             ImServiceRequestSend::Send(_) => Some(self.attempt_timeout),
-            ImServiceRequestSend::Pull(pull) => {
-                let wait = pull
-                    .req
-                    .wait_ms
-                    .map_or(0, |ms| u64::try_from(ms).unwrap_or(0));
-                Some(self.attempt_timeout + Duration::from_millis(wait))
+            ImServiceRequestSend::Pull(_) | ImServiceRequestSend::Chats(_) => {
+                Some(self.attempt_timeout + may_wait(&req).unwrap_or_default())
             }
         };
         if let Some(attempt_timeout) = attempt_timeout {
@@ -111,6 +107,16 @@ where
             other => other,
         }
     }
+}
+
+/// How long a pull or an inbox listing may wait at the rpc-server, if it may.
+fn may_wait(req: &ImServiceRequestSend) -> Option<Duration> {
+    let wait_ms = match req {
+        ImServiceRequestSend::Pull(pull) => pull.req.wait_ms,
+        ImServiceRequestSend::Chats(chats) => chats.req.wait_ms,
+        ImServiceRequestSend::Send(_) => None,
+    }?;
+    Some(Duration::from_millis(u64::try_from(wait_ms).unwrap_or(0)))
 }
 
 /// Connection failures that happen before a single byte of the request left.
@@ -169,9 +175,9 @@ where
         cx: &mut ClientContext,
         req: ImServiceRequestSend,
     ) -> Result<S::Response, ClientError> {
-        // A pull that may wait holds its call idle for long: it is bounded by the cap on
-        // waiting pulls instead, or a few hundred of them would stall every other call.
-        if matches!(&req, ImServiceRequestSend::Pull(pull) if pull.req.wait_ms.is_some()) {
+        // A call that may wait holds its call idle for long: it is bounded by the cap on
+        // waiting calls instead, or a few hundred of them would stall every other call.
+        if may_wait(&req).is_some() {
             return self.inner.call(cx, req).await;
         }
         let permits = cx.rpc_info.callee().address.clone().map(|address| {

@@ -10,7 +10,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use im_idl::{
-    ImServiceClient, ImServiceClientBuilder, PullRequest, PullResponse, SendRequest, SendResponse,
+    ChatsRequest, ChatsResponse, ImServiceClient, ImServiceClientBuilder, PullRequest,
+    PullResponse, SendRequest, SendResponse,
 };
 use metainfo::{METAINFO, MetaInfo};
 use volo::discovery::StaticDiscover;
@@ -136,6 +137,24 @@ impl Backend {
             room,
             self.timeout + wait,
             Box::pin(self.client.pull(req)),
+        )
+        .await
+    }
+
+    /// An inbox listing that may wait up to `wait` at the rpc-server. A member's listings go to
+    /// one replica, so those waiting together share its reads.
+    pub async fn chats(
+        &self,
+        req: ChatsRequest,
+        wait: Duration,
+    ) -> Result<ChatsResponse, BackendError> {
+        let mut hasher = DefaultHasher::new();
+        req.member.hash(&mut hasher);
+        self.call(
+            "chats",
+            hasher.finish(),
+            self.timeout + wait,
+            Box::pin(self.client.chats(req)),
         )
         .await
     }
