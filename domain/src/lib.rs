@@ -4,6 +4,7 @@
 mod client_msg_id;
 mod codes;
 mod error;
+mod inbox;
 mod member;
 mod message;
 mod page;
@@ -13,8 +14,9 @@ mod text;
 pub use client_msg_id::ClientMsgId;
 pub use codes::ErrorCode;
 pub use error::InvalidInput;
+pub use inbox::{ChatEntry, DEFAULT_CHATS_LIMIT, Inbox, InboxRequest};
 pub use member::Member;
 pub use message::{NewMessage, StoredMessage};
-pub use page::{Direction, Page, PageRequest, parse_wait};
+pub use page::{Direction, Page, PageRequest, Window, parse_wait};
 pub use room::Room;
 pub use text::MessageText;

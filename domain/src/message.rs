@@ -55,6 +55,19 @@ pub struct StoredMessage {
     pub client_msg_id: Option<String>,
 }
 
+impl StoredMessage {
+    /// `msg` as committed with `send_time`.
+    pub fn new(msg: &NewMessage, send_time: i64) -> Self {
+        Self {
+            chat: msg.room.key().to_owned(),
+            sender: msg.sender.to_string(),
+            text: msg.text.as_str().to_owned(),
+            send_time,
+            client_msg_id: msg.client_msg_id.as_ref().map(ToString::to_string),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

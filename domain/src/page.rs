@@ -9,46 +9,35 @@ pub const MAX_LIMIT: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
-    /// Oldest first, from `send_time >= cursor`.
+    /// Lowest position first, from `position >= cursor`.
     Forward,
-    /// Newest first, from `send_time <= cursor` (cursor 0: from the newest).
+    /// Highest position first, from `position <= cursor` (cursor 0: from the highest).
     Backward,
 }
 
-/// One pull, checked: the room, where to start, how many, which way.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PageRequest {
-    pub room: Room,
-    pub cursor: i64,
-    pub limit: usize,
-    pub direction: Direction,
+/// Where a walk over positions (a room's send_times, an inbox's versions) starts, how many rows
+/// it returns and which way it goes. The cursor rules of pulls and of the inbox live here once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Window {
+    cursor: i64,
+    limit: usize,
+    direction: Direction,
 }
 
-/// What a pull returns. `next_cursor` continues the walk with nothing repeated or skipped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page {
-    pub messages: Vec<StoredMessage>,
-    pub has_more: bool,
-    pub next_cursor: i64,
-}
-
-/// How long a forward pull whose page is empty may wait for the room's next message: `wait_ms`
-/// (0: not at all), at most `max`.
-pub fn parse_wait(wait_ms: i64, max: Duration) -> Result<Duration, InvalidInput> {
-    let wait_ms = u64::try_from(wait_ms).map_err(|_| InvalidInput::NegativeWait(wait_ms))?;
-    Ok(Duration::from_millis(wait_ms).min(max))
-}
-
-impl PageRequest {
-    /// `limit` 0 means the default; a limit above [`MAX_LIMIT`] is clamped to it.
-    pub fn parse(chat: &str, cursor: i64, limit: i64, reverse: bool) -> Result<Self, InvalidInput> {
-        let room = Room::parse(chat)?;
+impl Window {
+    /// `limit` 0 means `default_limit`; a limit above [`MAX_LIMIT`] is clamped to it.
+    pub fn parse(
+        cursor: i64,
+        limit: i64,
+        reverse: bool,
+        default_limit: usize,
+    ) -> Result<Self, InvalidInput> {
         if cursor < 0 {
             return Err(InvalidInput::NegativeCursor(cursor));
         }
         let limit = match limit {
             ..0 => return Err(InvalidInput::NegativeLimit(limit)),
-            0 => DEFAULT_LIMIT,
+            0 => default_limit,
             n => usize::try_from(n).map_or(MAX_LIMIT, |n| n.min(MAX_LIMIT)),
         };
         let direction = if reverse {
@@ -57,14 +46,25 @@ impl PageRequest {
             Direction::Forward
         };
         Ok(Self {
-            room,
             cursor,
             limit,
             direction,
         })
     }
 
-    /// The inclusive bound of the walk: the lowest send_time going forward, the highest going
+    pub fn cursor(&self) -> i64 {
+        self.cursor
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    pub fn direction(&self) -> Direction {
+        self.direction
+    }
+
+    /// The inclusive bound of the walk: the lowest position going forward, the highest going
     /// backward.
     pub fn bound(&self) -> i64 {
         match self.direction {
@@ -78,27 +78,69 @@ impl PageRequest {
         self.limit + 1
     }
 
-    /// Turns up to [`Self::rows_to_fetch`] rows, in walk order, into the page.
-    pub fn page(&self, mut rows: Vec<StoredMessage>) -> Page {
+    /// Cuts up to [`Self::rows_to_fetch`] rows, in walk order, to the page; returns it with
+    /// `has_more` and `next_cursor`. `position` is a row's place in the walk.
+    pub fn cut<T>(&self, mut rows: Vec<T>, position: impl Fn(&T) -> i64) -> (Vec<T>, bool, i64) {
         if rows.len() > self.limit {
-            let next_cursor = rows[self.limit].send_time;
+            let next_cursor = position(&rows[self.limit]);
             rows.truncate(self.limit);
-            return Page {
-                messages: rows,
-                has_more: true,
-                next_cursor,
-            };
+            return (rows, true, next_cursor);
         }
         let next_cursor = match self.direction {
-            // A poller continues right after what it has seen; later sends get larger times.
+            // A poller continues right after what it has seen; later commits get larger positions.
             Direction::Forward => rows
                 .last()
-                .map_or(self.cursor, |last| last.send_time.saturating_add(1)),
+                .map_or(self.cursor, |last| position(last).saturating_add(1)),
             Direction::Backward => 0,
         };
+        (rows, false, next_cursor)
+    }
+}
+
+/// One pull, checked: the room and the window over its send_times.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PageRequest {
+    room: Room,
+    window: Window,
+}
+
+/// What a pull returns. `next_cursor` continues the walk with nothing repeated or skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub messages: Vec<StoredMessage>,
+    pub has_more: bool,
+    pub next_cursor: i64,
+}
+
+/// How long a forward call whose page is empty may wait for the next change: `wait_ms`
+/// (0: not at all), at most `max`.
+pub fn parse_wait(wait_ms: i64, max: Duration) -> Result<Duration, InvalidInput> {
+    let wait_ms = u64::try_from(wait_ms).map_err(|_| InvalidInput::NegativeWait(wait_ms))?;
+    Ok(Duration::from_millis(wait_ms).min(max))
+}
+
+impl PageRequest {
+    /// `limit` 0 means the default; a limit above [`MAX_LIMIT`] is clamped to it.
+    pub fn parse(chat: &str, cursor: i64, limit: i64, reverse: bool) -> Result<Self, InvalidInput> {
+        let room = Room::parse(chat)?;
+        let window = Window::parse(cursor, limit, reverse, DEFAULT_LIMIT)?;
+        Ok(Self { room, window })
+    }
+
+    pub fn room(&self) -> &Room {
+        &self.room
+    }
+
+    pub fn window(&self) -> &Window {
+        &self.window
+    }
+
+    /// Turns up to [`Window::rows_to_fetch`] rows, in walk order, into the page.
+    pub fn page(&self, rows: Vec<StoredMessage>) -> Page {
+        let (messages, has_more, next_cursor) = self.window.cut(rows, |m| m.send_time);
         Page {
-            messages: rows,
-            has_more: false,
+            messages,
+            has_more,
             next_cursor,
         }
     }
@@ -127,12 +169,33 @@ mod tests {
 
     #[test]
     fn limit_defaults_to_10_and_is_clamped_to_100() {
-        assert_eq!(PageRequest::parse("a:b", 0, 0, false).unwrap().limit, 10);
-        assert_eq!(PageRequest::parse("a:b", 0, 7, false).unwrap().limit, 7);
-        assert_eq!(PageRequest::parse("a:b", 0, 100, false).unwrap().limit, 100);
-        assert_eq!(PageRequest::parse("a:b", 0, 101, false).unwrap().limit, 100);
         assert_eq!(
-            PageRequest::parse("a:b", 0, i64::MAX, false).unwrap().limit,
+            PageRequest::parse("a:b", 0, 0, false).unwrap().window.limit,
+            10
+        );
+        assert_eq!(
+            PageRequest::parse("a:b", 0, 7, false).unwrap().window.limit,
+            7
+        );
+        assert_eq!(
+            PageRequest::parse("a:b", 0, 100, false)
+                .unwrap()
+                .window
+                .limit,
+            100
+        );
+        assert_eq!(
+            PageRequest::parse("a:b", 0, 101, false)
+                .unwrap()
+                .window
+                .limit,
+            100
+        );
+        assert_eq!(
+            PageRequest::parse("a:b", 0, i64::MAX, false)
+                .unwrap()
+                .window
+                .limit,
             100
         );
     }
@@ -152,17 +215,32 @@ mod tests {
     #[test]
     fn reverse_from_zero_starts_at_the_newest() {
         assert_eq!(
-            PageRequest::parse("a:b", 0, 10, true).unwrap().bound(),
+            PageRequest::parse("a:b", 0, 10, true)
+                .unwrap()
+                .window
+                .bound(),
             i64::MAX
         );
-        assert_eq!(PageRequest::parse("a:b", 5, 10, true).unwrap().bound(), 5);
-        assert_eq!(PageRequest::parse("a:b", 0, 10, false).unwrap().bound(), 0);
+        assert_eq!(
+            PageRequest::parse("a:b", 5, 10, true)
+                .unwrap()
+                .window
+                .bound(),
+            5
+        );
+        assert_eq!(
+            PageRequest::parse("a:b", 0, 10, false)
+                .unwrap()
+                .window
+                .bound(),
+            0
+        );
     }
 
     #[test]
     fn a_full_page_points_at_the_next_message() {
         let req = PageRequest::parse("a:b", 0, 2, false).unwrap();
-        assert_eq!(req.rows_to_fetch(), 3);
+        assert_eq!(req.window.rows_to_fetch(), 3);
         let page = req.page(rows(&[10, 11, 12]));
         assert_eq!(times(&page), [10, 11]);
         assert!(page.has_more);

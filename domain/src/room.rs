@@ -33,6 +33,12 @@ impl Room {
         &self.key
     }
 
+    /// Its members, each once (a self-chat has one).
+    pub fn members(&self) -> impl Iterator<Item = &Member> {
+        let second = (self.second != self.first).then_some(&self.second);
+        std::iter::once(&self.first).chain(second)
+    }
+
     pub fn has_member(&self, member: &Member) -> bool {
         *member == self.first || *member == self.second
     }
@@ -71,6 +77,13 @@ mod tests {
         let room = Room::parse("al:al").unwrap();
         assert_eq!(room.key(), "al:al");
         assert!(room.has_member(&Member::parse("al", "sender").unwrap()));
+        assert_eq!(room.members().count(), 1);
+        let pair: Vec<_> = Room::parse("bob:al")
+            .unwrap()
+            .members()
+            .map(|m| m.to_string())
+            .collect();
+        assert_eq!(pair, ["al", "bob"]);
     }
 
     #[test]

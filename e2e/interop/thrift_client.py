@@ -15,7 +15,7 @@ from thrift.protocol import TBinaryProtocol, TCompactProtocol  # noqa: E402
 from thrift.transport import TSocket, TTransport  # noqa: E402
 
 from idl_rpc import IMService  # noqa: E402
-from idl_rpc.ttypes import Message, PullRequest, SendRequest  # noqa: E402
+from idl_rpc.ttypes import ChatsRequest, Message, PullRequest, SendRequest  # noqa: E402
 
 socket = TSocket.TSocket("127.0.0.1", port)
 if transport_kind == "framed":
@@ -73,6 +73,22 @@ for field in ("Chat", "Cursor", "Limit"):
     fields[field] = None
     missing = client.Pull(PullRequest(**fields))
     assert missing.Code == 1 and missing.Msg == f"{field.lower()} is required", (field, missing)
+
+inbox = client.Chats(ChatsRequest(Member="bob"))
+assert inbox.Code == 0 and inbox.HasMore is False, inbox
+assert [(c.Chat, c.Version) for c in inbox.Chats] == [("al:bob", 1)], inbox
+assert inbox.Chats[0].LastMessage.Text == text and inbox.Chats[0].LastMessage.Sender == "al", inbox
+assert inbox.NextCursor == 2, inbox
+newest_first = client.Chats(ChatsRequest(Member="al", Cursor=0, Limit=5, Reverse=True, WaitMs=0))
+assert newest_first.Code == 0 and newest_first.NextCursor == 0, newest_first
+assert [c.Chat for c in newest_first.Chats] == ["al:bob"], newest_first
+nobody = client.Chats(ChatsRequest(Member="nobody"))
+assert nobody.Code == 0 and nobody.Chats == [] and nobody.NextCursor == 0, nobody
+for bad, word in ((ChatsRequest(Member="a:b"), "member"), (ChatsRequest(Member="al", Cursor=-1), "cursor"),
+                  (ChatsRequest(Member="al", WaitMs=-5), "wait_ms"), (ChatsRequest(Member=None), "member"),
+                  (ChatsRequest(Member=not_utf8), "member")):
+    refused = client.Chats(bad)
+    assert refused.Code == 1 and word in refused.Msg, (bad, refused)
 
 # Nothing of the above was stored, and the connection still serves.
 page = client.Pull(PullRequest(Chat="al:bob", Cursor=0, Limit=10, Reverse=False))

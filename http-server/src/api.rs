@@ -1,6 +1,6 @@
 //! The JSON shapes of idl_http.proto that the server writes.
 
-use im_idl::Message;
+use im_idl::{ChatEntry, Message};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -36,6 +36,30 @@ pub struct SendReply {
 #[derive(Debug, Serialize)]
 pub struct PullReply {
     pub messages: Vec<MessageJson>,
+    pub has_more: bool,
+    pub next_cursor: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChatJson {
+    pub chat: String,
+    pub version: i64,
+    pub last_message: MessageJson,
+}
+
+impl From<ChatEntry> for ChatJson {
+    fn from(entry: ChatEntry) -> Self {
+        Self {
+            chat: entry.chat.to_string(),
+            version: entry.version,
+            last_message: entry.last_message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChatsReply {
+    pub chats: Vec<ChatJson>,
     pub has_more: bool,
     pub next_cursor: i64,
 }

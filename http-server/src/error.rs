@@ -77,7 +77,7 @@ impl ApiError {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Unavailable,
-            "overloaded: too many pulls waiting, retry later",
+            "overloaded: too many calls waiting, retry later",
         )
     }
 

@@ -4,7 +4,9 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use im_idl::{ImServiceClient, ImServiceClientBuilder, Message, PullRequest, SendRequest};
+use im_idl::{
+    ChatsRequest, ImServiceClient, ImServiceClientBuilder, Message, PullRequest, SendRequest,
+};
 use serde_json::{Value, json};
 
 #[derive(Clone)]
@@ -19,6 +21,13 @@ pub enum Api {
 pub struct Page {
     pub messages: Vec<(i64, String)>,
     pub has_more: bool,
+    pub next_cursor: i64,
+}
+
+/// One answer of a member's inbox: the rooms that changed, in version order. A listing with
+/// more beyond it answers the next call at once, so `has_more` needs no reading.
+pub struct Listing {
+    pub chats: Vec<String>,
     pub next_cursor: i64,
 }
 
@@ -149,6 +158,55 @@ impl Api {
                         })
                         .collect(),
                     has_more: resp.has_more.unwrap_or_default(),
+                    next_cursor: resp.next_cursor.unwrap_or_default(),
+                })
+            }
+        }
+    }
+}
+
+impl Api {
+    /// A forward inbox listing; `wait_ms` above 0 makes an empty one wait that long.
+    pub async fn chats(&self, member: &str, cursor: i64, wait_ms: i32) -> Result<Listing, String> {
+        match self {
+            Self::Http { client, base } => {
+                let url = format!(
+                    "{base}/api/chats?member={member}&cursor={cursor}&limit=100&wait_ms={wait_ms}"
+                );
+                let reply = http_call(client.get(url)).await?;
+                let chats = reply["chats"]
+                    .as_array()
+                    .ok_or("reply without chats")?
+                    .iter()
+                    .map(|c| c["chat"].as_str().unwrap_or_default().to_owned())
+                    .collect();
+                Ok(Listing {
+                    chats,
+                    next_cursor: reply["next_cursor"].as_i64().unwrap_or_default(),
+                })
+            }
+            Self::Thrift(client) => {
+                let req = ChatsRequest {
+                    member: member.to_owned().into(),
+                    cursor: Some(cursor),
+                    limit: Some(100),
+                    reverse: None,
+                    wait_ms: (wait_ms > 0).then_some(wait_ms),
+                };
+                let resp = client
+                    .chats(req)
+                    .await
+                    .map_err(|e| format!("thrift {}", kind_of(&e.to_string())))?;
+                if resp.code != 0 {
+                    return Err(format!("code {}", resp.code));
+                }
+                Ok(Listing {
+                    chats: resp
+                        .chats
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|c| c.chat.to_string())
+                        .collect(),
                     next_cursor: resp.next_cursor.unwrap_or_default(),
                 })
             }

@@ -74,6 +74,11 @@ pub struct PollArgs {
     #[arg(long, value_parser = parse_duration)]
     pub short_poll: Option<Duration>,
 
+    /// Each receiver is a member of several rooms and follows its inbox (`GET /api/chats`,
+    /// waiting up to --wait-ms), pulling each room that changed: what an app does.
+    #[arg(long, conflicts_with = "short_poll")]
+    pub inbox: bool,
+
     /// Write the summary as JSON to this file too.
     #[arg(long)]
     pub json_out: Option<std::path::PathBuf>,

@@ -2,6 +2,7 @@
 
 mod api;
 mod cli;
+mod inbox;
 mod plot;
 mod poll;
 mod run;

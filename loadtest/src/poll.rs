@@ -1,7 +1,8 @@
 //! `im-load poll`: receivers follow rooms with pulls (long polls by default, or a short-poll
-//! loop) while senders send. Reports the delivery latency from a send's acknowledgement to its
-//! receipt, and checks that every receiver got every message of its room exactly once, in
-//! order: what its room holds at the end, walked page by page.
+//! loop), or follow their own inboxes and pull the rooms that changed (`--inbox`), while senders
+//! send. Reports the delivery latency from a send's acknowledgement to its receipt, and checks
+//! that every receiver got every message of each room it follows exactly once, in order: what
+//! the room holds at the end, walked page by page.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,15 +15,19 @@ use tokio::sync::watch;
 
 use crate::api::Api;
 use crate::cli::PollArgs;
+use crate::inbox::{follow_inbox, inbox_rooms};
 use crate::run::{Room, rooms};
 use crate::stats::Latency;
 use crate::verify::walk;
 
 /// How long receivers may take to catch up once the senders stopped.
-const CATCH_UP: Duration = Duration::from_secs(30);
+pub(crate) const CATCH_UP: Duration = Duration::from_secs(30);
 
 /// When each acknowledged message was acknowledged, by text (unique in the run).
-type Acks = Arc<Mutex<HashMap<String, Instant>>>;
+pub(crate) type Acks = Arc<Mutex<HashMap<String, Instant>>>;
+
+/// Set once the senders are done: how many sends each room acknowledged.
+pub(crate) type Finishing = watch::Receiver<Option<Arc<HashMap<usize, usize>>>>;
 
 #[derive(Debug, Serialize)]
 pub struct PollSummary {
@@ -38,11 +43,40 @@ pub struct PollSummary {
     pub violations: Vec<String>,
 }
 
-struct Received {
-    room: usize,
-    messages: Vec<(i64, String)>,
-    latency: Histogram<u64>,
-    errors: u64,
+pub(crate) struct Received {
+    /// What the receiver got of each room it follows, in order.
+    pub(crate) rooms: HashMap<usize, Vec<(i64, String)>>,
+    pub(crate) latency: Histogram<u64>,
+    pub(crate) errors: u64,
+}
+
+impl Received {
+    pub(crate) fn new(rooms: impl IntoIterator<Item = usize>) -> Self {
+        Self {
+            rooms: rooms.into_iter().map(|room| (room, Vec::new())).collect(),
+            latency: Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid bounds"),
+            errors: 0,
+        }
+    }
+
+    /// Whether it holds all that the senders acknowledged in its rooms.
+    pub(crate) fn has_all(&self, acked: &HashMap<usize, usize>) -> bool {
+        self.rooms
+            .iter()
+            .all(|(room, got)| got.len() >= acked.get(room).copied().unwrap_or(0))
+    }
+
+    /// Takes `messages` of `room`, each with its delay since its sender's acknowledgement.
+    pub(crate) fn take(&mut self, acks: &Acks, room: usize, messages: Vec<(i64, String)>) {
+        let now = Instant::now();
+        let acks = acks.lock().expect("acks lock");
+        for (send_time, text) in messages {
+            // Received before its sender saw the acknowledgement: no delay.
+            let delay = acks.get(&text).map_or(Duration::ZERO, |acked| now - *acked);
+            let _ = self.latency.record((delay.as_micros() as u64).max(1));
+            self.rooms.entry(room).or_default().push((send_time, text));
+        }
+    }
 }
 
 pub async fn run(args: PollArgs) -> anyhow::Result<bool> {
@@ -59,9 +93,10 @@ pub async fn run(args: PollArgs) -> anyhow::Result<bool> {
     } else {
         "thrift"
     };
-    let mode = match args.short_poll {
-        Some(every) => format!("short poll every {} ms", every.as_millis()),
-        None => format!("long poll (wait_ms {})", args.wait_ms),
+    let mode = match (args.inbox, args.short_poll) {
+        (true, _) => format!("following inboxes (wait_ms {})", args.wait_ms),
+        (false, Some(every)) => format!("short poll every {} ms", every.as_millis()),
+        (false, None) => format!("long poll (wait_ms {})", args.wait_ms),
     };
     let label = format!(
         "{via}, {} receivers, {mode}, {} senders every {} ms, {} rooms",
@@ -70,23 +105,38 @@ pub async fn run(args: PollArgs) -> anyhow::Result<bool> {
         args.think.as_millis(),
         args.rooms
     );
-    let rooms = rooms(args.rooms);
+    let (rooms, members) = if args.inbox {
+        inbox_rooms(args.receivers, args.rooms)
+    } else {
+        (rooms(args.rooms), Vec::new())
+    };
     let acks: Acks = Arc::default();
     let (done, finishing) = watch::channel(None::<Arc<HashMap<usize, usize>>>);
 
     let started = Instant::now();
     let receivers: Vec<_> = (0..args.receivers)
         .map(|i| {
-            let room = i % rooms.len();
-            tokio::spawn(receive(
-                apis[i % apis.len()].clone(),
-                rooms.clone(),
-                room,
-                acks.clone(),
-                finishing.clone(),
-                args.wait_ms,
-                args.short_poll,
-            ))
+            let api = apis[i % apis.len()].clone();
+            let (rooms, acks, finishing) = (rooms.clone(), acks.clone(), finishing.clone());
+            match members.get(i) {
+                Some(member) => tokio::spawn(follow_inbox(
+                    api,
+                    rooms,
+                    member.clone(),
+                    acks,
+                    finishing,
+                    args.wait_ms,
+                )),
+                None => tokio::spawn(receive(
+                    api,
+                    rooms,
+                    i % args.rooms.max(1),
+                    acks,
+                    finishing,
+                    args.wait_ms,
+                    args.short_poll,
+                )),
+            }
         })
         .collect();
     let deadline = started + args.duration;
@@ -123,7 +173,7 @@ pub async fn run(args: PollArgs) -> anyhow::Result<bool> {
     let (mut delivered, mut pull_errors) = (0, 0);
     for r in &received {
         latency.add(&r.latency).context("same bounds")?;
-        delivered += r.messages.len() as u64;
+        delivered += r.rooms.values().map(|got| got.len() as u64).sum::<u64>();
         pull_errors += r.errors;
     }
     let violations = check(&apis[0], &rooms, &received).await;
@@ -186,27 +236,24 @@ async fn receive(
     rooms: Arc<Vec<Room>>,
     room: usize,
     acks: Acks,
-    mut finishing: watch::Receiver<Option<Arc<HashMap<usize, usize>>>>,
+    mut finishing: Finishing,
     wait_ms: i32,
     short_poll: Option<Duration>,
 ) -> Received {
     let chat = &rooms[room].chat;
-    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
-    let (mut messages, mut errors, mut cursor) = (Vec::new(), 0, 0);
+    let mut received = Received::new([room]);
+    let mut cursor = 0;
     let mut catch_up_until = None;
     loop {
-        let expected = finishing
-            .borrow()
-            .as_ref()
-            .map(|acked| acked.get(&room).copied().unwrap_or(0));
-        if let Some(expected) = expected {
+        let finished = finishing.borrow().clone();
+        if let Some(acked) = &finished {
             let until = *catch_up_until.get_or_insert_with(|| Instant::now() + CATCH_UP);
-            if messages.len() >= expected || Instant::now() > until {
+            if received.has_all(acked) || Instant::now() > until {
                 break;
             }
         }
         // Once the senders are done, waiting could only delay the end.
-        let wait = if short_poll.is_some() || expected.is_some() {
+        let wait = if short_poll.is_some() || finished.is_some() {
             0
         } else {
             wait_ms
@@ -214,44 +261,31 @@ async fn receive(
         let pulled = tokio::select! {
             pulled = api.pull(chat, cursor, 100, false, wait) => pulled,
             // The senders finished while this pull waits: look again without waiting.
-            _ = finishing.changed(), if expected.is_none() => continue,
+            _ = finishing.changed(), if finished.is_none() => continue,
         };
         match pulled {
             Ok(page) => {
-                let now = Instant::now();
-                {
-                    let acks = acks.lock().expect("acks lock");
-                    for (send_time, text) in page.messages.iter().cloned() {
-                        // Received before its sender saw the acknowledgement: no delay.
-                        let delay = acks.get(&text).map_or(Duration::ZERO, |acked| now - *acked);
-                        let _ = latency.record((delay.as_micros() as u64).max(1));
-                        messages.push((send_time, text));
-                    }
-                }
+                let empty = page.messages.is_empty();
+                received.take(&acks, room, page.messages);
                 cursor = page.next_cursor;
-                if let (Some(every), true) = (short_poll, page.messages.is_empty()) {
+                if let (Some(every), true) = (short_poll, empty) {
                     tokio::time::sleep(every).await;
                 }
             }
             Err(_) => {
-                errors += 1;
+                received.errors += 1;
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
     }
-    Received {
-        room,
-        messages,
-        latency,
-        errors,
-    }
+    received
 }
 
-/// Every receiver of a room got exactly what the room holds, in order.
+/// Every receiver got exactly what each room it follows holds, in order.
 async fn check(api: &Api, rooms: &[Room], received: &[Received]) -> Vec<String> {
     let mut violations = Vec::new();
     let mut stored: HashMap<usize, Vec<(i64, String)>> = HashMap::new();
-    for room in received.iter().map(|r| r.room) {
+    for &room in received.iter().flat_map(|r| r.rooms.keys()) {
         if let std::collections::hash_map::Entry::Vacant(slot) = stored.entry(room) {
             match walk(api, &rooms[room].chat, false).await {
                 Ok(all) => {
@@ -263,15 +297,15 @@ async fn check(api: &Api, rooms: &[Room], received: &[Received]) -> Vec<String> 
             }
         }
     }
-    for r in received {
-        let Some(all) = stored.get(&r.room) else {
+    for (room, got) in received.iter().flat_map(|r| &r.rooms) {
+        let Some(all) = stored.get(room) else {
             continue;
         };
-        if &r.messages != all {
+        if got != all {
             violations.push(format!(
                 "{}: a receiver got {} messages, the room holds {} (missed, repeated or out of order)",
-                rooms[r.room].chat,
-                r.messages.len(),
+                rooms[*room].chat,
+                got.len(),
                 all.len()
             ));
         }
@@ -291,7 +325,7 @@ fn print(summary: &PollSummary) {
         d.p50_ms, d.p90_ms, d.p99_ms, d.p999_ms, d.max_ms
     );
     if summary.violations.is_empty() {
-        println!("every receiver got every message of its room once, in order: PASS");
+        println!("every receiver got every message of each room it follows once, in order: PASS");
     } else {
         println!("FAIL:");
         for violation in summary.violations.iter().take(20) {

@@ -66,23 +66,28 @@ pub struct Config {
     #[arg(long, env = "IM_DB_CONNECT_TIMEOUT_SECS", default_value_t = 60)]
     pub db_connect_timeout_secs: u64,
 
-    /// The longest a forward pull whose page is empty waits for the room's next message
-    /// (`wait_ms` of a pull is clamped to it), in milliseconds.
+    /// The longest a forward pull (or inbox listing) whose page is empty waits for the next
+    /// change (`wait_ms` is clamped to it), in milliseconds.
     #[arg(long, env = "IM_PULL_MAX_WAIT_MS", default_value_t = 30_000,
           value_parser = clap::value_parser!(u64).range(0..=600_000))]
     pub pull_max_wait_ms: u64,
 
-    /// Most pulls waiting at once on this replica; one more is answered "unavailable" (code 2).
+    /// Most pulls and inbox listings waiting at once on this replica; one more is answered "unavailable" (code 2).
     #[arg(long, env = "IM_PULL_MAX_WAITING", default_value_t = 10_000,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub pull_max_waiting: usize,
 
-    /// How often, while pulls wait, the replica looks for messages other replicas committed in
-    /// the rooms waited on (one query per 500 such rooms), in milliseconds: the longest a
-    /// waiting pull can lag behind a message another replica stored, plus that query.
+    /// How often, while calls wait, the replica looks for commits other replicas made in the
+    /// rooms and inboxes waited on (one query per 500 of them), in milliseconds: the longest a
+    /// waiting call can lag behind a message another replica stored, plus that query.
     #[arg(long, env = "IM_PULL_WATCH_INTERVAL_MS", default_value_t = 100,
           value_parser = clap::value_parser!(u64).range(10..=10_000))]
     pub pull_watch_interval_ms: u64,
+
+    /// Whether sends move the members' inboxes (`GET /api/chats`). Leave it on: off exists only
+    /// to measure what the inbox costs each send, and listings then miss what was sent.
+    #[arg(long, env = "IM_INBOX", default_value_t = true, action = clap::ArgAction::Set)]
+    pub inbox: bool,
 
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -108,6 +113,7 @@ impl Config {
             readers: self.db_readers.into(),
             deadline: Duration::from_millis(self.db_deadline_ms),
             lock_wait_secs: self.db_lock_wait_secs,
+            inbox: self.inbox,
         }
     }
 }

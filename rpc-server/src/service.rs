@@ -5,20 +5,23 @@
 //! and every field may be missing. Both are checked here, once, before anything else runs.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use im_domain::{
-    ClientMsgId, Direction, ErrorCode, InvalidInput, NewMessage, Page, PageRequest, StoredMessage,
-    parse_wait,
+    ClientMsgId, Direction, ErrorCode, Inbox, InboxRequest, InvalidInput, NewMessage, Page,
+    PageRequest, StoredMessage, parse_wait,
 };
-use im_idl::lenient::{ImService, Message, PullRequest, PullResponse, SendRequest, SendResponse};
+use im_idl::lenient::{
+    ChatEntry, ChatsRequest, ChatsResponse, ImService, Message, PullRequest, PullResponse,
+    SendRequest, SendResponse,
+};
 use pilota::Bytes;
 use thiserror::Error;
 use volo_thrift::ServerError;
 
 use crate::caller_deadline::caller_deadline;
+use crate::long_poll::{Followed, SharedReads, WaitError, Waiters, answer_when_changed};
 use crate::store::{Appended, Store, StoreError};
-use crate::waiters::{Waiters, WokenReads};
 
 #[derive(Debug, Error)]
 enum CallError {
@@ -26,8 +29,17 @@ enum CallError {
     Invalid(#[from] InvalidInput),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("too many pulls waiting")]
+    #[error("too many calls waiting")]
     TooManyWaiting,
+}
+
+impl From<WaitError> for CallError {
+    fn from(err: WaitError) -> Self {
+        match err {
+            WaitError::Full => Self::TooManyWaiting,
+            WaitError::Store(err) => Self::Store(err),
+        }
+    }
 }
 
 impl CallError {
@@ -56,7 +68,7 @@ impl CallError {
             ),
             Self::TooManyWaiting => (
                 ErrorCode::Unavailable,
-                "overloaded: too many pulls waiting, retry later".to_owned(),
+                "overloaded: too many calls waiting, retry later".to_owned(),
             ),
             Self::Store(StoreError::Internal(err)) => {
                 tracing::error!(%err, "database error");
@@ -70,8 +82,9 @@ impl CallError {
 pub struct MessageService {
     store: Store,
     waiters: Arc<Waiters>,
-    woken_reads: WokenReads,
-    /// `wait_ms` of a pull is clamped to this.
+    page_reads: SharedReads<PageRequest>,
+    inbox_reads: SharedReads<InboxRequest>,
+    /// `wait_ms` of a pull or a listing is clamped to this.
     max_wait: Duration,
 }
 
@@ -80,7 +93,8 @@ impl MessageService {
         Self {
             store,
             waiters,
-            woken_reads: WokenReads::default(),
+            page_reads: SharedReads::default(),
+            inbox_reads: SharedReads::default(),
             max_wait,
         }
     }
@@ -108,31 +122,41 @@ impl MessageService {
             req.reverse.unwrap_or(false),
         )?;
         let wait = parse_wait(req.wait_ms.unwrap_or(0).into(), self.max_wait)?;
-        if wait.is_zero() || page.direction == Direction::Backward {
-            return Ok(self.store.read_page(&page, caller_deadline()).await?);
-        }
-        self.pull_waiting(&page, wait).await
+        self.answer(&page, &self.page_reads, wait).await
     }
 
-    /// A forward pull that waits up to `wait` while its page is empty (see [`crate::waiters`]).
-    /// Holds no database connection while it waits.
-    async fn pull_waiting(&self, page: &PageRequest, wait: Duration) -> Result<Page, CallError> {
-        let started = Instant::now();
-        let until = tokio::time::Instant::now() + wait;
-        // Interest first, then the read: a commit after the read wakes the wait.
-        let mut subscription = self
-            .waiters
-            .subscribe(page.room.key())
-            .map_err(|_| CallError::TooManyWaiting)?;
-        let mut read = self.store.read_page(page, caller_deadline()).await?;
-        while read.messages.is_empty() {
-            let Some(wake) = subscription.wait(until).await else {
-                break;
-            };
-            read = self.woken_reads.read(&self.store, page, wake).await?;
+    async fn chats(&self, req: ChatsRequest) -> Result<Inbox, CallError> {
+        let listing = InboxRequest::parse(
+            text_field("member", req.member.as_ref())?,
+            req.cursor.unwrap_or(0),
+            req.limit.unwrap_or(0).into(),
+            req.reverse.unwrap_or(false),
+        )?;
+        let wait = parse_wait(req.wait_ms.unwrap_or(0).into(), self.max_wait)?;
+        self.answer(&listing, &self.inbox_reads, wait).await
+    }
+
+    /// Reads `req` now; a forward one that may wait does so while its answer is empty (see
+    /// [`crate::long_poll`]), holding no database connection while it waits.
+    async fn answer<F: Followed>(
+        &self,
+        req: &F,
+        reads: &SharedReads<F>,
+        wait: Duration,
+    ) -> Result<F::Answer, CallError> {
+        if wait.is_zero() || req.window().direction() == Direction::Backward {
+            return Ok(req.read(&self.store, caller_deadline()).await?);
         }
-        metrics::histogram!("im_pull_wait_seconds").record(started.elapsed());
-        Ok(read)
+        let answer = answer_when_changed(
+            &self.waiters,
+            reads,
+            &self.store,
+            req,
+            wait,
+            caller_deadline(),
+        )
+        .await?;
+        Ok(answer)
     }
 }
 
@@ -197,6 +221,46 @@ impl ImService for MessageService {
         };
         count_request("pull", resp.code);
         Ok(resp)
+    }
+
+    async fn chats(&self, req: ChatsRequest) -> Result<ChatsResponse, ServerError> {
+        let resp = self.answer_chats(req).await;
+        count_request("chats", resp.code);
+        Ok(resp)
+    }
+}
+
+impl MessageService {
+    async fn answer_chats(&self, req: ChatsRequest) -> ChatsResponse {
+        match MessageService::chats(self, req).await {
+            Ok(inbox) => ChatsResponse {
+                code: ErrorCode::OK,
+                msg: Bytes::from_static(b"success"),
+                chats: Some(
+                    inbox
+                        .chats
+                        .into_iter()
+                        .map(|entry| ChatEntry {
+                            chat: entry.chat.into(),
+                            version: entry.version,
+                            last_message: to_thrift(entry.last_message),
+                        })
+                        .collect(),
+                ),
+                has_more: Some(inbox.has_more),
+                next_cursor: Some(inbox.next_cursor),
+            },
+            Err(err) => {
+                let (code, msg) = err.code_and_msg();
+                ChatsResponse {
+                    code,
+                    msg,
+                    chats: None,
+                    has_more: None,
+                    next_cursor: None,
+                }
+            }
+        }
     }
 }
 

@@ -9,11 +9,11 @@ use volo::net::incoming::DefaultIncoming;
 use crate::caller_deadline::CallerDeadlineLayer;
 use crate::clock::SystemClock;
 use crate::config::Config;
+use crate::long_poll::{Waiters, watch_other_replicas};
 use crate::readiness::Readiness;
 use crate::registration;
 use crate::service::MessageService;
 use crate::store::Store;
-use crate::waiters::{Waiters, watch_other_replicas};
 
 /// Opens the store (waiting for the database), starts the admin server, registers in etcd and
 /// serves until SIGINT or SIGTERM. On a signal: deregister, keep serving while the http-servers
@@ -49,7 +49,7 @@ pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
         .layer_front(CallerDeadlineLayer)
         .register_shutdown_hook(move || {
             Box::pin(async move {
-                // Waiting pulls answer at once, as on their timeout.
+                // Waiting calls answer at once, as on their timeout.
                 waiters.stop();
                 readiness.stop().await;
                 if registered {

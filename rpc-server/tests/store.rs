@@ -60,14 +60,14 @@ async fn walk(store: &Store, chat: &str, limit: i64, reverse: bool) -> Vec<i64> 
     loop {
         let req = PageRequest::parse(chat, cursor, limit, reverse).unwrap();
         let page = store.read_page(&req, None).await.expect("read page");
-        assert!(page.messages.len() <= req.limit);
+        assert!(page.messages.len() <= req.window().limit());
         seen.extend(page.messages.iter().map(|m| m.send_time));
         if !page.has_more {
             return seen;
         }
         assert_eq!(
             page.messages.len(),
-            req.limit,
+            req.window().limit(),
             "a page with more must be full"
         );
         cursor = page.next_cursor;

@@ -1,6 +1,7 @@
 //! One file per endpoint family; `router` wires them with the admin endpoints, the JSON 404 and
 //! 405 answers, and the layers of `middleware`.
 
+mod chats;
 mod ping;
 mod pull;
 mod send;
@@ -18,10 +19,11 @@ use crate::middleware::{InFlight, read_body_first, shed_load, track_requests};
 use crate::rpc_client::RpcClient;
 
 /// The routes that get their own label in the request metrics.
-pub const ROUTES: [&str; 6] = [
+pub const ROUTES: [&str; 7] = [
     "/ping",
     "/api/send",
     "/api/pull",
+    "/api/chats",
     "/healthz",
     "/readyz",
     "/metrics",
@@ -34,10 +36,10 @@ pub struct ApiLimits {
     pub max_in_flight: usize,
     /// The longest a request body may take to arrive; then 408.
     pub body_timeout: Duration,
-    /// Most pulls waiting for messages at once (they do not count as in progress); beyond it,
-    /// 503 at once.
+    /// Most pulls and inbox listings waiting for a change at once (they do not count as in
+    /// progress); beyond it, 503 at once.
     pub max_waiting_pulls: usize,
-    /// `wait_ms` of a pull is clamped to this.
+    /// `wait_ms` of a pull or a listing is clamped to this.
     pub max_wait: Duration,
 }
 
@@ -51,10 +53,11 @@ pub fn router(
     let api = Router::new()
         .route("/api/send", post(send::send).fallback(only_post))
         .route("/api/pull", get(pull::pull).fallback(only_get))
+        .route("/api/chats", get(chats::chats).fallback(only_get))
         .layer(middleware::from_fn(shed_load))
         .layer(middleware::from_fn(read_body_first))
         .layer(Extension(InFlight::new(limits.max_in_flight)))
-        .layer(Extension(pull::WaitingPulls::new(limits.max_waiting_pulls)))
+        .layer(Extension(pull::WaitingCalls::new(limits.max_waiting_pulls)))
         .layer(Extension(limits));
     Router::new()
         .route("/ping", get(ping::ping).fallback(only_get))

@@ -1,8 +1,9 @@
 use std::sync::Arc;
+use std::time::Duration;
 
 use im_domain::parse_wait;
 use im_idl::PullRequest;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use volo_http::server::extract::Json;
 use volo_http::utils::Extension;
 
@@ -13,14 +14,42 @@ use crate::fields::Fields;
 use crate::middleware::InFlightPermit;
 use crate::rpc_client::RpcClient;
 
-/// Permits for pulls that wait for messages.
+/// Permits for calls that wait for a change (pulls and inbox listings).
 #[derive(Clone)]
-pub struct WaitingPulls(Arc<Semaphore>);
+pub struct WaitingCalls(Arc<Semaphore>);
 
-impl WaitingPulls {
+impl WaitingCalls {
     pub fn new(max: usize) -> Self {
         Self(Arc::new(Semaphore::new(max)))
     }
+
+    /// The `wait_ms` field, clamped; when the call may wait, a permit to wait, which moves it
+    /// out of the requests in progress.
+    pub fn admit(
+        &self,
+        fields: &Fields,
+        reverse: bool,
+        limits: &ApiLimits,
+        in_flight: &InFlightPermit,
+    ) -> Result<(Duration, Option<OwnedSemaphorePermit>), ApiError> {
+        let wait = parse_wait(fields.integer("wait_ms")?.unwrap_or(0), limits.max_wait)
+            .map_err(|err| ApiError::invalid(err.to_string()))?;
+        if wait.is_zero() || reverse {
+            return Ok((Duration::ZERO, None));
+        }
+        let permit = self
+            .0
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ApiError::too_many_waiting())?;
+        in_flight.give_back();
+        Ok((wait, Some(permit)))
+    }
+}
+
+/// A wait as the IDL carries it: at most the cap, which fits an i32.
+pub fn wait_ms(wait: Duration) -> Option<i32> {
+    (!wait.is_zero()).then(|| i32::try_from(wait.as_millis()).unwrap_or(i32::MAX))
 }
 
 /// `GET /api/pull`: fields `chat`, `cursor` (0), `limit` (0: the default), `reverse` (false),
@@ -29,31 +58,18 @@ impl WaitingPulls {
 pub async fn pull(
     Extension(rpc): Extension<Arc<RpcClient>>,
     Extension(limits): Extension<ApiLimits>,
-    Extension(waiting): Extension<WaitingPulls>,
+    Extension(waiting): Extension<WaitingCalls>,
     Extension(in_flight): Extension<InFlightPermit>,
     fields: Fields,
 ) -> Result<Json<PullReply>, ApiError> {
     let reverse = fields.boolean("reverse")?.unwrap_or(false);
-    let wait = parse_wait(fields.integer("wait_ms")?.unwrap_or(0), limits.max_wait)
-        .map_err(|err| ApiError::invalid(err.to_string()))?;
-    let waits = !wait.is_zero() && !reverse;
-    let _waiting = if waits {
-        let permit = waiting
-            .0
-            .try_acquire_owned()
-            .map_err(|_| ApiError::too_many_waiting())?;
-        in_flight.give_back();
-        Some(permit)
-    } else {
-        None
-    };
+    let (wait, _waiting) = waiting.admit(&fields, reverse, &limits, &in_flight)?;
     let req = PullRequest {
         chat: fields.string("chat")?.unwrap_or_default().into(),
         cursor: fields.integer("cursor")?.unwrap_or(0),
         limit: fields.integer("limit")?.unwrap_or(0),
         reverse: Some(reverse),
-        // At most the cap, which fits an i32.
-        wait_ms: waits.then(|| i32::try_from(wait.as_millis()).unwrap_or(i32::MAX)),
+        wait_ms: wait_ms(wait),
     };
     let resp = rpc.pull(req, wait).await?;
     rpc_outcome(resp.code, &resp.msg)?;

@@ -10,7 +10,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use im_idl::{
-    ImServiceClient, ImServiceClientBuilder, PullRequest, PullResponse, SendRequest, SendResponse,
+    ChatsRequest, ChatsResponse, ImServiceClient, ImServiceClientBuilder, PullRequest,
+    PullResponse, SendRequest, SendResponse,
 };
 use metainfo::{METAINFO, MetaInfo};
 use volo::discovery::StaticDiscover;
@@ -134,6 +135,21 @@ impl RpcClient {
         let room = room_hash(&req.chat);
         let call = Box::pin(self.client.pull(req));
         self.call("pull", room, Repeat::Harmless, self.timeout + wait, call)
+            .await
+    }
+
+    /// An inbox listing that may wait up to `wait` at the rpc-server. A member's listings go to
+    /// one replica, so those waiting together share its reads.
+    pub async fn chats(
+        &self,
+        req: ChatsRequest,
+        wait: Duration,
+    ) -> Result<ChatsResponse, RpcError> {
+        let mut hasher = DefaultHasher::new();
+        req.member.hash(&mut hasher);
+        let call = Box::pin(self.client.chats(req));
+        let timeout = self.timeout + wait;
+        self.call("chats", hasher.finish(), Repeat::Harmless, timeout, call)
             .await
     }
 

@@ -70,9 +70,3 @@ impl HeldConnection {
         }
     }
 }
-
-/// An error of the connection rather than of the statement: the statement may well succeed
-/// on a fresh connection.
-pub(super) fn is_connection_error(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Io(_) | sqlx::Error::Protocol(_))
-}

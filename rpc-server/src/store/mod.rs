@@ -1,7 +1,11 @@
-//! All SQL of the service: the schema's migrations, appending messages (in `writer`), reading a
-//! page.
+//! All SQL of the service: the schema's migrations, appending messages and moving inboxes (in
+//! `writer`), reading pages (`page`) and inbox listings (`listing`) on lent connections
+//! (`reader`), and the one reading of database errors (`error`).
 
 mod connection;
+mod error;
+mod listing;
+mod page;
 mod reader;
 mod writer;
 
@@ -9,38 +13,14 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use im_domain::{NewMessage, Page, PageRequest, StoredMessage};
+use im_domain::{Inbox, InboxRequest, NewMessage, Page, PageRequest, StoredMessage};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::{MySql, QueryBuilder, migrate::MigrateDatabase};
-use thiserror::Error;
 
 use crate::clock::Clock;
-use reader::{MessageRow, Reader};
+pub use error::{Internal, StoreError, Unavailable};
+use reader::Reader;
 use writer::Writer;
-
-/// Cloneable, because one failed group commit answers every send in it.
-#[derive(Debug, Clone, Error)]
-pub enum StoreError {
-    /// The database cannot serve now (unreachable, overloaded, shutting down, read-only during a
-    /// failover, or a lock conflict that outlasted the retries): the caller may retry later.
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    /// A real fault, such as data the database refused; details go to the log.
-    #[error("database error: {0}")]
-    Internal(String),
-    /// More sends are waiting for the database than the queue holds.
-    #[error("too many sends waiting for the database")]
-    Overloaded,
-    /// The connection failed during COMMIT of a send without a client_msg_id: it may or may not
-    /// be stored.
-    #[error(
-        "the database connection failed while committing; the message may or may not be stored"
-    )]
-    OutcomeUnknown,
-    /// The send's client_msg_id names a message of the same sender stored with another text.
-    #[error("client_msg_id already names another message of this sender in this room")]
-    ClientMsgIdConflict,
-}
 
 /// A send's answer: the stored message, and whether its client_msg_id named a message stored
 /// before (then nothing new was stored).
@@ -48,40 +28,6 @@ pub enum StoreError {
 pub struct Appended {
     pub message: StoredMessage,
     pub duplicate: bool,
-}
-
-/// MySQL / MariaDB server errors that mean "not now" rather than "wrong": too many connections
-/// (1040), shutdown in progress (1053), lock wait timeout (1205), deadlock (1213), read-only
-/// (1290, 1792, 1836: a replica or a failover in progress), connection killed (1927),
-/// and query interrupted (1317).
-const UNAVAILABLE_SERVER_ERRORS: [u16; 9] = [1040, 1053, 1205, 1213, 1290, 1317, 1792, 1836, 1927];
-
-impl StoreError {
-    fn timed_out() -> Self {
-        Self::Unavailable("the database did not answer in time".to_owned())
-    }
-}
-
-impl From<sqlx::Error> for StoreError {
-    fn from(err: sqlx::Error) -> Self {
-        let unavailable = match &err {
-            sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::Protocol(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed => true,
-            sqlx::Error::Database(db) => db
-                .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
-                .is_some_and(|e| UNAVAILABLE_SERVER_ERRORS.contains(&e.number())),
-            _ => false,
-        };
-        if unavailable {
-            Self::Unavailable(err.to_string())
-        } else {
-            Self::Internal(err.to_string())
-        }
-    }
 }
 
 /// How the store uses the database; every wait is bounded.
@@ -99,6 +45,9 @@ pub struct StoreOptions {
     pub deadline: Duration,
     /// `innodb_lock_wait_timeout` of every connection, in seconds (at least 1).
     pub lock_wait_secs: u32,
+    /// Whether commits move the members' inboxes. Always on in service; off only to measure
+    /// what the inbox costs each send.
+    pub inbox: bool,
 }
 
 impl Default for StoreOptions {
@@ -109,11 +58,13 @@ impl Default for StoreOptions {
             readers: 8,
             deadline: Duration::from_millis(2500),
             lock_wait_secs: 2,
+            inbox: true,
         }
     }
 }
 
-/// Told of every room where this replica committed a message, right after the commit.
+/// Told of every room where this replica committed a message, right after the commit (its
+/// members' inboxes moved with it).
 pub trait CommitListener: Send + Sync {
     fn committed(&self, room: &str);
 }
@@ -149,10 +100,10 @@ impl Store {
             }
         }
         let lock_wait_secs = options.lock_wait_secs.max(1);
-        // Room for every statement shape a commit lane prepares (see writer::STATEMENT_ROWS),
-        // so that none is ever closed and prepared again.
+        // Room for every statement shape a commit lane prepares (six statements of up to
+        // writer::STATEMENT_ROWS rows), so that none is ever closed and prepared again.
         let connect_options = MySqlConnectOptions::from_str(database_url)?
-            .statement_cache_capacity(4 * writer::STATEMENT_ROWS + 16);
+            .statement_cache_capacity(6 * writer::STATEMENT_ROWS + 16);
 
         let pool = MySqlPoolOptions::new()
             .max_connections(options.pool_size)
@@ -168,10 +119,7 @@ impl Store {
             })
             .connect_with(connect_options)
             .await?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(|err| StoreError::Internal(err.to_string()))?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
         let writer = Writer::start(pool.clone(), clock, on_commit, options);
         let reader = Reader::start(&pool, options.readers);
         Ok(Self {
@@ -213,25 +161,37 @@ impl Store {
         caller_deadline: Option<Instant>,
     ) -> Result<Page, StoreError> {
         let started = Instant::now();
-        let own = started + self.deadline;
-        let deadline = caller_deadline.map_or(own, |caller| caller.min(own));
-        let rows: Vec<MessageRow> = self.reader.read(req, deadline).await?;
+        let rows = self
+            .reader
+            .read(req, self.deadline(caller_deadline))
+            .await?;
         record_latency("read_page", started);
-        let chat = req.room.key();
-        let messages = rows
-            .into_iter()
-            .map(|row| StoredMessage {
-                chat: chat.to_owned(),
-                // Only validated UTF-8 member ids and client ids are ever written.
-                sender: String::from_utf8_lossy(&row.sender).into_owned(),
-                text: row.text,
-                send_time: row.send_time,
-                client_msg_id: row
-                    .client_msg_id
-                    .map(|id| String::from_utf8_lossy(&id).into_owned()),
-            })
-            .collect();
+        let chat = req.room().key();
+        let messages: Vec<StoredMessage> =
+            rows.into_iter().map(|row| row.into_message(chat)).collect();
         Ok(req.page(messages))
+    }
+
+    /// One range read of the member's (member, version) index, each room with its newest
+    /// message, within the store's deadline and `caller_deadline`.
+    pub async fn list_inbox(
+        &self,
+        req: &InboxRequest,
+        caller_deadline: Option<Instant>,
+    ) -> Result<Inbox, StoreError> {
+        let started = Instant::now();
+        let rows = self
+            .reader
+            .read(req, self.deadline(caller_deadline))
+            .await?;
+        record_latency("list_inbox", started);
+        Ok(req.listing(rows.into_iter().map(|row| row.into_entry()).collect()))
+    }
+
+    /// The earlier of the store's own deadline for a read starting now and the caller's.
+    fn deadline(&self, caller_deadline: Option<Instant>) -> Instant {
+        let own = Instant::now() + self.deadline;
+        caller_deadline.map_or(own, |caller| caller.min(own))
     }
 }
 
@@ -242,13 +202,38 @@ impl Store {
         &self,
         rooms: &[String],
     ) -> Result<Vec<(String, i64)>, StoreError> {
-        if rooms.is_empty() {
+        self.positions(
+            "SELECT room, last_send_time FROM rooms WHERE room IN ",
+            rooms,
+        )
+        .await
+    }
+
+    /// `members.last_version` of each of `members` that has one: it moves with every commit in
+    /// any of the member's rooms, by any replica.
+    pub async fn last_versions(
+        &self,
+        members: &[String],
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        self.positions(
+            "SELECT member, last_version FROM members WHERE member IN ",
+            members,
+        )
+        .await
+    }
+
+    /// Runs `select` (a key and a position, `WHERE key IN `) over `keys`.
+    async fn positions(
+        &self,
+        select: &'static str,
+        keys: &[String],
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query: QueryBuilder<MySql> =
-            QueryBuilder::new("SELECT room, last_send_time FROM rooms WHERE room IN ");
-        query.push_tuples(rooms, |mut row, room| {
-            row.push_bind(room.as_str());
+        let mut query: QueryBuilder<MySql> = QueryBuilder::new(select);
+        query.push_tuples(keys, |mut row, key| {
+            row.push_bind(key.as_str());
         });
         let read = query
             .build_query_as::<(Vec<u8>, i64)>()
@@ -258,7 +243,7 @@ impl Store {
             .map_err(|_| StoreError::timed_out())??;
         Ok(rows
             .into_iter()
-            .map(|(room, last)| (String::from_utf8_lossy(&room).into_owned(), last))
+            .map(|(key, position)| (String::from_utf8_lossy(&key).into_owned(), position))
             .collect())
     }
 }

@@ -1,4 +1,4 @@
-//! Page reads. A fixed set of connections, each held for as long as it works (see
+//! Reads (pages of a room, listings of an inbox). A fixed set of connections, each held for as long as it works (see
 //! [`super::connection`]), is lent to one read at a time: a read runs in its caller's task and
 //! costs one round trip to the database, and the number of reads running at once is bounded by
 //! the number of connections.
@@ -7,23 +7,24 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use im_domain::{Direction, PageRequest};
-use sqlx::mysql::MySqlPool;
+use futures::future::BoxFuture;
+use sqlx::mysql::{MySqlConnection, MySqlPool};
 use tokio::sync::Semaphore;
 
 use super::StoreError;
-use super::connection::{HeldConnection, is_connection_error};
+use super::connection::HeldConnection;
+use super::error::{ErrorKind, classify};
 
 /// Most reads waiting for a connection; beyond it a pull is refused at once as overloaded.
 const QUEUE_CAPACITY: usize = 8192;
 
-/// A row of a page read.
-#[derive(sqlx::FromRow)]
-pub(super) struct MessageRow {
-    pub(super) send_time: i64,
-    pub(super) sender: Vec<u8>,
-    pub(super) text: String,
-    pub(super) client_msg_id: Option<Vec<u8>>,
+/// One read statement the reader runs on a lent connection.
+pub(super) trait Query: Sync {
+    type Rows: Send;
+    fn fetch<'c>(
+        &'c self,
+        conn: &'c mut MySqlConnection,
+    ) -> BoxFuture<'c, Result<Self::Rows, sqlx::Error>>;
 }
 
 #[derive(Clone)]
@@ -58,12 +59,12 @@ impl Reader {
         }
     }
 
-    /// The rows of `req`'s page, read before `deadline`.
-    pub(super) async fn read(
+    /// The rows of `query`, read before `deadline`.
+    pub(super) async fn read<Q: Query>(
         &self,
-        req: &PageRequest,
+        query: &Q,
         deadline: Instant,
-    ) -> Result<Vec<MessageRow>, StoreError> {
+    ) -> Result<Q::Rows, StoreError> {
         let shared = &self.shared;
         let _counted = CountedRead::enter(shared)?;
         let _permit = tokio::time::timeout_at(deadline.into(), shared.lendable.acquire())
@@ -72,13 +73,13 @@ impl Reader {
             .expect("never closed");
         let mut lent = Lent::take(shared);
         let connection = lent.connection.as_mut().expect("lent until dropped");
-        let mut result = read_once(connection, req, deadline).await;
+        let mut result = read_once(connection, query, deadline).await;
         if let Err(Some(err)) = &result
-            && is_connection_error(err)
+            && classify(err) == ErrorKind::Connection
         {
             // A connection that broke while idle (the database restarted): once more on a
             // fresh one.
-            result = read_once(connection, req, deadline).await;
+            result = read_once(connection, query, deadline).await;
         }
         lent.finished = true;
         result.map_err(|err| match err {
@@ -138,29 +139,14 @@ impl Drop for Lent<'_> {
 }
 
 /// One attempt; `Err(None)` when the deadline passed first.
-async fn read_once(
+async fn read_once<Q: Query>(
     connection: &mut HeldConnection,
-    req: &PageRequest,
+    query: &Q,
     deadline: Instant,
-) -> Result<Vec<MessageRow>, Option<sqlx::Error>> {
-    let sql = match req.direction {
-        Direction::Forward => {
-            "SELECT send_time, sender, text, client_msg_id FROM messages \
-             WHERE room = ? AND send_time >= ? ORDER BY send_time ASC LIMIT ?"
-        }
-        Direction::Backward => {
-            "SELECT send_time, sender, text, client_msg_id FROM messages \
-             WHERE room = ? AND send_time <= ? ORDER BY send_time DESC LIMIT ?"
-        }
-    };
+) -> Result<Q::Rows, Option<sqlx::Error>> {
     let attempt = async {
         let conn = connection.get().await?;
-        sqlx::query_as::<_, MessageRow>(sql)
-            .bind(req.room.key())
-            .bind(req.bound())
-            .bind(req.rows_to_fetch() as u64)
-            .fetch_all(conn)
-            .await
+        query.fetch(conn).await
     };
     let result = tokio::time::timeout_at(deadline.into(), attempt)
         .await

@@ -1,0 +1,213 @@
+//! `GET /api/chats` and Thrift `Chats` through real servers: the listing's shape from the query
+//! or a JSON body, its errors, and waiting listings woken by a commit on another replica, ended
+//! by a timeout or by their server stopping.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use im_idl::{ChatsRequest, ImServiceClient, ImServiceClientBuilder, Message, SendRequest};
+use im_testkit::{Stack, eventually, fresh_database_url, start_rpc_server};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+/// Longer than any test waits for an answer that must come at once.
+const AT_ONCE: Duration = Duration::from_secs(10);
+
+async fn send(client: &Client, stack: &Stack, chat: &str, sender: &str, text: &str) -> Value {
+    let resp = client
+        .post(stack.url("/api/send"))
+        .json(&json!({ "chat": chat, "sender": sender, "text": text }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.json::<Value>().await.unwrap()["message"].clone()
+}
+
+async fn chats(client: &Client, stack: &Stack, query: &str) -> (StatusCode, Value) {
+    let resp = client
+        .get(stack.url(&format!("/api/chats?{query}")))
+        .send()
+        .await
+        .unwrap();
+    (resp.status(), resp.json().await.unwrap())
+}
+
+fn thrift(addr: SocketAddr) -> ImServiceClient {
+    ImServiceClientBuilder::new("im-rpc").address(addr).build()
+}
+
+async fn thrift_send(addr: SocketAddr, chat: &str, sender: &str, text: &str) {
+    let message = Message {
+        chat: Some(chat.to_owned().into()),
+        text: Some(text.to_owned().into()),
+        sender: Some(sender.to_owned().into()),
+        send_time: None,
+        client_msg_id: None,
+    };
+    let sent = thrift(addr).send(SendRequest { message }).await.unwrap();
+    assert_eq!(sent.code, 0, "{}", sent.msg);
+}
+
+fn waiting_listing(member: &str, cursor: i64, wait_ms: i32) -> ChatsRequest {
+    ChatsRequest {
+        member: member.to_owned().into(),
+        cursor: Some(cursor),
+        limit: None,
+        reverse: None,
+        wait_ms: Some(wait_ms),
+    }
+}
+
+/// Listings waiting on the replica now, from its metrics.
+async fn waiting_listings(admin: SocketAddr) -> f64 {
+    let text = Client::new()
+        .get(format!("http://{admin}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|l| l.starts_with("im_chats_waiting "))
+        .and_then(|l| l.rsplit(' ').next())
+        .map_or(0.0, |n| n.parse().unwrap())
+}
+
+#[tokio::test]
+async fn the_inbox_lists_each_changed_room_with_its_newest_message() {
+    let stack = Stack::start(2);
+    let client = Client::new();
+    send(&client, &stack, "bob:al", "al", "first").await;
+    send(&client, &stack, "cy:al", "cy", "hello al").await;
+    let newest = send(&client, &stack, "al:bob", "bob", "second").await;
+
+    let (status, inbox) = chats(&client, &stack, "member=al").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        inbox,
+        json!({
+            "chats": [
+                { "chat": "al:cy", "version": 2, "last_message": {
+                    "chat": "al:cy", "sender": "cy", "text": "hello al",
+                    "send_time": inbox["chats"][0]["last_message"]["send_time"] } },
+                { "chat": "al:bob", "version": 3, "last_message": newest },
+            ],
+            "has_more": false,
+            "next_cursor": 4,
+        })
+    );
+
+    // The most recent first, paged: the answer a conversation list shows.
+    let (_, recent) = chats(&client, &stack, "member=al&reverse=true&limit=1").await;
+    assert_eq!(recent["chats"][0]["chat"], "al:bob");
+    assert_eq!(
+        (recent["has_more"].clone(), recent["next_cursor"].clone()),
+        (json!(true), json!(2))
+    );
+    let (_, rest) = chats(&client, &stack, "member=al&reverse=true&limit=1&cursor=2").await;
+    assert_eq!(rest["chats"][0]["chat"], "al:cy");
+    assert_eq!(rest["next_cursor"], 0);
+
+    // A GET with a JSON body, keys in any case, as the reference clients send.
+    let resp = client
+        .get(stack.url("/api/chats"))
+        .json(&json!({ "Member": "al", "Cursor": 3, "LIMIT": 5 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["chats"].as_array().unwrap().len(), 1);
+    assert_eq!(body["chats"][0]["chat"], "al:bob");
+}
+
+#[tokio::test]
+async fn bad_listings_are_400_and_an_unknown_member_has_no_chats() {
+    let stack = Stack::start(1);
+    let client = Client::new();
+    for query in [
+        "",
+        "member=",
+        "member=a:b",
+        "member=al%20bo",
+        "member=al&cursor=-1",
+        "member=al&limit=-1",
+        "member=al&wait_ms=-1",
+        "member=al&limit=abc",
+        "member=al&reverse=maybe",
+    ] {
+        let (status, body) = chats(&client, &stack, query).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(body["code"], 1, "{query}");
+        assert!(!body["msg"].as_str().unwrap().is_empty());
+    }
+    let (status, body) = chats(&client, &stack, "member=nobody&cursor=7").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        json!({ "chats": [], "has_more": false, "next_cursor": 7 })
+    );
+    let resp = client.post(stack.url("/api/chats")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn a_listing_waiting_on_one_replica_is_woken_by_a_commit_on_another() {
+    let database = fresh_database_url();
+    let (waiting_on, sent_through) = (start_rpc_server(&database), start_rpc_server(&database));
+    thrift_send(sent_through.addr, "al:bob", "al", "before").await;
+
+    let listing = {
+        let client = thrift(waiting_on.addr);
+        tokio::spawn(async move { client.chats(waiting_listing("bob", 2, 20_000)).await })
+    };
+    eventually("the listing waits", AT_ONCE, || async {
+        waiting_listings(waiting_on.admin).await >= 1.0
+    })
+    .await;
+    thrift_send(sent_through.addr, "bob:dee", "dee", "news").await;
+
+    let answer = tokio::time::timeout(AT_ONCE, listing)
+        .await
+        .expect("the other replica's commit ends the wait")
+        .unwrap()
+        .unwrap();
+    assert_eq!(answer.code, 0, "{}", answer.msg);
+    let chats = answer.chats.unwrap();
+    assert_eq!(chats.len(), 1);
+    assert_eq!((&*chats[0].chat, chats[0].version), ("bob:dee", 2));
+    assert_eq!(&*chats[0].last_message.text.clone().unwrap(), "news");
+    assert_eq!(answer.next_cursor, Some(3));
+}
+
+#[tokio::test]
+async fn a_waiting_listing_times_out_empty_and_ends_at_once_when_its_server_stops() {
+    let stack = Stack::start(1);
+    let (status, body) = chats(&Client::new(), &stack, "member=al&cursor=5&wait_ms=200").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        json!({ "chats": [], "has_more": false, "next_cursor": 5 })
+    );
+
+    let replica = start_rpc_server(&fresh_database_url());
+    let listing = {
+        let client = thrift(replica.addr);
+        tokio::spawn(async move { client.chats(waiting_listing("al", 0, 25_000)).await })
+    };
+    eventually("the listing waits", AT_ONCE, || async {
+        waiting_listings(replica.admin).await >= 1.0
+    })
+    .await;
+    let exited = tokio::task::spawn_blocking(move || replica.terminate());
+    let answer = tokio::time::timeout(AT_ONCE, listing)
+        .await
+        .expect("stopping ends the wait at once")
+        .unwrap()
+        .unwrap();
+    assert_eq!(answer.code, 0);
+    assert_eq!(answer.chats.unwrap().len(), 0);
+    assert!(exited.await.unwrap(), "the rpc-server exits 0");
+}

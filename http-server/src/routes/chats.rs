@@ -1,0 +1,46 @@
+use std::sync::Arc;
+
+use im_idl::ChatsRequest;
+use volo_http::server::extract::Json;
+use volo_http::utils::Extension;
+
+use super::pull::{WaitingCalls, wait_ms};
+use super::{ApiLimits, rpc_outcome};
+use crate::api::{ChatJson, ChatsReply};
+use crate::error::ApiError;
+use crate::fields::Fields;
+use crate::middleware::InFlightPermit;
+use crate::rpc_client::RpcClient;
+
+/// `GET /api/chats`: a member's inbox. Fields `member`, `cursor` (0), `limit` (0: the default,
+/// 20), `reverse` (false), `wait_ms` (0: answer at once; a forward listing whose page is empty
+/// waits up to this long for any room of the member to change).
+pub async fn chats(
+    Extension(rpc): Extension<Arc<RpcClient>>,
+    Extension(limits): Extension<ApiLimits>,
+    Extension(waiting): Extension<WaitingCalls>,
+    Extension(in_flight): Extension<InFlightPermit>,
+    fields: Fields,
+) -> Result<Json<ChatsReply>, ApiError> {
+    let reverse = fields.boolean("reverse")?.unwrap_or(false);
+    let (wait, _waiting) = waiting.admit(&fields, reverse, &limits, &in_flight)?;
+    let req = ChatsRequest {
+        member: fields.string("member")?.unwrap_or_default().into(),
+        cursor: Some(fields.integer("cursor")?.unwrap_or(0)),
+        limit: Some(fields.integer("limit")?.unwrap_or(0)),
+        reverse: Some(reverse),
+        wait_ms: wait_ms(wait),
+    };
+    let resp = rpc.chats(req, wait).await?;
+    rpc_outcome(resp.code, &resp.msg)?;
+    Ok(Json(ChatsReply {
+        chats: resp
+            .chats
+            .unwrap_or_default()
+            .into_iter()
+            .map(ChatJson::from)
+            .collect(),
+        has_more: resp.has_more.unwrap_or(false),
+        next_cursor: resp.next_cursor.unwrap_or_default(),
+    }))
+}

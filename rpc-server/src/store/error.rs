@@ -1,0 +1,134 @@
+//! What the store answers when it cannot do what was asked, and the one place that reads a
+//! database error: whether it means "not now", "try the transaction again" or "wrong".
+
+use std::sync::Arc;
+
+use thiserror::Error;
+
+/// Cloneable, because one failed group commit answers every send in it.
+#[derive(Debug, Clone, Error)]
+pub enum StoreError {
+    /// The database cannot serve now (unreachable, overloaded, shutting down, read-only during a
+    /// failover, or a lock conflict that outlasted the retries): the caller may retry later.
+    #[error("database unavailable: {0}")]
+    Unavailable(Unavailable),
+    /// A real fault, such as data the database refused; details go to the log.
+    #[error("database error: {0}")]
+    Internal(Internal),
+    /// More sends (or reads) are waiting for the database than the queue holds.
+    #[error("too many requests waiting for the database")]
+    Overloaded,
+    /// The connection failed during COMMIT of a send without a client_msg_id: it may or may not
+    /// be stored.
+    #[error(
+        "the database connection failed while committing; the message may or may not be stored"
+    )]
+    OutcomeUnknown,
+    /// The send's client_msg_id names a message of the same sender stored with another text.
+    #[error("client_msg_id already names another message of this sender in this room")]
+    ClientMsgIdConflict,
+}
+
+/// Why the database cannot serve now.
+#[derive(Debug, Clone, Error)]
+pub enum Unavailable {
+    #[error(transparent)]
+    Database(Arc<sqlx::Error>),
+    #[error("the database did not answer in time")]
+    TimedOut,
+    #[error("the database did not commit the send in time")]
+    NotCommittedInTime,
+}
+
+/// A fault of the service or of the data it sent.
+#[derive(Debug, Clone, Error)]
+pub enum Internal {
+    #[error(transparent)]
+    Database(Arc<sqlx::Error>),
+    #[error("applying the migrations failed: {0}")]
+    Migration(Arc<sqlx::migrate::MigrateError>),
+    #[error("the writer stopped")]
+    WriterStopped,
+}
+
+impl StoreError {
+    pub(super) fn timed_out() -> Self {
+        Self::Unavailable(Unavailable::TimedOut)
+    }
+}
+
+/// What a database error means for the work that met it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ErrorKind {
+    /// The connection broke (a socket, a garbled exchange): the statement may well succeed on
+    /// a fresh connection.
+    Connection,
+    /// A lock conflict (deadlock 1213, lock wait timeout 1205): a fresh transaction resolves it;
+    /// one that persists means the database cannot serve now.
+    LockConflict,
+    /// A duplicate key (1062), should a row ever collide: a fresh transaction resolves it; one
+    /// that persists is a fault.
+    DuplicateKey,
+    /// The database answered "not now".
+    Unavailable,
+    /// The database refused the statement for what it says: retrying cannot help.
+    Refused,
+}
+
+/// MySQL / MariaDB server errors that mean "not now" rather than "wrong": too many connections
+/// (1040), shutdown in progress (1053), read-only (1290, 1792, 1836: a replica or a failover in
+/// progress), query interrupted (1317) and connection killed (1927).
+const UNAVAILABLE_SERVER_ERRORS: [u16; 7] = [1040, 1053, 1290, 1317, 1792, 1836, 1927];
+
+/// The only reading of database errors; everything else asks this.
+pub(super) fn classify(err: &sqlx::Error) -> ErrorKind {
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) => ErrorKind::Connection,
+        sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => ErrorKind::Unavailable,
+        sqlx::Error::Database(db) => {
+            let number = db
+                .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                .map(|mysql| mysql.number());
+            match number {
+                Some(1205 | 1213) => ErrorKind::LockConflict,
+                Some(1062) => ErrorKind::DuplicateKey,
+                Some(n) if UNAVAILABLE_SERVER_ERRORS.contains(&n) => ErrorKind::Unavailable,
+                _ => ErrorKind::Refused,
+            }
+        }
+        _ => ErrorKind::Refused,
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match classify(&err) {
+            ErrorKind::Refused | ErrorKind::DuplicateKey => {
+                Self::Internal(Internal::Database(Arc::new(err)))
+            }
+            ErrorKind::Connection | ErrorKind::LockConflict | ErrorKind::Unavailable => {
+                Self::Unavailable(Unavailable::Database(Arc::new(err)))
+            }
+        }
+    }
+}
+
+impl ErrorKind {
+    /// Whether a fresh transaction may succeed where this one failed (before COMMIT: nothing
+    /// of it was stored).
+    pub(super) fn is_transient(self) -> bool {
+        matches!(
+            self,
+            Self::Connection | Self::LockConflict | Self::DuplicateKey
+        )
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(err: sqlx::migrate::MigrateError) -> Self {
+        Self::Internal(Internal::Migration(Arc::new(err)))
+    }
+}

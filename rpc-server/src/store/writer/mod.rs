@@ -1,0 +1,161 @@
+//! Group commit of sends. Concurrent sends queue up in lanes; each lane takes whatever is waiting
+//! (up to [`MAX_BATCH`]) and commits it in one transaction. Each caller is answered only after
+//! that transaction committed. Under light load a group is a single send; under heavy load one
+//! commit carries many, which is what lets the send path keep up with the database.
+//!
+//! # Locking: why groups never deadlock and why positions follow commit order
+//!
+//! A group takes row locks in one global order, the same in every replica:
+//!
+//! 1. the `rooms` row of every room of the group, in ascending key order (one statement
+//!    reserves one send_time per message; see [`transaction`]);
+//! 2. the `members` row of every member of a room that gets a new message, in ascending key
+//!    order (one statement moves each member's version counter; see [`inbox`]).
+//!
+//! Every lock is held until COMMIT. A group that waits for a lock holds only locks earlier in
+//! that order, so no two groups (of any replica) can wait for each other in a cycle. Because a
+//! room's row is held from its reservation to the commit, send_time order is commit order
+//! within every room; because a member's row is held from the move of its counter to the
+//! commit, version order is commit order within every inbox. A group commits its messages and
+//! its inbox entries together, so an inbox never lists a message that is not committed, and
+//! nothing acknowledged is missing from an inbox. The inbox rows themselves are written only
+//! by the holder of their member's lock. Inserting a member's first row for a room may take
+//! InnoDB gap locks next to another member's rows; such a cycle is not prevented by the order
+//! above but is detected by InnoDB at once (1213) and the group is tried again, as any lock
+//! conflict is.
+//!
+//! Client message ids ride on the room locks. Once a group holds a room's lock, no other group
+//! of any replica can store a message in that room until this one commits. One more statement
+//! (only when the group carries ids) then looks up every id of the group; an id already stored,
+//! or earlier in the same group, is answered with the stored message and not inserted again, so
+//! two identical sends racing on two replicas store one message. The unique index on
+//! (room, sender, client_msg_id) backs this up. A send_time reserved for a duplicate stays
+//! unused: send_times need to be unique and increasing, not dense. A room whose messages were
+//! all duplicates gets no new version.
+//!
+//! # Failures
+//!
+//! When the connection fails while COMMIT is under way, the group may or may not be committed.
+//! Its sends with an id are simply tried again: the lookup finds those that were committed.
+//! Those without one cannot be told apart from a new send, so they are answered
+//! [`StoreError::OutcomeUnknown`], never "retry later".
+//!
+//! Every wait is bounded. A send carries a deadline from the moment it is queued; before each
+//! attempt, sends whose deadline passed or whose caller went away are answered (or dropped) and
+//! left out, so nothing is committed after its caller was told it failed. Lock waits end after
+//! `innodb_lock_wait_timeout` (set per connection), and a lock conflict is retried with
+//! exponential backoff and jitter while the deadline allows. A group that the database refuses
+//! for its data is split in halves and committed apart, so that one bad message fails only
+//! itself. See [`lane`].
+
+mod dedup;
+mod inbox;
+mod lane;
+mod transaction;
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Instant;
+
+use im_domain::NewMessage;
+use sqlx::mysql::MySqlPool;
+use tokio::sync::{mpsc, oneshot};
+
+use super::connection::HeldConnection;
+use super::error::{Internal, Unavailable};
+use super::{Appended, CommitListener, StoreError, StoreOptions};
+use crate::clock::Clock;
+
+pub(super) use transaction::STATEMENT_ROWS;
+
+/// Most sends in one transaction (5 bound parameters each, far below MySQL's 65535).
+const MAX_BATCH: usize = 256;
+
+/// Most sends waiting to be committed, over all lanes; beyond it a send is refused at once as
+/// overloaded, which bounds memory and keeps latency from growing without limit.
+const QUEUE_CAPACITY: usize = 8192;
+
+struct Pending {
+    msg: NewMessage,
+    deadline: Instant,
+    /// An earlier attempt failed during COMMIT: finding the id stored now means that attempt
+    /// stored it, not that the client sent it twice.
+    maybe_committed: bool,
+    reply: oneshot::Sender<Result<Appended, StoreError>>,
+}
+
+/// Sends go to one of several lanes by room; each lane commits one group at a time. So two
+/// groups of one replica never wait for each other's room locks, and a group only ever waits
+/// for another replica's group, never for a chain of them.
+#[derive(Clone)]
+pub(super) struct Writer {
+    lanes: Arc<[mpsc::Sender<Pending>]>,
+}
+
+impl Writer {
+    /// Starts the lanes' committers; they end when the last `Writer` clone is dropped.
+    pub(super) fn start(
+        pool: MySqlPool,
+        clock: Arc<dyn Clock>,
+        on_commit: Arc<dyn CommitListener>,
+        options: &StoreOptions,
+    ) -> Self {
+        let lanes = options.commit_lanes.clamp(1, QUEUE_CAPACITY);
+        let lanes = (0..lanes)
+            .map(|_| {
+                let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY / lanes);
+                let committer = lane::Committer {
+                    connection: HeldConnection::transactional(pool.clone()),
+                    clock: clock.clone(),
+                    on_commit: on_commit.clone(),
+                    inbox: options.inbox,
+                };
+                tokio::spawn(lane::commit_lane(waiting, committer));
+                queue
+            })
+            .collect();
+        Self { lanes }
+    }
+
+    /// Queues `msg` to be committed before `deadline`, and answers its caller no later than
+    /// `caller_deadline`. The group a send joins is bounded by the store's deadlines only, so a
+    /// caller that gives itself little time never cuts short the commit of others' sends.
+    pub(super) async fn append(
+        &self,
+        msg: NewMessage,
+        deadline: Instant,
+        caller_deadline: Option<Instant>,
+    ) -> Result<Appended, StoreError> {
+        let lane = &self.lanes[lane_of(msg.room.key(), self.lanes.len())];
+        let resendable = msg.client_msg_id.is_some();
+        let (reply, answer) = oneshot::channel();
+        lane.try_send(Pending {
+            msg,
+            deadline,
+            maybe_committed: false,
+            reply,
+        })
+        .map_err(|_| StoreError::Overloaded)?;
+        let answer = async {
+            answer
+                .await
+                .unwrap_or(Err(StoreError::Internal(Internal::WriterStopped)))
+        };
+        let Some(caller_deadline) = caller_deadline.filter(|caller| *caller < deadline) else {
+            return answer.await;
+        };
+        match tokio::time::timeout_at(caller_deadline.into(), answer).await {
+            Ok(answer) => answer,
+            // Left waiting, the send is dropped before its group's next attempt; in the attempt
+            // under way it may still be committed. With an id, sending again is safe.
+            Err(_) if resendable => Err(StoreError::Unavailable(Unavailable::NotCommittedInTime)),
+            Err(_) => Err(StoreError::OutcomeUnknown),
+        }
+    }
+}
+
+fn lane_of(room: &str, lanes: usize) -> usize {
+    let mut hasher = std::hash::DefaultHasher::new();
+    room.hash(&mut hasher);
+    (hasher.finish() % lanes as u64) as usize
+}

@@ -1,0 +1,164 @@
+//! The statements of one group's transaction: reserve send_times under the room locks, leave
+//! out duplicates, insert the messages, move the members' inboxes, commit.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use im_domain::NewMessage;
+use sqlx::mysql::MySqlConnection;
+use sqlx::{Executor, MySql, QueryBuilder};
+
+use super::dedup::{Outcome, deduplicate};
+use super::inbox::advance_inboxes;
+use crate::clock::Clock;
+use crate::store::connection::HeldConnection;
+
+/// Most rows one statement carries; larger groups take several statements. Each statement is
+/// prepared once per row count, so this bounds the shapes a connection keeps prepared to a few
+/// dozen each, well within its statement cache: a cache that overflowed would close a
+/// statement and prepare another on every group.
+pub(in crate::store) const STATEMENT_ROWS: usize = 32;
+
+/// Commits `msgs` in one transaction; returns what became of each, in order. Sets
+/// `commit_sent` just before COMMIT.
+pub(super) async fn commit(
+    connection: &mut HeldConnection,
+    clock: &dyn Clock,
+    msgs: &[&NewMessage],
+    inbox: bool,
+    commit_sent: &AtomicBool,
+) -> Result<Vec<Outcome>, sqlx::Error> {
+    let mut by_room: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, msg) in msgs.iter().enumerate() {
+        by_room.entry(msg.room.key()).or_default().push(i);
+    }
+    // Every time reserved below is at least 1 and at least the clock.
+    let now = clock.now_micros().max(1);
+    // The connection has autocommit off: the first statement opens the transaction.
+    let tx = connection.get().await?;
+
+    let times = reserve_times(tx, &by_room, msgs.len(), now).await?;
+    let outcomes = deduplicate(tx, msgs, &times).await?;
+    let new: Vec<(&NewMessage, i64)> = msgs
+        .iter()
+        .zip(&outcomes)
+        .filter_map(|(msg, outcome)| match outcome {
+            Outcome::Stored { send_time } => Some((*msg, *send_time)),
+            _ => None,
+        })
+        .collect();
+    for chunk in new.chunks(STATEMENT_ROWS) {
+        let mut insert: QueryBuilder<MySql> = QueryBuilder::new(
+            "INSERT INTO messages (room, send_time, sender, text, client_msg_id) ",
+        );
+        insert.push_values(chunk, |mut row, (msg, send_time)| {
+            row.push_bind(msg.room.key())
+                .push_bind(*send_time)
+                .push_bind(msg.sender.as_str())
+                .push_bind(msg.text.as_str())
+                .push_bind(msg.client_msg_id.as_ref().map(|id| id.as_str()));
+        });
+        insert.build().execute(&mut *tx).await?;
+    }
+    if inbox {
+        advance_inboxes(tx, &new).await?;
+    }
+    commit_sent.store(true, Ordering::Relaxed);
+    tx.execute("COMMIT").await?;
+    Ok(outcomes)
+}
+
+/// Takes the row lock of every room of the group, in ascending key order, and returns one
+/// send_time per message (by position in the group).
+async fn reserve_times(
+    tx: &mut MySqlConnection,
+    by_room: &BTreeMap<&str, Vec<usize>>,
+    messages: usize,
+    now: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let rooms: Vec<(&str, &[usize])> = by_room.iter().map(|(r, p)| (*r, p.as_slice())).collect();
+    let mut lasts = Vec::with_capacity(rooms.len());
+    for chunk in rooms.chunks(STATEMENT_ROWS) {
+        lasts.extend(reserve(&mut *tx, chunk, now).await?);
+    }
+    let mut times = vec![0; messages];
+    let mut unread: Vec<&str> = Vec::new();
+    for ((room, positions), last) in rooms.iter().zip(lasts) {
+        match last {
+            Some(last) => assign_times(&mut times, positions, last),
+            None => unread.push(room),
+        }
+    }
+    // The locks are ours until commit, so these are the values just written.
+    for chunk in unread.chunks(STATEMENT_ROWS) {
+        let mut read: QueryBuilder<MySql> =
+            QueryBuilder::new("SELECT room, last_send_time FROM rooms WHERE room IN ");
+        read.push_tuples(chunk, |mut row, room| {
+            row.push_bind(*room);
+        });
+        let read: Vec<(Vec<u8>, i64)> = read.build_query_as().fetch_all(&mut *tx).await?;
+        for (room, last) in read {
+            if let Some(positions) = std::str::from_utf8(&room).ok().and_then(|r| by_room.get(r)) {
+                assign_times(&mut times, positions, last);
+            }
+        }
+    }
+    if times.contains(&0) {
+        // Cannot happen: every room of the group was just written.
+        return Err(sqlx::Error::RowNotFound);
+    }
+    Ok(times)
+}
+
+/// Takes the row lock of each of `rooms` (in the given, ascending, key order) and reserves one
+/// time per message in each, after max(now, last + 1). A new room's row starts at
+/// now + extra; an existing one moves to max(last + 1, now) + extra, where
+/// extra = VALUES(last_send_time) - now because all rows share `now`. Returns each room's new
+/// last time where the answer tells it: for a single room, LAST_INSERT_ID carries it back, which
+/// saves reading it; `None` means it must be read.
+async fn reserve(
+    tx: &mut MySqlConnection,
+    rooms: &[(&str, &[usize])],
+    now: i64,
+) -> Result<Vec<Option<i64>>, sqlx::Error> {
+    let single = rooms.len() == 1;
+    let mut reserve: QueryBuilder<MySql> =
+        QueryBuilder::new("INSERT INTO rooms (room, last_send_time) ");
+    reserve.push_values(rooms, |mut row, (room, positions)| {
+        row.push_bind(*room).push_bind(now + extra(positions));
+    });
+    reserve.push(if single {
+        " ON DUPLICATE KEY UPDATE last_send_time = LAST_INSERT_ID(\
+         GREATEST(last_send_time + 1 + VALUES(last_send_time) - "
+    } else {
+        " ON DUPLICATE KEY UPDATE last_send_time = \
+         GREATEST(last_send_time + 1 + VALUES(last_send_time) - "
+    });
+    reserve.push_bind(now).push(", VALUES(last_send_time))");
+    if single {
+        reserve.push(")");
+    }
+    let done = reserve.build().execute(&mut *tx).await?;
+    if !single {
+        return Ok(vec![None; rooms.len()]);
+    }
+    // One row affected: inserted with the value given; two: updated to LAST_INSERT_ID.
+    let last = match (done.rows_affected(), i64::try_from(done.last_insert_id())) {
+        (1, _) => Some(now + extra(rooms[0].1)),
+        (2, Ok(last)) if last > 0 => Some(last),
+        _ => None,
+    };
+    Ok(vec![last])
+}
+
+/// The times of a room's messages (at `positions`), given the room's new last time.
+fn assign_times(times: &mut [i64], positions: &[usize], last: i64) {
+    for (offset, &i) in (0..).zip(positions) {
+        times[i] = last - extra(positions) + offset;
+    }
+}
+
+/// How many times beyond the first a room of the group reserves.
+fn extra(positions: &[usize]) -> i64 {
+    i64::try_from(positions.len() - 1).unwrap_or(i64::MAX)
+}
