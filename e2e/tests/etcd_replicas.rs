@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use etcd_client::GetOptions;
 use im_testkit::{
-    Etcd, Proxy, ServerProcess, eventually, fresh_database_url, start_http_server,
-    start_rpc_server_with,
+    Etcd, Proxy, ServerProcess, eventually, fresh_database_url, metric, metrics_text,
+    start_http_server, start_rpc_server_with,
 };
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -56,7 +56,7 @@ impl Cluster {
             &format!("the http-server knows {n} replicas"),
             PATIENCE,
             || async {
-                metrics_text(&self.client, self.http.admin)
+                metrics_text(self.http.admin)
                     .await
                     .lines()
                     .any(|l| l == expected)
@@ -143,21 +143,9 @@ fn start_replica(etcd: &Etcd, database_url: &str) -> ServerProcess {
     )
 }
 
-async fn metrics_text(client: &Client, admin: std::net::SocketAddr) -> String {
-    match client.get(format!("http://{admin}/metrics")).send().await {
-        Ok(resp) => resp.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    }
-}
-
 /// How many calls a replica has answered, from its own /metrics.
-async fn calls_answered(client: &Client, replica: &ServerProcess) -> f64 {
-    metrics_text(client, replica.admin)
-        .await
-        .lines()
-        .filter(|l| l.starts_with("im_rpc_requests_total{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+async fn calls_answered(replica: &ServerProcess) -> f64 {
+    metric(replica.admin, "im_rpc_requests_total{").await
 }
 
 /// Sends `count` messages one after another, named `{tag}-{i}`, rotating over the rooms;
@@ -198,7 +186,7 @@ async fn calls_reach_every_replica() {
     }
     for replica in &cluster.replicas {
         assert!(
-            calls_answered(&cluster.client, replica).await > 0.0,
+            calls_answered(replica).await > 0.0,
             "{} got no call",
             replica.addr
         );
@@ -215,7 +203,7 @@ async fn one_rooms_calls_stay_on_one_replica() {
     }
     let mut answered = Vec::new();
     for replica in &cluster.replicas {
-        answered.push(calls_answered(&cluster.client, replica).await);
+        answered.push(calls_answered(replica).await);
     }
     answered.sort_by(f64::total_cmp);
     assert_eq!(answered, [0.0, 0.0, 30.0]);
@@ -230,7 +218,7 @@ async fn a_killed_replica_loses_no_acknowledged_message_and_is_dropped() {
         .map(|n| tokio::spawn(send_stream(cluster.clone(), format!("s{n}"), 60)))
         .collect();
     eventually("the stream is under way", PATIENCE, || async {
-        calls_answered(&cluster.client, &victim).await >= 5.0
+        calls_answered(&victim).await >= 5.0
     })
     .await;
     drop(victim); // SIGKILL
@@ -262,7 +250,7 @@ async fn a_killed_replica_fails_no_send_with_an_id_and_stores_none_twice() {
         .map(|n| tokio::spawn(stream_of_sends(cluster.clone(), format!("s{n}"), 60, true)))
         .collect();
     eventually("the stream is under way", PATIENCE, || async {
-        calls_answered(&cluster.client, &victim).await >= 5.0
+        calls_answered(&victim).await >= 5.0
     })
     .await;
     drop(victim); // SIGKILL
@@ -289,7 +277,7 @@ async fn a_replica_stopped_with_sigterm_fails_no_request() {
         .map(|n| tokio::spawn(send_stream(cluster.clone(), format!("s{n}"), 80)))
         .collect();
     eventually("the stream is under way", PATIENCE, || async {
-        calls_answered(&cluster.client, &leaving).await >= 5.0
+        calls_answered(&leaving).await >= 5.0
     })
     .await;
     let exited_cleanly = tokio::task::spawn_blocking(move || leaving.terminate())
@@ -378,7 +366,7 @@ async fn a_replica_started_later_gets_calls() {
         let late = &late;
         async move {
             cluster.send(&room(i), &format!("m{i}")).await.unwrap();
-            calls_answered(&cluster.client, late).await > 0.0
+            calls_answered(late).await > 0.0
         }
     })
     .await;

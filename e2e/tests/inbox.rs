@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use im_idl::{ChatsRequest, ImServiceClient, ImServiceClientBuilder, Message, SendRequest};
-use im_testkit::{Stack, eventually, fresh_database_url, start_rpc_server};
+use im_testkit::{Stack, eventually, fresh_database_url, metric, start_rpc_server};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
@@ -61,18 +61,7 @@ fn waiting_listing(member: &str, cursor: i64, wait_ms: i32) -> ChatsRequest {
 
 /// Listings waiting on the replica now, from its metrics.
 async fn waiting_listings(admin: SocketAddr) -> f64 {
-    let text = Client::new()
-        .get(format!("http://{admin}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find(|l| l.starts_with("im_chats_waiting "))
-        .and_then(|l| l.rsplit(' ').next())
-        .map_or(0.0, |n| n.parse().unwrap())
+    metric(admin, "im_chats_waiting").await
 }
 
 #[tokio::test]

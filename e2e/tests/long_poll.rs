@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use im_idl::{ImServiceClient, ImServiceClientBuilder, Message, PullRequest, SendRequest};
-use im_testkit::{Stack, eventually, fresh_database_url, start_http_server, start_rpc_server_with};
+use im_testkit::{
+    Stack, eventually, fresh_database_url, metric, start_http_server, start_rpc_server_with,
+};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
@@ -72,7 +74,7 @@ async fn a_waiting_pull_returns_when_a_message_arrives_and_not_before() {
     let base = stack.url("");
     let client = Client::new();
     let waiting = spawn_waiting_pull(&client, &base);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    pulls_waiting(stack.replicas[0].admin, 1.0).await;
     assert!(!waiting.is_finished(), "an empty room makes the pull wait");
 
     let send_time = send(&client, &base, "hello").await;
@@ -179,7 +181,7 @@ async fn a_waiter_on_one_replica_wakes_for_a_message_committed_by_another() {
         let client = thrift(a.addr);
         async move { client.pull(waiting_pull(0, 20_000)).await }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    pulls_waiting(a.admin, 1.0).await;
     thrift_send(b.addr, "bob:al", "bob", "via b").await;
     let page = tokio::time::timeout(AT_ONCE, waiting)
         .await
@@ -216,7 +218,7 @@ async fn waiting_pulls_are_capped_and_hold_no_in_flight_permit() {
     let base = format!("http://{}", http.addr);
     let client = Client::new();
     let first = spawn_waiting_pull(&client, &base);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    pulls_waiting(rpc.admin, 1.0).await;
 
     // The waiting pull holds no in-flight permit: with a limit of 1, others are served.
     let (status, _) = get(&client, format!("{base}/api/pull?chat=al:cy")).await;
@@ -248,7 +250,7 @@ async fn sigterm_ends_every_wait_at_once_with_the_timeout_answer() {
             tokio::spawn(async move { client.pull(waiting_pull(777, 30_000)).await })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    pulls_waiting(rpc.admin, 5.0).await;
     let exited = tokio::task::spawn_blocking(move || rpc.terminate());
     for wait in waits {
         let page = tokio::time::timeout(AT_ONCE, wait)
@@ -265,18 +267,15 @@ async fn sigterm_ends_every_wait_at_once_with_the_timeout_answer() {
 
 /// Page reads the rpc-server has made, from its metrics.
 async fn page_reads(admin: std::net::SocketAddr) -> f64 {
-    let text = Client::new()
-        .get(format!("http://{admin}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find(|l| l.starts_with("im_store_duration_seconds_count{op=\"read_page\"}"))
-        .and_then(|l| l.rsplit(' ').next())
-        .map_or(0.0, |n| n.parse().unwrap())
+    metric(admin, "im_store_duration_seconds_count{op=\"read_page\"}").await
+}
+
+/// Returns once `count` pulls wait on the rpc-server with this admin address.
+async fn pulls_waiting(admin: std::net::SocketAddr, count: f64) {
+    eventually("the pulls wait", AT_ONCE, || async {
+        metric(admin, "im_pull_waiting").await >= count
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

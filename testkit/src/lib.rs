@@ -5,6 +5,7 @@
 mod database;
 mod etcd;
 mod mariadb;
+mod metrics;
 mod process;
 mod proxy;
 mod stack;
@@ -12,6 +13,7 @@ mod stack;
 pub use database::{fresh_database_url, server_url};
 pub use etcd::{Etcd, eventually};
 pub use mariadb::MariaDb;
+pub use metrics::{metric, metrics_text};
 pub use process::{ServerProcess, binary_path, free_port};
 pub use proxy::Proxy;
 pub use stack::{Stack, start_http_server, start_rpc_server, start_rpc_server_with};

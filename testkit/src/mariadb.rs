@@ -1,6 +1,7 @@
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::free_port;
@@ -12,10 +13,20 @@ pub struct MariaDb {
     child: Option<Child>,
     port: u16,
     data_dir: PathBuf,
+    /// Dropped after the server is killed (fields drop after `drop`).
+    _turn: MutexGuard<'static, ()>,
 }
 
+/// One private MariaDB at a time in a test process: one that restarts frees its port for a
+/// moment, and another's start could take it. nextest keeps these tests in a group of one
+/// (.config/nextest.toml); this does the same for plain `cargo test`, whose tests share a process.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 impl MariaDb {
+    /// Waits until no other private MariaDB of this process runs.
     pub fn start() -> Self {
+        // A test that panicked holding the turn has still given it back.
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
         let port = free_port();
         let data_dir =
             std::env::temp_dir().join(format!("im-test-mariadb-{}-{port}", std::process::id()));
@@ -33,6 +44,7 @@ impl MariaDb {
             child: None,
             port,
             data_dir,
+            _turn: turn,
         };
         db.start_again();
         db

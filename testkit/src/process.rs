@@ -1,6 +1,7 @@
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// A port nothing listens on right now.
@@ -20,8 +21,8 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts `target/<profile>/<binary>` with `env` and waits until `addr` accepts connections.
-    /// The binaries are built by `scripts/test` (`cargo build --bins`) before the tests run.
+    /// Starts `target/<profile>/<binary>` (built first: see [`binary_path`]) with `env` and
+    /// waits until `addr` accepts connections.
     pub fn start(
         binary: &str,
         addr: SocketAddr,
@@ -89,18 +90,48 @@ impl Drop for ServerProcess {
     }
 }
 
-/// Test executables live in `target/<profile>/deps/`; the servers beside that folder.
+/// A workspace binary as the source beside the test is now. The first call in a test process
+/// runs `cargo build --workspace --bins` (what `scripts/test` runs, so there a no-op) with the
+/// test's own profile and target directory: a test never runs a server binary older than the
+/// code it tests, whichever way the tests were started.
 pub fn binary_path(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(build_binaries).join(name)
+}
+
+/// Builds the binaries; returns `target/<profile>`. Test executables live in
+/// `target/<profile>/deps/`.
+fn build_binaries() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe
+    let profile_dir = exe
         .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps");
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: build the servers first (`cargo build --bins`, as scripts/test does)",
-        path.display()
-    );
-    path
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps")
+        .to_owned();
+    let target_dir = profile_dir.parent().expect("target/<profile>");
+    let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
+        Some("debug") => "dev",
+        Some(name) => name,
+        None => panic!("no profile in {}", profile_dir.display()),
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace holds testkit/");
+    let built = Command::new(cargo)
+        .current_dir(workspace)
+        .args([
+            "build",
+            "--workspace",
+            "--bins",
+            "--quiet",
+            "--profile",
+            profile,
+        ])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .status()
+        .expect("run cargo");
+    assert!(built.success(), "cargo could not build the servers");
+    profile_dir
 }
