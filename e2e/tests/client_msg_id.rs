@@ -2,36 +2,19 @@
 //! original, another text under the same id is refused, identical sends racing on two replicas
 //! store one message, and a COMMIT whose answer is lost neither loses nor doubles a message.
 
-use im_idl::{ImServiceClientBuilder, Message, SendRequest};
+use im_idl::{Message, SendRequest};
 use im_testkit::{
-    Proxy, Stack, fresh_database_url, server_url, start_http_server, start_rpc_server,
-    start_rpc_server_with,
+    Api, Proxy, Stack, fresh_database_url, server_url, start_http_server, start_rpc_server,
+    start_rpc_server_with, thrift,
 };
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-async fn post(client: &Client, url: String, body: Value) -> (StatusCode, Value) {
-    let resp = client.post(url).json(&body).send().await.unwrap();
-    (resp.status(), resp.json().await.unwrap())
-}
-
-async fn pull_all(client: &Client, base: &str, chat: &str) -> Vec<Value> {
-    let page: Value = client
-        .get(format!("{base}/api/pull?chat={chat}&limit=100"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    page["messages"].as_array().unwrap().clone()
-}
 
 #[tokio::test]
 async fn a_resend_with_the_same_id_stores_nothing_and_answers_the_original() {
     let stack = Stack::start(1);
-    let client = Client::new();
-    let send = |body: Value| post(&client, stack.url("/api/send"), body);
+    let api = stack.api();
+    let send = |body: Value| api.send(body);
     let first = json!({ "chat": "al:bob", "sender": "al", "text": "hi", "client_msg_id": "m-1" });
 
     let (status, original) = send(first.clone()).await;
@@ -68,7 +51,7 @@ async fn a_resend_with_the_same_id_stores_nothing_and_answers_the_original() {
         let (status, _) = send(json!({ "chat": "al:bob", "sender": "al", "text": "plain" })).await;
         assert_eq!(status, StatusCode::OK);
     }
-    let messages = pull_all(&client, &stack.url(""), "al:bob").await;
+    let messages = api.all_messages("al:bob").await;
     let shown: Vec<(&str, Option<&str>)> = messages
         .iter()
         .map(|m| (m["text"].as_str().unwrap(), m["client_msg_id"].as_str()))
@@ -87,7 +70,8 @@ async fn a_resend_with_the_same_id_stores_nothing_and_answers_the_original() {
 #[tokio::test]
 async fn the_idempotency_key_header_is_an_alias_and_bad_ids_are_400() {
     let stack = Stack::start(1);
-    let client = Client::new();
+    let api = stack.api();
+    let client = api.client();
     let with_header = |key: &str, body: Value| {
         client
             .post(stack.url("/api/send"))
@@ -127,12 +111,9 @@ async fn the_idempotency_key_header_is_an_alias_and_bad_ids_are_400() {
     assert_eq!(differ.status(), StatusCode::BAD_REQUEST);
 
     for bad in ["", "x".repeat(65).as_str(), "tab\there", "ünïcode"] {
-        let (status, body) = post(
-            &client,
-            stack.url("/api/send"),
-            json!({ "chat": "al:bob", "sender": "al", "text": "hi", "client_msg_id": bad }),
-        )
-        .await;
+        let (status, body) = api
+            .send(json!({ "chat": "al:bob", "sender": "al", "text": "hi", "client_msg_id": bad }))
+            .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad:?}: {body}");
         assert_eq!(body["code"], 1);
     }
@@ -145,14 +126,7 @@ async fn identical_sends_racing_on_two_replicas_store_one_message() {
         start_rpc_server(&database_url),
         start_rpc_server(&database_url),
     ];
-    let clients: Vec<_> = replicas
-        .iter()
-        .map(|r| {
-            ImServiceClientBuilder::new("im-rpc")
-                .address(r.addr)
-                .build()
-        })
-        .collect();
+    let clients: Vec<_> = replicas.iter().map(|r| thrift(r.addr)).collect();
     for round in 0..20 {
         let id = format!("race-{round}");
         let request = || SendRequest {
@@ -183,7 +157,7 @@ async fn identical_sends_racing_on_two_replicas_store_one_message() {
         );
     }
     let http = start_http_server(vec![replicas[0].addr], &[]);
-    let stored = pull_all(&Client::new(), &format!("http://{}", http.addr), "al:bob").await;
+    let stored = Api::new(http.addr).all_messages("al:bob").await;
     assert_eq!(stored.len(), 20);
 }
 
@@ -203,44 +177,38 @@ async fn stack_behind_commit_proxy() -> (Proxy, im_testkit::ServerProcess, im_te
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_commit_answer_with_an_id_is_retried_safely_and_stored_once() {
     let (proxy, _rpc, http) = stack_behind_commit_proxy().await;
-    let client = Client::new();
-    let base = format!("http://{}", http.addr);
+    let api = Api::new(http.addr);
     proxy.lose_next_commit_answer();
     let body = json!({ "chat": "al:bob", "sender": "al", "text": "once", "client_msg_id": "c-1" });
-    let (status, first) = post(&client, format!("{base}/api/send"), body.clone()).await;
+    let (status, first) = api.send(body.clone()).await;
     assert_eq!(status, StatusCode::OK, "{first}");
     assert_eq!(
         first["duplicate"], false,
         "the server's own retry is not a duplicate"
     );
     // The client, unsure, sends again with its id.
-    let (status, again) = post(&client, format!("{base}/api/send"), body).await;
+    let (status, again) = api.send(body).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(again["message"]["send_time"], first["message"]["send_time"]);
-    let stored = pull_all(&client, &base, "al:bob").await;
+    let stored = api.all_messages("al:bob").await;
     assert_eq!(stored.len(), 1, "{stored:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_commit_answer_without_an_id_is_an_unknown_outcome_not_retry_later() {
     let (proxy, _rpc, http) = stack_behind_commit_proxy().await;
-    let client = Client::new();
-    let base = format!("http://{}", http.addr);
+    let api = Api::new(http.addr);
     proxy.lose_next_commit_answer();
-    let resp = client
-        .post(format!("{base}/api/send"))
-        .json(&json!({ "chat": "al:bob", "sender": "al", "text": "maybe" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::BAD_GATEWAY);
-    assert!(resp.headers().get("retry-after").is_none());
-    let body: Value = resp.json().await.unwrap();
+    let body = json!({ "chat": "al:bob", "sender": "al", "text": "maybe" });
+    let send = api.client().post(api.url("/api/send")).json(&body);
+    let (status, body, retry_after) = api.try_answer(send).await.unwrap();
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert!(retry_after.is_none());
     assert_eq!(body["code"], 10);
     assert!(
         body["msg"].as_str().unwrap().contains("client_msg_id"),
         "{body}"
     );
     // It was committed: exactly once.
-    assert_eq!(pull_all(&client, &base, "al:bob").await.len(), 1);
+    assert_eq!(api.all_messages("al:bob").await.len(), 1);
 }

@@ -5,19 +5,22 @@
 
 use std::time::Duration;
 
-use im_testkit::{MariaDb, ServerProcess, eventually, start_http_server, start_rpc_server_with};
-use reqwest::{Client, StatusCode};
+use im_testkit::{
+    Api, MariaDb, ServerProcess, eventually, start_http_server, start_rpc_server_with,
+};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
-struct Api {
+/// The servers in front of the database, and their API.
+struct Servers {
     _rpc: ServerProcess,
-    http: ServerProcess,
-    client: Client,
+    _http: ServerProcess,
+    api: Api,
 }
 
-impl Api {
+impl Servers {
     /// One rpc-server with a 1 s database deadline, and an http-server whose RPC timeout is
     /// well above it: a 504 would mean the rpc-server did not keep its deadline.
     fn start(database_url: &str) -> Self {
@@ -35,9 +38,9 @@ impl Api {
         );
         let http = start_http_server(vec![rpc.addr], &[("IM_RPC_TIMEOUT_MS", "5000".to_owned())]);
         Self {
+            api: Api::new(http.addr),
             _rpc: rpc,
-            http,
-            client: Client::new(),
+            _http: http,
         }
     }
 
@@ -51,49 +54,24 @@ impl Api {
     }
 
     async fn send(&self, text: &str) -> (StatusCode, Value, Option<String>) {
-        let resp = self
-            .client
-            .post(format!("http://{}/api/send", self.http.addr))
-            .json(&json!({ "chat": "al:bob", "sender": "al", "text": text }))
-            .send()
+        let body = json!({ "chat": "al:bob", "sender": "al", "text": text });
+        let req = self
+            .api
+            .client()
+            .post(self.api.url("/api/send"))
+            .json(&body);
+        self.api
+            .try_answer(req)
             .await
-            .unwrap();
-        let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get("retry-after")
-            .map(|v| v.to_str().unwrap().to_owned());
-        (status, resp.json().await.unwrap(), retry_after)
+            .expect("the http-server answers")
     }
 
     async fn texts(&self) -> Vec<String> {
-        let resp: Value = self
-            .client
-            .get(format!(
-                "http://{}/api/pull?chat=al:bob&limit=100",
-                self.http.addr
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        resp["messages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["text"].as_str().unwrap().to_owned())
-            .collect()
+        self.api.all_texts("al:bob").await
     }
 
     async fn pull_status(&self) -> StatusCode {
-        self.client
-            .get(format!("http://{}/api/pull?chat=al:bob", self.http.addr))
-            .send()
-            .await
-            .unwrap()
-            .status()
+        self.api.pull("chat=al:bob").await.0
     }
 
     async fn eventually_sends(&self, text: &str) {
@@ -133,42 +111,35 @@ async fn a_frozen_database_behind_two_replicas_is_503_for_every_call_not_504() {
         start_rpc_server_with(&url, &no_etcd),
     ];
     let http = start_http_server(replicas.iter().map(|r| r.addr).collect(), &[]);
-    let client = Client::new();
+    let api = Api::new(http.addr);
     let send = |id: Option<&str>| {
         let mut body = json!({ "chat": "al:bob", "sender": "al", "text": "while frozen" });
         if let Some(id) = id {
             body["client_msg_id"] = json!(id);
         }
-        client
-            .post(format!("http://{}/api/send", http.addr))
-            .json(&body)
-            .send()
+        api.send(body)
     };
-    assert_eq!(send(None).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(send(None).await.0, StatusCode::OK);
 
     db.freeze();
-    let pull = client
-        .get(format!("http://{}/api/pull?chat=al:bob", http.addr))
-        .send()
-        .await
-        .unwrap();
-    let with_id = send(Some("id-1")).await.unwrap();
-    let without_id = send(None).await.unwrap();
+    let (pull, _) = api.pull("chat=al:bob").await;
+    let (with_id, _) = send(Some("id-1")).await;
+    let (without_id, _) = send(None).await;
     db.thaw();
 
-    for (what, resp) in [
+    for (what, status) in [
         ("pull", pull),
         ("send with id", with_id),
         ("send", without_id),
     ] {
-        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE, "{what}");
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{what}");
     }
 }
 
 #[tokio::test]
 async fn a_frozen_database_is_503_within_the_deadline_and_loses_nothing() {
     let db = MariaDb::start();
-    let api = Api::with_five_messages(&db).await;
+    let api = Servers::with_five_messages(&db).await;
 
     db.freeze();
     assert_unavailable(api.send("while frozen").await);
@@ -188,7 +159,7 @@ async fn a_frozen_database_is_503_within_the_deadline_and_loses_nothing() {
 #[tokio::test]
 async fn a_killed_and_restarted_database_loses_nothing_acknowledged() {
     let mut db = MariaDb::start();
-    let api = Api::with_five_messages(&db).await;
+    let api = Servers::with_five_messages(&db).await;
 
     db.kill();
     assert_unavailable(api.send("while down").await);
@@ -208,7 +179,7 @@ async fn a_killed_and_restarted_database_loses_nothing_acknowledged() {
 #[tokio::test]
 async fn after_a_quiet_database_restart_the_first_sends_and_pulls_succeed() {
     let mut db = MariaDb::start();
-    let api = Api::with_five_messages(&db).await;
+    let api = Servers::with_five_messages(&db).await;
     for _ in 0..10 {
         assert_eq!(api.pull_status().await, StatusCode::OK);
     }
@@ -226,7 +197,7 @@ async fn after_a_quiet_database_restart_the_first_sends_and_pulls_succeed() {
 #[tokio::test]
 async fn a_row_lock_held_elsewhere_is_503_and_that_send_is_never_committed() {
     let database_url = im_testkit::fresh_database_url();
-    let api = Api::start(&database_url);
+    let api = Servers::start(&database_url);
     assert_eq!(api.send("first").await.0, StatusCode::OK);
 
     // Another writer (a replica whose host froze mid-transaction) holds the room's row lock.
@@ -242,7 +213,7 @@ async fn a_row_lock_held_elsewhere_is_503_and_that_send_is_never_committed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_connection_killed_mid_send_is_503_not_500() {
     let database_url = im_testkit::fresh_database_url();
-    let api = Api::with_deadline(&database_url, 4000, 3);
+    let api = Servers::with_deadline(&database_url, 4000, 3);
     assert_eq!(api.send("first").await.0, StatusCode::OK);
 
     // The send waits on the room's row lock; then its connection is killed, as an operator

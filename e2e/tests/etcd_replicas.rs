@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use etcd_client::GetOptions;
 use im_testkit::{
-    Etcd, Proxy, ServerProcess, eventually, fresh_database_url, metric, metrics_text,
+    Api, Etcd, Proxy, ServerProcess, eventually, fresh_database_url, metric, metrics_text,
     start_http_server, start_rpc_server_with,
 };
 use reqwest::{Client, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const PATIENCE: Duration = Duration::from_secs(20);
 /// Calls are spread by room, so streams rotate over this many rooms to reach every replica.
@@ -27,7 +27,7 @@ struct Cluster {
     database_url: String,
     replicas: Vec<ServerProcess>,
     http: ServerProcess,
-    client: Client,
+    api: Api,
 }
 
 impl Cluster {
@@ -42,8 +42,8 @@ impl Cluster {
             etcd,
             database_url,
             replicas,
+            api: Api::new(http.addr),
             http,
-            client: Client::new(),
         };
         cluster.wait_for_replicas(cluster.replicas.len()).await;
         cluster
@@ -80,15 +80,12 @@ impl Cluster {
         if let Some(id) = client_msg_id {
             body["client_msg_id"] = json!(id);
         }
-        let resp = self
-            .client
-            .post(format!("http://{}/api/send", self.http.addr))
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = resp.status();
-        let body: Value = resp.json().await.map_err(|e| e.to_string())?;
+        let req = self
+            .api
+            .client()
+            .post(self.api.url("/api/send"))
+            .json(&body);
+        let (status, body, _) = self.api.try_answer(req).await?;
         if status == StatusCode::OK {
             Ok(body["message"]["send_time"].as_i64().unwrap())
         } else {
@@ -106,29 +103,7 @@ impl Cluster {
     }
 
     async fn pull_all(&self, chat: &str) -> Vec<String> {
-        let mut texts = Vec::new();
-        let mut cursor = 0;
-        loop {
-            let page: Value = self
-                .client
-                .get(format!(
-                    "http://{}/api/pull?chat={chat}&limit=100&cursor={cursor}",
-                    self.http.addr
-                ))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            for m in page["messages"].as_array().unwrap() {
-                texts.push(m["text"].as_str().unwrap().to_owned());
-            }
-            if !page["has_more"].as_bool().unwrap() {
-                return texts;
-            }
-            cursor = page["next_cursor"].as_i64().unwrap();
-        }
+        self.api.all_texts(chat).await
     }
 }
 
@@ -311,18 +286,10 @@ async fn a_frozen_replica_fails_no_pull_and_no_send_with_an_id() {
     let pulls = (0..ROOMS).map(|i| {
         let cluster = cluster.clone();
         async move {
-            let resp = cluster
-                .client
-                .get(format!(
-                    "http://{}/api/pull?chat={}&limit=100",
-                    cluster.http.addr,
-                    room(i)
-                ))
-                .send()
-                .await
-                .unwrap();
-            let status = resp.status();
-            let page: Value = resp.json().await.unwrap();
+            let (status, page) = cluster
+                .api
+                .pull(&format!("chat={}&limit=100", room(i)))
+                .await;
             (i, status, page)
         }
     });

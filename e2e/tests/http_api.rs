@@ -4,106 +4,28 @@
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
-use im_testkit::{Stack, free_port, start_http_server, start_rpc_server};
+use im_testkit::{
+    Api, Stack, assert_error, free_port, send_times, start_http_server, start_rpc_server, texts,
+};
 use reqwest::{Client, Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// How long a test waits for something that must happen eventually.
 const PATIENCE: Duration = Duration::from_secs(20);
 
-struct Api {
-    stack: Stack,
-    client: Client,
-}
-
-impl Api {
-    fn start() -> Self {
-        Self {
-            stack: Stack::start(1),
-            client: Client::new(),
-        }
-    }
-
-    async fn call(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
-        Self::call_on(req).await
-    }
-
-    async fn call_on(req: reqwest::RequestBuilder) -> (StatusCode, Value) {
-        let resp = req.send().await.expect("http-server answers");
-        let status = resp.status();
-        let body = resp.json().await.expect("every answer is JSON");
-        (status, body)
-    }
-
-    async fn send(&self, body: Value) -> (StatusCode, Value) {
-        self.call(self.client.post(self.stack.url("/api/send")).json(&body))
-            .await
-    }
-
-    async fn send_ok(&self, chat: &str, sender: &str, text: &str) -> Value {
-        let (status, body) = self
-            .send(json!({ "chat": chat, "sender": sender, "text": text }))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body["message"].clone()
-    }
-
-    async fn pull(&self, query: &str) -> (StatusCode, Value) {
-        self.call(
-            self.client
-                .get(self.stack.url(&format!("/api/pull?{query}"))),
-        )
-        .await
-    }
-
-    async fn pull_ok(&self, query: &str) -> Value {
-        let (status, body) = self.pull(query).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body
-    }
-}
-
-fn send_times(page: &Value) -> Vec<i64> {
-    page["messages"]
-        .as_array()
-        .expect("messages is an array")
-        .iter()
-        .map(|m| m["send_time"].as_i64().unwrap())
-        .collect()
-}
-
-fn texts(page: &Value) -> Vec<String> {
-    page["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["text"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn assert_error(status: StatusCode, body: &Value, expected: StatusCode, what: &str) {
-    assert_eq!(status, expected, "{what}: {body}");
-    assert!(
-        body["code"].as_i64().is_some_and(|c| c != 0),
-        "{what}: {body}"
-    );
-    assert!(
-        body["msg"].as_str().is_some_and(|m| !m.is_empty()),
-        "{what}: {body}"
-    );
-}
-
 #[tokio::test]
 async fn ping_answers_pong() {
-    let api = Api::start();
-    let (status, body) = api.call(api.client.get(api.stack.url("/ping"))).await;
+    let stack = Stack::start(1);
+    let api = stack.api();
+    let (status, body) = api.call(api.client().get(api.url("/ping"))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, json!({ "message": "pong" }));
 }
 
 #[tokio::test]
 async fn send_accepts_json_form_and_query_and_returns_the_stored_message() {
-    let api = Api::start();
+    let stack = Stack::start(1);
+    let api = stack.api();
     let from_json = api.send_ok("bob:al", "al", "json").await;
     assert_eq!(from_json["chat"], "al:bob");
     assert_eq!(from_json["sender"], "al");
@@ -115,8 +37,8 @@ async fn send_accepts_json_form_and_query_and_returns_the_stored_message() {
 
     let (status, from_form) = api
         .call(
-            api.client
-                .post(api.stack.url("/api/send"))
+            api.client()
+                .post(api.url("/api/send"))
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body("chat=al%3Abob&sender=bob&text=form+body"),
         )
@@ -124,10 +46,8 @@ async fn send_accepts_json_form_and_query_and_returns_the_stored_message() {
     assert_eq!(status, StatusCode::OK, "{from_form}");
     let (status, from_query) = api
         .call(
-            api.client.post(
-                api.stack
-                    .url("/api/send?chat=al:bob&sender=al&text=in%20the%20query"),
-            ),
+            api.client()
+                .post(api.url("/api/send?chat=al:bob&sender=al&text=in%20the%20query")),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{from_query}");
@@ -139,7 +59,8 @@ async fn send_accepts_json_form_and_query_and_returns_the_stored_message() {
 
 #[tokio::test]
 async fn reference_clients_shapes_work_with_capitalised_keys() {
-    let api = Api::start();
+    let stack = Stack::start(1);
+    let api = stack.api();
     let (status, body) = api
         .send(json!({ "Chat": "al:bob", "Text": "hello", "Sender": "bob" }))
         .await;
@@ -147,8 +68,8 @@ async fn reference_clients_shapes_work_with_capitalised_keys() {
     // GET with a JSON body, as the reference clients send it.
     let (status, page) = api
         .call(
-            api.client
-                .request(Method::GET, api.stack.url("/api/pull"))
+            api.client()
+                .request(Method::GET, api.url("/api/pull"))
                 .json(&json!({ "Chat": "bob:al", "Cursor": 0, "Limit": 5, "Reverse": false })),
         )
         .await;
@@ -159,7 +80,8 @@ async fn reference_clients_shapes_work_with_capitalised_keys() {
 
 #[tokio::test]
 async fn an_empty_room_returns_all_three_fields() {
-    let api = Api::start();
+    let stack = Stack::start(1);
+    let api = stack.api();
     let page = api.pull_ok("chat=al:bob&cursor=42").await;
     assert_eq!(
         page,
@@ -174,7 +96,8 @@ async fn an_empty_room_returns_all_three_fields() {
 
 #[tokio::test]
 async fn paging_with_next_cursor_never_repeats_or_skips() {
-    let api = Api::start();
+    let stack = Stack::start(1);
+    let api = stack.api();
     let mut sent = Vec::new();
     for i in 0..23 {
         let msg = api
@@ -215,7 +138,8 @@ async fn paging_with_next_cursor_never_repeats_or_skips() {
 
 #[tokio::test]
 async fn a_poller_with_next_cursor_gets_exactly_the_new_messages() {
-    let api = Api::start();
+    let stack = Stack::start(1);
+    let api = stack.api();
     api.send_ok("al:bob", "al", "before").await;
     let first = api.pull_ok("chat=al:bob").await;
     let cursor = first["next_cursor"].as_i64().unwrap();
@@ -231,7 +155,8 @@ async fn a_poller_with_next_cursor_gets_exactly_the_new_messages() {
 
 #[tokio::test]
 async fn limit_defaults_to_10_and_is_clamped_to_100() {
-    let api = Api::start();
+    let stack = Stack::start(1);
+    let api = stack.api();
     let mut times = Vec::new();
     for i in 0..102 {
         times.push(
@@ -256,7 +181,8 @@ async fn limit_defaults_to_10_and_is_clamped_to_100() {
 
 #[tokio::test]
 async fn reverse_from_zero_starts_with_the_newest() {
-    let api = Api::start();
+    let stack = Stack::start(1);
+    let api = stack.api();
     for i in 0..3 {
         api.send_ok("al:bob", "al", &format!("m{i}")).await;
     }
@@ -267,7 +193,8 @@ async fn reverse_from_zero_starts_with_the_newest() {
 
 #[tokio::test]
 async fn any_text_comes_back_byte_identical() {
-    let api = Api::start();
+    let stack = Stack::start(1);
+    let api = stack.api();
     let samples = [
         "emoji 😀👨‍👩‍👧 CJK 你好世界 RTL مرحبا שלום",
         "quotes \" ' ` backslashes \\ \\\\ \\n and a real\nnewline\ttab",
@@ -288,7 +215,8 @@ async fn any_text_comes_back_byte_identical() {
 
 #[tokio::test]
 async fn members_are_case_sensitive_and_may_talk_to_themselves() {
-    let api = Api::start();
+    let stack = Stack::start(1);
+    let api = stack.api();
     api.send_ok("Al:bob", "Al", "upper").await;
     api.send_ok("al:al", "al", "note to self").await;
     let (status, body) = api
@@ -305,7 +233,8 @@ async fn members_are_case_sensitive_and_may_talk_to_themselves() {
 
 #[tokio::test]
 async fn bad_inputs_get_their_4xx_and_the_server_stays_healthy() {
-    let api = Api::start();
+    let stack = Stack::start(1);
+    let api = stack.api();
     let long_member = "m".repeat(65);
     let too_long_text = "x".repeat(4097);
     let bad_sends = [
@@ -382,10 +311,10 @@ async fn bad_inputs_get_their_4xx_and_the_server_stays_healthy() {
         assert_error(status, &reply, StatusCode::BAD_REQUEST, what);
     }
 
-    let url = api.stack.url("/api/send");
+    let url = api.url("/api/send");
     let raw_cases = [
         (
-            api.client
+            api.client()
                 .post(&url)
                 .header("content-type", "application/json")
                 .body("{\"chat\":"),
@@ -393,7 +322,7 @@ async fn bad_inputs_get_their_4xx_and_the_server_stays_healthy() {
             "malformed JSON",
         ),
         (
-            api.client
+            api.client()
                 .post(&url)
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body("chat=al:bob&sender=al&text=%FF"),
@@ -401,7 +330,7 @@ async fn bad_inputs_get_their_4xx_and_the_server_stays_healthy() {
             "form text not UTF-8",
         ),
         (
-            api.client
+            api.client()
                 .post(&url)
                 .header("content-type", "application/json")
                 .body(vec![b' '; 70_000]),
@@ -409,7 +338,7 @@ async fn bad_inputs_get_their_4xx_and_the_server_stays_healthy() {
             "oversized body",
         ),
         (
-            api.client
+            api.client()
                 .post(&url)
                 .header("content-type", "text/plain")
                 .body("hi"),
@@ -417,27 +346,27 @@ async fn bad_inputs_get_their_4xx_and_the_server_stays_healthy() {
             "text/plain body",
         ),
         (
-            api.client.get(&url),
+            api.client().get(&url),
             StatusCode::METHOD_NOT_ALLOWED,
             "GET /api/send",
         ),
         (
-            api.client.post(api.stack.url("/api/pull")),
+            api.client().post(api.url("/api/pull")),
             StatusCode::METHOD_NOT_ALLOWED,
             "POST /api/pull",
         ),
         (
-            api.client.delete(api.stack.url("/ping")),
+            api.client().delete(api.url("/ping")),
             StatusCode::METHOD_NOT_ALLOWED,
             "DELETE /ping",
         ),
         (
-            api.client.get(api.stack.url("/api/nothing")),
+            api.client().get(api.url("/api/nothing")),
             StatusCode::NOT_FOUND,
             "unknown route",
         ),
         (
-            api.client.get(api.stack.url("/")),
+            api.client().get(api.url("/")),
             StatusCode::NOT_FOUND,
             "root",
         ),
@@ -457,15 +386,12 @@ async fn bad_inputs_get_their_4xx_and_the_server_stays_healthy() {
 async fn no_reachable_backend_is_503() {
     let nobody: SocketAddr = ([127, 0, 0, 1], free_port()).into();
     let http = start_http_server(vec![nobody], &[]);
-    let resp = Client::new()
-        .post(format!("http://{}/api/send", http.addr))
-        .json(&json!({ "chat": "al:bob", "sender": "al", "text": "hi" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(resp.headers()["retry-after"], "1");
-    let body: Value = resp.json().await.unwrap();
+    let api = Api::new(http.addr);
+    let body = json!({ "chat": "al:bob", "sender": "al", "text": "hi" });
+    let send = api.client().post(api.url("/api/send")).json(&body);
+    let (status, body, retry_after) = api.try_answer(send).await.unwrap();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(retry_after.as_deref(), Some("1"));
     assert_eq!(body["code"], 2);
 }
 
@@ -480,35 +406,29 @@ async fn over_the_in_flight_limit_requests_get_503_with_retry_after_at_once() {
             ("IM_RPC_TIMEOUT_MS", "3000".to_owned()),
         ],
     );
-    let url = format!("http://{}/api/pull?chat=al:bob", http.addr);
+    let api = Api::new(http.addr);
+    let pull = || api.try_answer(api.client().get(api.url("/api/pull?chat=al:bob")));
     // Two requests at once: the first to arrive holds the only permit for the whole RPC
     // timeout, so the other is refused at once.
-    let (a, b) = tokio::join!(
-        Client::new().get(url.clone()).send(),
-        Client::new().get(url.clone()).send()
-    );
+    let (a, b) = tokio::join!(pull(), pull());
     let (a, b) = (a.unwrap(), b.unwrap());
-    let (shed, held) = if a.status() == StatusCode::SERVICE_UNAVAILABLE {
+    let (shed, held) = if a.0 == StatusCode::SERVICE_UNAVAILABLE {
         (a, b)
     } else {
         (b, a)
     };
-    assert_eq!(shed.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(shed.headers()["retry-after"], "1");
-    assert_eq!(held.status(), StatusCode::GATEWAY_TIMEOUT);
-    let body: Value = shed.json().await.unwrap();
+    let (status, body, retry_after) = shed;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(retry_after.as_deref(), Some("1"));
+    assert_eq!(held.0, StatusCode::GATEWAY_TIMEOUT);
     assert_eq!(body["code"], 2);
     assert!(
         body["msg"].as_str().unwrap().contains("overloaded"),
         "{body}"
     );
     // /ping is not an API route and is never shed.
-    let ping = Client::new()
-        .get(format!("http://{}/ping", http.addr))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ping.status(), StatusCode::OK);
+    let (status, _) = api.call(api.client().get(api.url("/ping"))).await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -519,34 +439,28 @@ async fn a_backend_that_never_answers_is_504() {
         vec![silent.local_addr().unwrap()],
         &[("IM_RPC_TIMEOUT_MS", "300".to_owned())],
     );
-    let resp = Client::new()
-        .get(format!("http://{}/api/pull?chat=al:bob", http.addr))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::GATEWAY_TIMEOUT);
-    let body: Value = resp.json().await.unwrap();
+    let (status, body) = Api::new(http.addr).pull("chat=al:bob").await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
     assert_eq!(body["code"], 4);
 }
 
 #[tokio::test]
 async fn restarting_the_rpc_server_loses_no_acknowledged_message() {
-    let mut api = Api::start();
-    let before = api.send_ok("al:bob", "al", "acknowledged").await;
+    let mut stack = Stack::start(1);
+    let before = stack.api().send_ok("al:bob", "al", "acknowledged").await;
     // Killed without a chance to flush anything.
-    let replacement = start_rpc_server(&api.stack.database_url);
-    drop(std::mem::replace(&mut api.stack.replicas[0], replacement));
-    let http = start_http_server(vec![api.stack.replicas[0].addr], &[]);
-    api.stack.http = http;
-    let page = api.pull_ok("chat=al:bob").await;
+    let replacement = start_rpc_server(&stack.database_url);
+    drop(std::mem::replace(&mut stack.replicas[0], replacement));
+    stack.http = start_http_server(vec![stack.replicas[0].addr], &[]);
+    let page = stack.api().pull_ok("chat=al:bob").await;
     assert_eq!(page["messages"], json!([before]));
 }
 
 #[tokio::test]
 async fn both_servers_exit_cleanly_on_sigterm() {
-    let api = Api::start();
-    api.send_ok("al:bob", "al", "before shutdown").await;
-    let Stack { replicas, http, .. } = api.stack;
+    let stack = Stack::start(1);
+    stack.api().send_ok("al:bob", "al", "before shutdown").await;
+    let Stack { replicas, http, .. } = stack;
     assert!(http.terminate(), "http-server exits 0");
     for replica in replicas {
         assert!(replica.terminate(), "rpc-server exits 0");
@@ -579,12 +493,9 @@ async fn a_trickling_body_holds_no_permit_and_gets_408() {
         slow.push(conn);
     }
     // With one permit and three bodies in progress, a whole request is still served.
-    let (status, body) = Api::call_on(
-        Client::new()
-            .post(format!("http://{}/api/send", http.addr))
-            .json(&json!({ "chat": "al:bob", "sender": "al", "text": "not blocked" })),
-    )
-    .await;
+    let (status, body) = Api::new(http.addr)
+        .send(json!({ "chat": "al:bob", "sender": "al", "text": "not blocked" }))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // The slow ones are answered 408 and closed once the body deadline passes.
     for mut conn in slow {

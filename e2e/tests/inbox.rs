@@ -5,49 +5,15 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use im_idl::{ChatsRequest, ImServiceClient, ImServiceClientBuilder, Message, SendRequest};
-use im_testkit::{Stack, eventually, fresh_database_url, metric, start_rpc_server};
-use reqwest::{Client, StatusCode};
+use im_idl::ChatsRequest;
+use im_testkit::{
+    Stack, eventually, fresh_database_url, metric, start_rpc_server, thrift, thrift_send,
+};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 /// Longer than any test waits for an answer that must come at once.
 const AT_ONCE: Duration = Duration::from_secs(10);
-
-async fn send(client: &Client, stack: &Stack, chat: &str, sender: &str, text: &str) -> Value {
-    let resp = client
-        .post(stack.url("/api/send"))
-        .json(&json!({ "chat": chat, "sender": sender, "text": text }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    resp.json::<Value>().await.unwrap()["message"].clone()
-}
-
-async fn chats(client: &Client, stack: &Stack, query: &str) -> (StatusCode, Value) {
-    let resp = client
-        .get(stack.url(&format!("/api/chats?{query}")))
-        .send()
-        .await
-        .unwrap();
-    (resp.status(), resp.json().await.unwrap())
-}
-
-fn thrift(addr: SocketAddr) -> ImServiceClient {
-    ImServiceClientBuilder::new("im-rpc").address(addr).build()
-}
-
-async fn thrift_send(addr: SocketAddr, chat: &str, sender: &str, text: &str) {
-    let message = Message {
-        chat: Some(chat.to_owned().into()),
-        text: Some(text.to_owned().into()),
-        sender: Some(sender.to_owned().into()),
-        send_time: None,
-        client_msg_id: None,
-    };
-    let sent = thrift(addr).send(SendRequest { message }).await.unwrap();
-    assert_eq!(sent.code, 0, "{}", sent.msg);
-}
 
 fn waiting_listing(member: &str, cursor: i64, wait_ms: i32) -> ChatsRequest {
     ChatsRequest {
@@ -67,12 +33,13 @@ async fn waiting_listings(admin: SocketAddr) -> f64 {
 #[tokio::test]
 async fn the_inbox_lists_each_changed_room_with_its_newest_message() {
     let stack = Stack::start(2);
-    let client = Client::new();
-    send(&client, &stack, "bob:al", "al", "first").await;
-    send(&client, &stack, "cy:al", "cy", "hello al").await;
-    let newest = send(&client, &stack, "al:bob", "bob", "second").await;
+    let api = stack.api();
+    let client = api.client();
+    api.send_ok("bob:al", "al", "first").await;
+    api.send_ok("cy:al", "cy", "hello al").await;
+    let newest = api.send_ok("al:bob", "bob", "second").await;
 
-    let (status, inbox) = chats(&client, &stack, "member=al").await;
+    let (status, inbox) = api.chats("member=al").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         inbox,
@@ -89,13 +56,13 @@ async fn the_inbox_lists_each_changed_room_with_its_newest_message() {
     );
 
     // The most recent first, paged: the answer a conversation list shows.
-    let (_, recent) = chats(&client, &stack, "member=al&reverse=true&limit=1").await;
+    let (_, recent) = api.chats("member=al&reverse=true&limit=1").await;
     assert_eq!(recent["chats"][0]["chat"], "al:bob");
     assert_eq!(
         (recent["has_more"].clone(), recent["next_cursor"].clone()),
         (json!(true), json!(2))
     );
-    let (_, rest) = chats(&client, &stack, "member=al&reverse=true&limit=1&cursor=2").await;
+    let (_, rest) = api.chats("member=al&reverse=true&limit=1&cursor=2").await;
     assert_eq!(rest["chats"][0]["chat"], "al:cy");
     assert_eq!(rest["next_cursor"], 0);
 
@@ -115,7 +82,8 @@ async fn the_inbox_lists_each_changed_room_with_its_newest_message() {
 #[tokio::test]
 async fn bad_listings_are_400_and_an_unknown_member_has_no_chats() {
     let stack = Stack::start(1);
-    let client = Client::new();
+    let api = stack.api();
+    let client = api.client();
     for query in [
         "",
         "member=",
@@ -127,12 +95,12 @@ async fn bad_listings_are_400_and_an_unknown_member_has_no_chats() {
         "member=al&limit=abc",
         "member=al&reverse=maybe",
     ] {
-        let (status, body) = chats(&client, &stack, query).await;
+        let (status, body) = api.chats(query).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
         assert_eq!(body["code"], 1, "{query}");
         assert!(!body["msg"].as_str().unwrap().is_empty());
     }
-    let (status, body) = chats(&client, &stack, "member=nobody&cursor=7").await;
+    let (status, body) = api.chats("member=nobody&cursor=7").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         body,
@@ -174,7 +142,7 @@ async fn a_listing_waiting_on_one_replica_is_woken_by_a_commit_on_another() {
 #[tokio::test]
 async fn a_waiting_listing_times_out_empty_and_ends_at_once_when_its_server_stops() {
     let stack = Stack::start(1);
-    let (status, body) = chats(&Client::new(), &stack, "member=al&cursor=5&wait_ms=200").await;
+    let (status, body) = stack.api().chats("member=al&cursor=5&wait_ms=200").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         body,

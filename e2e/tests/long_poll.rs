@@ -4,58 +4,21 @@
 
 use std::time::Duration;
 
-use im_idl::{ImServiceClient, ImServiceClientBuilder, Message, PullRequest, SendRequest};
+use im_idl::PullRequest;
 use im_testkit::{
-    Stack, eventually, fresh_database_url, metric, start_http_server, start_rpc_server_with,
+    Api, Stack, eventually, fresh_database_url, metric, start_http_server, start_rpc_server_with,
+    texts, thrift, thrift_send,
 };
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 /// Longer than any test waits for an answer that must come at once.
 const AT_ONCE: Duration = Duration::from_secs(10);
 
-async fn get(client: &Client, url: String) -> (StatusCode, Value) {
-    let resp = client.get(url).send().await.unwrap();
-    (resp.status(), resp.json().await.unwrap())
-}
-
-async fn send(client: &Client, base: &str, text: &str) -> i64 {
-    let resp: Value = client
-        .post(format!("{base}/api/send"))
-        .json(&json!({ "chat": "al:bob", "sender": "al", "text": text }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    resp["message"]["send_time"].as_i64().unwrap()
-}
-
 /// A pull of al:bob over HTTP that may wait 20 s, under way in the background.
-fn spawn_waiting_pull(client: &Client, base: &str) -> tokio::task::JoinHandle<(StatusCode, Value)> {
-    let (client, url) = (
-        client.clone(),
-        format!("{base}/api/pull?chat=al:bob&wait_ms=20000"),
-    );
-    tokio::spawn(async move { get(&client, url).await })
-}
-
-fn thrift(addr: std::net::SocketAddr) -> ImServiceClient {
-    ImServiceClientBuilder::new("im-rpc").address(addr).build()
-}
-
-/// Sends one message over Thrift and checks it was stored.
-async fn thrift_send(addr: std::net::SocketAddr, chat: &str, sender: &str, text: &str) {
-    let message = Message {
-        chat: Some(chat.to_owned().into()),
-        text: Some(text.to_owned().into()),
-        sender: Some(sender.to_owned().into()),
-        send_time: None,
-        client_msg_id: None,
-    };
-    let sent = thrift(addr).send(SendRequest { message }).await.unwrap();
-    assert_eq!(sent.code, 0, "{}", sent.msg);
+fn spawn_waiting_pull(api: &Api) -> tokio::task::JoinHandle<(StatusCode, Value)> {
+    let api = api.clone();
+    tokio::spawn(async move { api.pull("chat=al:bob&wait_ms=20000").await })
 }
 
 fn waiting_pull(cursor: i64, wait_ms: i32) -> PullRequest {
@@ -71,13 +34,12 @@ fn waiting_pull(cursor: i64, wait_ms: i32) -> PullRequest {
 #[tokio::test]
 async fn a_waiting_pull_returns_when_a_message_arrives_and_not_before() {
     let stack = Stack::start(1);
-    let base = stack.url("");
-    let client = Client::new();
-    let waiting = spawn_waiting_pull(&client, &base);
+    let api = stack.api();
+    let waiting = spawn_waiting_pull(&api);
     pulls_waiting(stack.replicas[0].admin, 1.0).await;
     assert!(!waiting.is_finished(), "an empty room makes the pull wait");
 
-    let send_time = send(&client, &base, "hello").await;
+    let send_time = api.send_ok("al:bob", "al", "hello").await["send_time"].clone();
     let (status, page) = tokio::time::timeout(AT_ONCE, waiting)
         .await
         .expect("the message ends the wait")
@@ -85,17 +47,16 @@ async fn a_waiting_pull_returns_when_a_message_arrives_and_not_before() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(page["messages"][0]["text"], "hello");
     assert_eq!(page["has_more"], false);
-    assert_eq!(page["next_cursor"], send_time + 1);
+    assert_eq!(page["next_cursor"], send_time.as_i64().unwrap() + 1);
 }
 
 #[tokio::test]
 async fn a_wait_that_times_out_answers_the_empty_page_with_the_same_cursor() {
     let stack = Stack::start(1);
-    let (status, page) = get(
-        &Client::new(),
-        stack.url("/api/pull?chat=al:bob&cursor=12345&wait_ms=300"),
-    )
-    .await;
+    let (status, page) = stack
+        .api()
+        .pull("chat=al:bob&cursor=12345&wait_ms=300")
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         page,
@@ -106,19 +67,16 @@ async fn a_wait_that_times_out_answers_the_empty_page_with_the_same_cursor() {
 #[tokio::test]
 async fn reverse_pulls_and_pages_with_messages_never_wait() {
     let stack = Stack::start(1);
-    let client = Client::new();
-    send(&client, &stack.url(""), "there").await;
+    let api = stack.api();
+    api.send_ok("al:bob", "al", "there").await;
     for query in [
         "chat=al:bob&wait_ms=30000",
         "chat=al:bob&reverse=true&wait_ms=30000",
         "chat=al:cy&reverse=true&wait_ms=30000",
     ] {
-        let (status, _) = tokio::time::timeout(
-            AT_ONCE,
-            get(&client, stack.url(&format!("/api/pull?{query}"))),
-        )
-        .await
-        .unwrap_or_else(|_| panic!("{query} waited"));
+        let (status, _) = tokio::time::timeout(AT_ONCE, api.pull(query))
+            .await
+            .unwrap_or_else(|_| panic!("{query} waited"));
         assert_eq!(status, StatusCode::OK);
     }
 }
@@ -126,13 +84,9 @@ async fn reverse_pulls_and_pages_with_messages_never_wait() {
 #[tokio::test]
 async fn bad_wait_values_are_400() {
     let stack = Stack::start(1);
-    let client = Client::new();
+    let api = stack.api();
     for query in ["wait_ms=-1", "wait_ms=abc", "wait_ms=1.5"] {
-        let (status, body) = get(
-            &client,
-            stack.url(&format!("/api/pull?chat=al:bob&{query}")),
-        )
-        .await;
+        let (status, body) = api.pull(&format!("chat=al:bob&{query}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
         assert_eq!(body["code"], 1);
     }
@@ -141,27 +95,17 @@ async fn bad_wait_values_are_400() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_message_sent_at_the_worst_moment_is_never_missed() {
     let stack = Stack::start(1);
-    let base = stack.url("");
-    let client = Client::new();
+    let api = stack.api();
     let mut cursor = 0;
     for round in 0..40 {
         // The send races the pull's empty read and the start of its wait.
-        let pull = get(
-            &client,
-            format!("{base}/api/pull?chat=al:bob&cursor={cursor}&wait_ms=8000"),
-        );
+        let query = format!("chat=al:bob&cursor={cursor}&wait_ms=8000");
         let text = format!("race {round}");
-        let (page, _) = tokio::join!(pull, send(&client, &base, &text));
+        let (page, _) = tokio::join!(api.pull(&query), api.send_ok("al:bob", "al", &text));
         let (status, page) = page;
         assert_eq!(status, StatusCode::OK);
-        let texts: Vec<&str> = page["messages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["text"].as_str().unwrap())
-            .collect();
         assert_eq!(
-            texts,
+            texts(&page),
             [text.as_str()],
             "round {round}: the pull missed the message"
         );
@@ -215,27 +159,25 @@ async fn waiting_pulls_are_capped_and_hold_no_in_flight_permit() {
             ("IM_HTTP_MAX_WAITING_PULLS", "1".to_owned()),
         ],
     );
-    let base = format!("http://{}", http.addr);
-    let client = Client::new();
-    let first = spawn_waiting_pull(&client, &base);
+    let api = Api::new(http.addr);
+    let first = spawn_waiting_pull(&api);
     pulls_waiting(rpc.admin, 1.0).await;
 
     // The waiting pull holds no in-flight permit: with a limit of 1, others are served.
-    let (status, _) = get(&client, format!("{base}/api/pull?chat=al:cy")).await;
+    let (status, _) = api.pull("chat=al:cy").await;
     assert_eq!(status, StatusCode::OK);
     // A second waiting pull is over the http-server's cap.
-    let resp = client
-        .get(format!("{base}/api/pull?chat=al:cy&wait_ms=1000"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(resp.headers()["retry-after"], "1");
+    let second = api
+        .client()
+        .get(api.url("/api/pull?chat=al:cy&wait_ms=1000"));
+    let (status, _, retry_after) = api.try_answer(second).await.unwrap();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(retry_after.as_deref(), Some("1"));
     // And over the rpc-server's, for a Thrift caller.
     let refused = thrift(rpc.addr).pull(waiting_pull(0, 1000)).await.unwrap();
     assert_eq!(refused.code, 2, "{}", refused.msg);
 
-    send(&client, &base, "wake").await;
+    api.send_ok("al:bob", "al", "wake").await;
     let (status, page) = tokio::time::timeout(AT_ONCE, first).await.unwrap().unwrap();
     assert_eq!(status, StatusCode::OK);
     assert_eq!(page["messages"][0]["text"], "wake");

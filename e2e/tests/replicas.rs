@@ -3,36 +3,25 @@
 //! message exactly once.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use im_idl::{ImServiceClient, ImServiceClientBuilder, Message, PullRequest, SendRequest};
-use im_testkit::{fresh_database_url, start_rpc_server};
+use im_idl::{ImServiceClient, PullRequest};
+use im_testkit::{fresh_database_url, start_rpc_server, thrift, thrift_send_request};
 
 const CHAT: &str = "al:bob";
 const SENDERS_PER_REPLICA: usize = 4;
 const SENDS_PER_SENDER: usize = 40;
-
-fn client(addr: SocketAddr) -> ImServiceClient {
-    ImServiceClientBuilder::new("im-rpc").address(addr).build()
-}
 
 /// Sends sequentially, returning (text, send_time) of every acknowledged message.
 async fn sender(client: ImServiceClient, name: String) -> Vec<(String, i64)> {
     let mut acks = Vec::new();
     for i in 0..SENDS_PER_SENDER {
         let text = format!("{name}-{i}");
-        let message = Message {
-            chat: Some(CHAT.into()),
-            text: Some(text.clone().into()),
-            sender: Some(if i % 2 == 0 { "al" } else { "bob" }.into()),
-            send_time: None,
-            client_msg_id: None,
-        };
+        let from = if i % 2 == 0 { "al" } else { "bob" };
         let resp = client
-            .send(SendRequest { message })
+            .send(thrift_send_request(CHAT, from, &text))
             .await
             .expect("send call");
         assert_eq!(resp.code, 0, "{}", resp.msg);
@@ -78,7 +67,7 @@ async fn two_replicas_in_one_room_store_and_deliver_every_message_once() {
         start_rpc_server(&database_url),
         start_rpc_server(&database_url),
     ];
-    let clients: Vec<_> = replicas.iter().map(|r| client(r.addr)).collect();
+    let clients: Vec<_> = replicas.iter().map(|r| thrift(r.addr)).collect();
 
     let done = Arc::new(AtomicBool::new(false));
     let polling = tokio::spawn(poller(clients[0].clone(), done.clone()));

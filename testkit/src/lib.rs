@@ -1,7 +1,10 @@
 //! Test set-up against real services: the MariaDB that `scripts/test` starts on loopback, and
-//! etcd and MariaDB processes of the tests' own, which they stop, freeze and restart. Every test gets a database of its own, so tests never see
-//! each other's rows.
+//! etcd and MariaDB processes of the tests' own, which they stop, freeze and restart. Every test
+//! gets a database of its own, so tests never see each other's rows. Tests speak to the servers
+//! through one client ([`Api`] over HTTP, [`thrift`] over Thrift) and wait on what the servers
+//! report ([`metric`], [`eventually`]), never on time alone.
 
+mod api;
 mod database;
 mod etcd;
 mod mariadb;
@@ -10,6 +13,7 @@ mod process;
 mod proxy;
 mod stack;
 
+pub use api::{Api, assert_error, send_times, texts, thrift, thrift_send, thrift_send_request};
 pub use database::{fresh_database_url, server_url};
 pub use etcd::{Etcd, eventually};
 pub use mariadb::MariaDb;

@@ -1,6 +1,6 @@
 use std::net::SocketAddr;
 
-use crate::{ServerProcess, free_port, fresh_database_url};
+use crate::{Api, ServerProcess, free_port, fresh_database_url};
 
 /// rpc-server replicas on one fresh database, and an http-server in front of them.
 pub struct Stack {
@@ -26,6 +26,11 @@ impl Stack {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.http.addr)
+    }
+
+    /// A client of the http-server.
+    pub fn api(&self) -> Api {
+        Api::new(self.http.addr)
     }
 }
 
