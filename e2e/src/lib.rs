@@ -1,1 +1,2 @@
-//! Only tests live here (`tests/`); they start the servers that `cargo build --bins` built.
+//! Only tests live here (`tests/e2e/`, one binary); they start the servers, which the harness
+//! builds first.

@@ -1,6 +1,6 @@
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -22,13 +22,13 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Starts `target/<profile>/<binary>` (built first: see [`binary_path`]) with `env` and
-    /// waits until `addr` accepts connections.
+    /// waits until `addr` accepts connections; the exit status if it exits before that.
     pub fn start(
         binary: &str,
         addr: SocketAddr,
         admin: SocketAddr,
         env: &[(&str, String)],
-    ) -> Self {
+    ) -> Result<Self, ExitStatus> {
         let path = binary_path(binary);
         let mut command = Command::new(&path);
         command
@@ -39,15 +39,15 @@ impl ServerProcess {
             .spawn()
             .unwrap_or_else(|err| panic!("cannot start {}: {err}", path.display()));
         let mut process = Self { child, addr, admin };
-        process.wait_until_listening();
-        process
+        process.wait_until_listening()?;
+        Ok(process)
     }
 
-    fn wait_until_listening(&mut self) {
+    fn wait_until_listening(&mut self) -> Result<(), ExitStatus> {
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(self.addr).is_err() {
             if let Some(status) = self.child.try_wait().expect("poll child") {
-                panic!("server on {} exited early: {status}", self.addr);
+                return Err(status);
             }
             assert!(
                 Instant::now() < deadline,
@@ -56,6 +56,7 @@ impl ServerProcess {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+        Ok(())
     }
 
     /// Stops the process (SIGSTOP): its sockets stay open and nothing answers, as when its host

@@ -45,28 +45,62 @@ pub fn start_rpc_server(database_url: &str) -> ServerProcess {
 
 /// An rpc-server on a free loopback port, using `database_url`, with extra settings in `env`.
 pub fn start_rpc_server_with(database_url: &str, env: &[(&str, String)]) -> ServerProcess {
-    let (addr, admin) = (loopback_port(), loopback_port());
-    let mut settings = vec![
-        ("IM_RPC_LISTEN", addr.to_string()),
-        ("IM_RPC_ADMIN_LISTEN", admin.to_string()),
-        ("DATABASE_URL", database_url.to_owned()),
-    ];
-    settings.extend(env.iter().cloned());
-    ServerProcess::start("rpc-server", addr, admin, &settings)
+    start_on_free_ports("rpc-server", Admin::OwnPort, |addr, admin| {
+        let mut settings = vec![
+            ("IM_RPC_LISTEN", addr.to_string()),
+            ("IM_RPC_ADMIN_LISTEN", admin.to_string()),
+            ("DATABASE_URL", database_url.to_owned()),
+        ];
+        settings.extend(env.iter().cloned());
+        settings
+    })
 }
 
 /// An http-server on a free loopback port calling `rpc_addrs` (none: etcd, configured in `env`).
 pub fn start_http_server(rpc_addrs: Vec<SocketAddr>, env: &[(&str, String)]) -> ServerProcess {
-    let addr = loopback_port();
     let rpc_addrs = rpc_addrs
         .iter()
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(",");
-    let mut settings = vec![
-        ("IM_HTTP_LISTEN", addr.to_string()),
-        ("IM_RPC_ADDRS", rpc_addrs),
-    ];
-    settings.extend(env.iter().cloned());
-    ServerProcess::start("http-server", addr, addr, &settings)
+    start_on_free_ports("http-server", Admin::ApiPort, |addr, _| {
+        let mut settings = vec![
+            ("IM_HTTP_LISTEN", addr.to_string()),
+            ("IM_RPC_ADDRS", rpc_addrs.clone()),
+        ];
+        settings.extend(env.iter().cloned());
+        settings
+    })
+}
+
+/// Where a server answers /healthz, /readyz and /metrics.
+enum Admin {
+    OwnPort,
+    ApiPort,
+}
+
+/// Starts `binary` on free ports, with the settings `settings` gives for its API and admin
+/// addresses. Another process can take a port `free_port` handed out before the server binds
+/// it, and the server then exits at once: such a start is tried again on fresh ports.
+fn start_on_free_ports<'a>(
+    binary: &str,
+    admin_port: Admin,
+    settings: impl Fn(SocketAddr, SocketAddr) -> Vec<(&'a str, String)>,
+) -> ServerProcess {
+    let mut tries = 0;
+    loop {
+        let addr = loopback_port();
+        let admin = match admin_port {
+            Admin::OwnPort => loopback_port(),
+            Admin::ApiPort => addr,
+        };
+        match ServerProcess::start(binary, addr, admin, &settings(addr, admin)) {
+            Ok(server) => return server,
+            Err(status) if tries < 2 => {
+                tries += 1;
+                eprintln!("{binary} on {addr} exited at start ({status}); trying other ports");
+            }
+            Err(status) => panic!("{binary} on {addr} exited at start: {status}"),
+        }
+    }
 }

@@ -1,0 +1,14 @@
+//! The end-to-end tests, in one binary: the real http-server and rpc-server binaries (built by
+//! the harness first: `im_testkit::binary_path`) on fresh MariaDB databases and etcd, spoken to
+//! over HTTP and Thrift. One module per area.
+
+mod client_msg_id;
+mod database_faults;
+mod etcd_replicas;
+mod http_api;
+mod inbox;
+mod long_poll;
+mod replicas;
+mod settings;
+mod thrift_hostile;
+mod thrift_interop;
