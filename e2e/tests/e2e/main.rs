@@ -3,11 +3,14 @@
 //! over HTTP and Thrift. One module per area.
 
 mod client_msg_id;
+mod cluster;
 mod database_faults;
 mod etcd_replicas;
 mod http_api;
+mod http_edge;
 mod inbox;
 mod long_poll;
+mod replica_failover;
 mod replicas;
 mod settings;
 mod thrift_hostile;
