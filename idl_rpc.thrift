@@ -8,7 +8,7 @@ struct Message {
     2: string Text   // message text content
     3: string Sender // sender identifier
     4: i64 SendTime  // unit: microseconds
-    5: optional string ClientMsgId // added: the sender's id of the message, which makes resending it safe (README)
+    5: optional string ClientMsgId // added: the sender's id of the message, which makes resending it safe (docs/api.md)
 }
 
 struct SendRequest {
@@ -16,7 +16,7 @@ struct SendRequest {
 }
 
 struct SendResponse {
-    1: required i32 Code       // zero for success, non-zero for failures (see README, error codes)
+    1: required i32 Code       // zero for success, non-zero for failures (see docs/api.md, errors)
     2: required string Msg     // prompt information
     3: optional Message Stored // added: the stored message, chat in room form, with its SendTime
     4: optional bool Duplicate // added: true when ClientMsgId named a message stored before
@@ -27,18 +27,18 @@ struct PullRequest {
     2: required i64 Cursor   // starting position of message's send_time, inclusively, 0 by default
     3: required i32 Limit    // the maximum number of messages returned per request, 10 by default
     4: optional bool Reverse // if false, the results will be sorted in ascending order by time
-    5: optional i32 WaitMs   // added: a forward pull whose page is empty waits up to this long for the next message (README)
+    5: optional i32 WaitMs   // added: a forward pull whose page is empty waits up to this long for the next message (docs/api.md)
 }
 
 struct PullResponse {
-    1: required i32 Code   // zero for success, non-zero for failures (see README, error codes)
+    1: required i32 Code   // zero for success, non-zero for failures (see docs/api.md, errors)
     2: required string Msg // prompt information
     3: optional list<Message> Messages
     4: optional bool HasMore   // if true, can use next_cursor to pull the next page of messages
     5: optional i64 NextCursor // starting position of next page, inclusively
 }
 
-// Added: a member's inbox, its rooms in the order they last changed (README, the inbox).
+// Added: a member's inbox, its rooms in the order they last changed (docs/api.md, the inbox).
 struct ChatEntry {
     1: required string Chat       // the room, "<member1>:<member2>" sorted
     2: required i64 Version       // the room's version in this member's inbox, from its latest commit
@@ -54,7 +54,7 @@ struct ChatsRequest {
 }
 
 struct ChatsResponse {
-    1: required i32 Code   // zero for success, non-zero for failures (see README, error codes)
+    1: required i32 Code   // zero for success, non-zero for failures (see docs/api.md, errors)
     2: required string Msg // prompt information
     3: optional list<ChatEntry> Chats
     4: optional bool HasMore   // if true, next_cursor is the version of the next room

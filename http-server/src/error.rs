@@ -7,7 +7,7 @@ use volo_http::server::IntoResponse;
 use volo_http::server::extract::Json;
 
 use crate::api::ErrorReply;
-use crate::backend::BackendError;
+use crate::rpc_client::RpcError;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -116,27 +116,27 @@ impl ApiError {
     }
 }
 
-/// The failure itself is logged once, by the backend.
-impl From<BackendError> for ApiError {
-    fn from(err: BackendError) -> Self {
+/// The failure itself is logged once, by the RPC client.
+impl From<RpcError> for ApiError {
+    fn from(err: RpcError) -> Self {
         match err {
-            BackendError::Unavailable => Self::new(
+            RpcError::Unavailable => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::Unavailable,
                 "no rpc-server reachable, retry later",
             ),
-            BackendError::OutcomeUnknown => Self::new(
+            RpcError::OutcomeUnknown => Self::new(
                 StatusCode::BAD_GATEWAY,
                 ErrorCode::OutcomeUnknown,
                 "the rpc-server failed or timed out during the send: the message may or may not \
                  have been stored; send with a client_msg_id to make resending safe",
             ),
-            BackendError::Timeout => Self::new(
+            RpcError::Timeout => Self::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 ErrorCode::Timeout,
                 "the rpc-server did not answer in time",
             ),
-            BackendError::Internal => Self::new(
+            RpcError::Internal => Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ErrorCode::Internal,
                 "internal error",

@@ -3,24 +3,16 @@
 
 use std::collections::HashMap;
 
-use bytes::{Bytes, BytesMut};
 use http::header;
 use http::request::Parts;
-use http_body_util::BodyExt;
 use percent_encoding::percent_decode;
 use serde_json::Value;
 use volo_http::body::Body;
 use volo_http::context::ServerContext;
 use volo_http::server::extract::FromRequest;
 
+use crate::body::read_body;
 use crate::error::ApiError;
-
-/// Larger than any valid request: 4096 characters, each escaped as a 12-byte surrogate pair,
-/// plus the other fields.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// How much of an oversized body is read and thrown away before answering 413.
-const DRAIN_LIMIT_BYTES: usize = 1024 * 1024;
 
 #[derive(Debug)]
 enum Field {
@@ -196,32 +188,6 @@ fn body_kind(content_type: Option<&[u8]>, body: &[u8]) -> Result<BodyKind, ApiEr
     } else {
         Err(ApiError::unsupported_media_type(content_type))
     }
-}
-
-/// Reads the body up to [`MAX_BODY_BYTES`]. An oversized body is still drained up to
-/// [`DRAIN_LIMIT_BYTES`] before the 413 goes out, so that the client, still writing, reads the
-/// answer instead of a reset connection.
-/// The whole body, up to [`MAX_BODY_BYTES`] (413 beyond it).
-pub async fn read_body(mut body: Body) -> Result<Bytes, ApiError> {
-    let mut kept = BytesMut::new();
-    let mut total = 0usize;
-    while let Some(frame) = body.frame().await {
-        let frame = frame
-            .map_err(|err| ApiError::invalid(format!("cannot read the request body: {err}")))?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        total += data.len();
-        if total <= MAX_BODY_BYTES {
-            kept.extend_from_slice(&data);
-        } else if total > DRAIN_LIMIT_BYTES {
-            break;
-        }
-    }
-    if total > MAX_BODY_BYTES {
-        return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
-    }
-    Ok(kept.freeze())
 }
 
 /// `application/x-www-form-urlencoded` pairs. Unlike the usual lossy decoders this refuses

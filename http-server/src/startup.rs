@@ -7,32 +7,32 @@ use volo::net::incoming::DefaultIncoming;
 use volo_etcd_registry::EtcdDiscover;
 use volo_http::server::Server;
 
-use crate::backend::{Backend, Replicas};
 use crate::config::Config;
 use crate::routes::{self, ApiLimits};
+use crate::rpc_client::{Replicas, RpcClient};
 
 /// Finds the replicas, then serves the HTTP API until SIGINT or SIGTERM, finishing what is in
 /// flight before returning.
 pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
     let replicas = find_replicas(&config).await?;
-    let backend = Backend::new(
+    let rpc = RpcClient::new(
         replicas,
         Duration::from_millis(config.rpc_timeout_ms),
         config.rpc_max_calls_per_replica,
     );
-    track_replicas(backend.clone());
-    let ready = readiness(backend.clone());
+    track_replicas(rpc.clone());
+    let ready = readiness(rpc.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    tracing::info!(listen = %config.listen, replicas = backend.replica_count(), "http-server ready");
+    tracing::info!(listen = %config.listen, replicas = rpc.replica_count(), "http-server ready");
     let limits = ApiLimits {
         max_in_flight: config.max_in_flight,
         body_timeout: Duration::from_millis(config.body_timeout_ms),
         max_waiting_pulls: config.max_waiting_pulls,
         max_wait: Duration::from_millis(config.max_wait_ms),
     };
-    let mut server = Server::new(routes::router(backend, ready, telemetry, limits));
+    let mut server = Server::new(routes::router(rpc, ready, telemetry, limits));
     server
         .set_max_connections(config.max_connections)
         .http1_config()
@@ -61,9 +61,9 @@ async fn find_replicas(config: &Config) -> anyhow::Result<Replicas> {
 }
 
 /// Ready once at least one rpc-server is known.
-fn readiness(backend: Backend) -> ReadinessCheck {
+fn readiness(rpc: RpcClient) -> ReadinessCheck {
     Arc::new(move || {
-        let known = backend.replica_count();
+        let known = rpc.replica_count();
         Box::pin(async move {
             if known > 0 {
                 Ok(())
@@ -74,12 +74,12 @@ fn readiness(backend: Backend) -> ReadinessCheck {
     })
 }
 
-fn track_replicas(backend: Backend) {
+fn track_replicas(rpc: RpcClient) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;
-            metrics::gauge!("im_rpc_replicas").set(backend.replica_count() as f64);
+            metrics::gauge!("im_rpc_replicas").set(rpc.replica_count() as f64);
         }
     });
 }

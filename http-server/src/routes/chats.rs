@@ -5,17 +5,18 @@ use volo_http::server::extract::Json;
 use volo_http::utils::Extension;
 
 use super::pull::{WaitingCalls, wait_ms};
-use super::{ApiLimits, InFlightPermit, rpc_outcome};
+use super::{ApiLimits, rpc_outcome};
 use crate::api::{ChatJson, ChatsReply};
-use crate::backend::Backend;
 use crate::error::ApiError;
 use crate::fields::Fields;
+use crate::middleware::InFlightPermit;
+use crate::rpc_client::RpcClient;
 
 /// `GET /api/chats`: a member's inbox. Fields `member`, `cursor` (0), `limit` (0: the default,
 /// 20), `reverse` (false), `wait_ms` (0: answer at once; a forward listing whose page is empty
 /// waits up to this long for any room of the member to change).
 pub async fn chats(
-    Extension(backend): Extension<Arc<Backend>>,
+    Extension(rpc): Extension<Arc<RpcClient>>,
     Extension(limits): Extension<ApiLimits>,
     Extension(waiting): Extension<WaitingCalls>,
     Extension(in_flight): Extension<InFlightPermit>,
@@ -30,7 +31,7 @@ pub async fn chats(
         reverse: Some(reverse),
         wait_ms: wait_ms(wait),
     };
-    let resp = backend.chats(req, wait).await?;
+    let resp = rpc.chats(req, wait).await?;
     rpc_outcome(resp.code, &resp.msg)?;
     Ok(Json(ChatsReply {
         chats: resp

@@ -1,31 +1,25 @@
 //! One file per endpoint family; `router` wires them with the admin endpoints, the JSON 404 and
-//! 405 answers, and request metrics.
+//! 405 answers, and the layers of `middleware`.
 
 mod chats;
 mod ping;
 mod pull;
 mod send;
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use im_ops::{ReadinessCheck, Telemetry, admin_router};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use volo::context::Context;
-use volo_http::body::Body;
-use volo_http::context::ServerContext;
-use volo_http::request::Request;
-use volo_http::response::Response;
-use volo_http::server::IntoResponse;
-use volo_http::server::middleware::{self, Next};
+use volo_http::server::middleware;
 use volo_http::server::route::{Router, get, post};
 use volo_http::utils::Extension;
 
-use crate::backend::Backend;
 use crate::error::ApiError;
-use crate::fields::read_body;
+use crate::middleware::{InFlight, read_body_first, shed_load, track_requests};
+use crate::rpc_client::RpcClient;
 
-const ROUTES: [&str; 7] = [
+/// The routes that get their own label in the request metrics.
+pub const ROUTES: [&str; 7] = [
     "/ping",
     "/api/send",
     "/api/pull",
@@ -50,7 +44,7 @@ pub struct ApiLimits {
 }
 
 pub fn router(
-    backend: Backend,
+    rpc: RpcClient,
     ready: ReadinessCheck,
     telemetry: Telemetry,
     limits: ApiLimits,
@@ -62,9 +56,7 @@ pub fn router(
         .route("/api/chats", get(chats::chats).fallback(only_get))
         .layer(middleware::from_fn(shed_load))
         .layer(middleware::from_fn(read_body_first))
-        .layer(Extension(InFlight(Arc::new(Semaphore::new(
-            limits.max_in_flight,
-        )))))
+        .layer(Extension(InFlight::new(limits.max_in_flight)))
         .layer(Extension(pull::WaitingCalls::new(limits.max_waiting_pulls)))
         .layer(Extension(limits));
     Router::new()
@@ -72,78 +64,8 @@ pub fn router(
         .merge(api)
         .merge(admin_router(ready, telemetry))
         .fallback(not_found)
-        .layer(Extension(Arc::new(backend)))
+        .layer(Extension(Arc::new(rpc)))
         .layer(middleware::from_fn(track_requests))
-}
-
-/// Counts requests by route and status and times them; unknown paths share one label so that
-/// scanners cannot blow up the number of series.
-async fn track_requests(cx: &mut ServerContext, req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    let route = ROUTES.into_iter().find(|r| *r == path).unwrap_or("other");
-    let started = Instant::now();
-    let Ok(resp) = next.run(cx, req).await;
-    metrics::histogram!("im_http_request_duration_seconds", "route" => route)
-        .record(started.elapsed());
-    metrics::counter!(
-        "im_http_requests_total",
-        "route" => route,
-        "status" => resp.status().as_str().to_owned()
-    )
-    .increment(1);
-    resp
-}
-
-/// Permits for API requests in progress.
-#[derive(Clone)]
-struct InFlight(Arc<Semaphore>);
-
-/// The in-flight permit of the request being served, which a pull that starts to wait gives
-/// back: a waiting pull costs little, and thousands of them must not shut everyone else out.
-#[derive(Clone)]
-pub struct InFlightPermit(Arc<Mutex<Option<OwnedSemaphorePermit>>>);
-
-impl InFlightPermit {
-    pub fn give_back(&self) {
-        self.0.lock().expect("permit lock").take();
-    }
-}
-
-/// Refuses a request at once when too many are in progress, rather than queueing it: the client
-/// learns within microseconds to come back later, and memory stays bounded.
-async fn shed_load(
-    Extension(InFlight(permits)): Extension<InFlight>,
-    cx: &mut ServerContext,
-    req: Request,
-    next: Next,
-) -> Response {
-    let Ok(permit) = permits.try_acquire_owned() else {
-        return ApiError::overloaded().into_response();
-    };
-    cx.extensions_mut()
-        .insert(InFlightPermit(Arc::new(Mutex::new(Some(permit)))));
-    let Ok(resp) = next.run(cx, req).await;
-    resp
-}
-
-/// Reads the whole body within the body deadline before the request counts as in progress: a
-/// client that trickles its body holds its own connection, never one of the API permits.
-async fn read_body_first(
-    Extension(limits): Extension<ApiLimits>,
-    cx: &mut ServerContext,
-    req: Request,
-    next: Next,
-) -> Response {
-    let (parts, body) = req.into_parts();
-    let body = match tokio::time::timeout(limits.body_timeout, read_body(body)).await {
-        Err(_) => return ApiError::body_timeout(limits.body_timeout).into_response(),
-        Ok(Err(err)) => return err.into_response(),
-        Ok(Ok(body)) => body,
-    };
-    let Ok(resp) = next
-        .run(cx, Request::from_parts(parts, Body::from(body)))
-        .await;
-    resp
 }
 
 async fn not_found() -> ApiError {

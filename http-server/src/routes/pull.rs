@@ -7,11 +7,12 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use volo_http::server::extract::Json;
 use volo_http::utils::Extension;
 
-use super::{ApiLimits, InFlightPermit, rpc_outcome};
+use super::{ApiLimits, rpc_outcome};
 use crate::api::{MessageJson, PullReply};
-use crate::backend::Backend;
 use crate::error::ApiError;
 use crate::fields::Fields;
+use crate::middleware::InFlightPermit;
+use crate::rpc_client::RpcClient;
 
 /// Permits for calls that wait for a change (pulls and inbox listings).
 #[derive(Clone)]
@@ -55,7 +56,7 @@ pub fn wait_ms(wait: Duration) -> Option<i32> {
 /// `wait_ms` (0: answer at once; a forward pull whose page is empty waits up to this long for
 /// the room's next message).
 pub async fn pull(
-    Extension(backend): Extension<Arc<Backend>>,
+    Extension(rpc): Extension<Arc<RpcClient>>,
     Extension(limits): Extension<ApiLimits>,
     Extension(waiting): Extension<WaitingCalls>,
     Extension(in_flight): Extension<InFlightPermit>,
@@ -70,7 +71,7 @@ pub async fn pull(
         reverse: Some(reverse),
         wait_ms: wait_ms(wait),
     };
-    let resp = backend.pull(req, wait).await?;
+    let resp = rpc.pull(req, wait).await?;
     rpc_outcome(resp.code, &resp.msg)?;
     Ok(Json(PullReply {
         messages: resp

@@ -30,8 +30,8 @@ pub(super) async fn advance_inboxes(
     let mut newest: BTreeMap<&str, (&Room, i64)> = BTreeMap::new();
     for (msg, send_time) in stored {
         let room = newest
-            .entry(msg.room.key())
-            .or_insert((&msg.room, *send_time));
+            .entry(msg.room().key())
+            .or_insert((msg.room(), *send_time));
         room.1 = room.1.max(*send_time);
     }
     // Ascending member order is the lock order.

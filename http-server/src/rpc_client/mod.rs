@@ -1,7 +1,7 @@
 //! The Thrift client of the rpc-servers: volo's consistent-hash load balancer over the replicas
 //! that etcd (or `IM_RPC_ADDRS`) names, keyed by room so that one room's calls go to one replica,
-//! a retry on the next replica when one cannot be reached, and failures sorted into
-//! "unreachable", "too slow" and "broken".
+//! a retry on the next replica when `retry` says that is safe, and each failed call told apart as
+//! unavailable, timed out, of unknown outcome, or internal.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -20,17 +20,17 @@ use volo::loadbalance::consistent_hash::{ConsistentHashBalance, ConsistentHashOp
 use volo_etcd_registry::EtcdDiscover;
 use volo_thrift::ClientError;
 
-use layers::{
-    LastAttempt, NoteAttemptLayer, PerReplicaLimitLayer, RetryPolicyLayer, SEND_OUTCOME_UNKNOWN,
-};
+use layers::{LastAttempt, PerReplicaLimitLayer, RetryPolicyLayer};
+use retry::{Decision, Repeat, decide};
 
 mod layers;
+mod retry;
 
 /// Replicas tried for one call: the first pick and up to two others.
 const RETRIES: usize = 2;
 
 #[derive(Debug)]
-pub enum BackendError {
+pub enum RpcError {
     /// No replica could be reached: the call never ran.
     Unavailable,
     /// A Send's replica failed after the request may have reached it.
@@ -39,7 +39,19 @@ pub enum BackendError {
     Internal,
 }
 
-impl BackendError {
+/// A failed call, once no replica is left to try.
+impl From<Decision> for RpcError {
+    fn from(decision: Decision) -> Self {
+        match decision {
+            Decision::Retry { silent: true } => Self::Timeout,
+            Decision::Retry { silent: false } => Self::Unavailable,
+            Decision::OutcomeUnknown => Self::OutcomeUnknown,
+            Decision::Final => Self::Internal,
+        }
+    }
+}
+
+impl RpcError {
     /// The `outcome` label of the client metrics and the `kind` of the failure log line.
     fn kind(&self) -> &'static str {
         match self {
@@ -68,13 +80,13 @@ impl Replicas {
 }
 
 #[derive(Clone)]
-pub struct Backend {
+pub struct RpcClient {
     client: ImServiceClient,
     replicas: Replicas,
     timeout: Duration,
 }
 
-impl Backend {
+impl RpcClient {
     /// `calls_per_replica` bounds the calls in flight to one replica, and so the connections
     /// open to it: volo's pool alone does not.
     pub fn new(replicas: Replicas, timeout: Duration, calls_per_replica: usize) -> Self {
@@ -89,7 +101,6 @@ impl Backend {
                 attempt_timeout: timeout / 2,
             })
             .layer_inner(PerReplicaLimitLayer::new(calls_per_replica))
-            .layer_inner(NoteAttemptLayer)
             .retry_count(RETRIES)
             // This layer's own timeout cannot be told apart from other failures; `call` times out.
             .disable_timeout_layer()
@@ -112,33 +123,19 @@ impl Backend {
         self.replicas.count()
     }
 
-    pub async fn send(&self, req: SendRequest) -> Result<SendResponse, BackendError> {
+    pub async fn send(&self, req: SendRequest) -> Result<SendResponse, RpcError> {
         let room = room_hash(req.message.chat.as_deref().unwrap_or_default());
-        let retried_safely = req.message.client_msg_id.is_some();
-        match self
-            .call("send", room, self.timeout, Box::pin(self.client.send(req)))
-            .await
-        {
-            // Without an id, a send that timed out may have been stored.
-            Err(BackendError::Timeout) if !retried_safely => Err(BackendError::OutcomeUnknown),
-            other => other,
-        }
+        let repeat = Repeat::of_send(&req);
+        let call = Box::pin(self.client.send(req));
+        self.call("send", room, repeat, self.timeout, call).await
     }
 
     /// A pull that may wait up to `wait` at the rpc-server: its timeout is that much longer.
-    pub async fn pull(
-        &self,
-        req: PullRequest,
-        wait: Duration,
-    ) -> Result<PullResponse, BackendError> {
+    pub async fn pull(&self, req: PullRequest, wait: Duration) -> Result<PullResponse, RpcError> {
         let room = room_hash(&req.chat);
-        self.call(
-            "pull",
-            room,
-            self.timeout + wait,
-            Box::pin(self.client.pull(req)),
-        )
-        .await
+        let call = Box::pin(self.client.pull(req));
+        self.call("pull", room, Repeat::Harmless, self.timeout + wait, call)
+            .await
     }
 
     /// An inbox listing that may wait up to `wait` at the rpc-server. A member's listings go to
@@ -147,14 +144,16 @@ impl Backend {
         &self,
         req: ChatsRequest,
         wait: Duration,
-    ) -> Result<ChatsResponse, BackendError> {
+    ) -> Result<ChatsResponse, RpcError> {
         let mut hasher = DefaultHasher::new();
         req.member.hash(&mut hasher);
+        let call = Box::pin(self.client.chats(req));
         self.call(
             "chats",
             hasher.finish(),
+            Repeat::Harmless,
             self.timeout + wait,
-            Box::pin(self.client.chats(req)),
+            call,
         )
         .await
     }
@@ -165,9 +164,10 @@ impl Backend {
         &self,
         method: &'static str,
         room: u64,
+        repeat: Repeat,
         timeout: Duration,
         call: impl Future<Output = Result<T, ClientError>>,
-    ) -> Result<T, BackendError> {
+    ) -> Result<T, RpcError> {
         let started = Instant::now();
         // The consistent-hash balancer reads the key of the call from the task's metainfo, and
         // `NoteAttemptLayer` leaves the last replica tried there.
@@ -181,29 +181,27 @@ impl Backend {
             })
             .await;
         let result = match result {
-            Err(_) => Err(BackendError::Timeout),
             Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(ClientError::Biz(err))) if err.status_code == SEND_OUTCOME_UNKNOWN => {
-                Err(BackendError::OutcomeUnknown)
-            }
-            // Every replica tried, the last one silent: the backend timed out.
-            Ok(Err(err))
-                if is_unreachable(&err) && last_attempt.as_ref().is_some_and(|a| a.timed_out) =>
-            {
-                Err(BackendError::Timeout)
-            }
-            Ok(Err(err)) if is_unreachable(&err) => Err(BackendError::Unavailable),
-            Ok(Err(_)) => Err(BackendError::Internal),
+            Err(deadline) => Err(decide(&deadline, repeat).into()),
+            // volo's load balancer returns the error of the first attempt that must not be
+            // retried; after the last retryable one (or before any, with no replica known) it
+            // returns its own `LoadBalanceError`, which volo-thrift turns into an application
+            // exception that keeps only its text. Either way, the last attempt decides.
+            Ok(Err(_)) => Err(last_attempt
+                .as_ref()
+                .and_then(|attempt| attempt.failure.as_ref())
+                .map_or(Decision::Retry { silent: false }, |(decision, _)| *decision)
+                .into()),
         };
         let elapsed = started.elapsed();
-        let outcome = result.as_ref().err().map_or("ok", BackendError::kind);
+        let outcome = result.as_ref().err().map_or("ok", RpcError::kind);
         metrics::histogram!("im_rpc_client_duration_seconds", "method" => method, "outcome" => outcome)
             .record(elapsed);
         if let Err(err) = &result {
             let replica = last_attempt.map_or_else(|| "none known".to_owned(), |a| a.to_string());
             let elapsed_ms = elapsed.as_millis() as u64;
             match err {
-                BackendError::Internal => {
+                RpcError::Internal => {
                     tracing::error!(method, kind = err.kind(), %replica, elapsed_ms, "rpc call failed")
                 }
                 _ => {
@@ -224,14 +222,4 @@ fn room_hash(chat: &str) -> u64 {
         Err(_) => chat.hash(&mut hasher),
     }
     hasher.finish()
-}
-
-/// No replica could be reached. volo's load balancer reports running out of replicas to try,
-/// or having none at all, as an application exception carrying a `LoadBalanceError` message.
-fn is_unreachable(err: &ClientError) -> bool {
-    match err {
-        ClientError::Transport(_) => true,
-        ClientError::Application(err) => err.message().contains("load balance"),
-        _ => false,
-    }
 }

@@ -1,0 +1,240 @@
+//! Whether a failed call may run again on another replica, and whether its outcome is unknown:
+//! decided here only, by [`decide`], from the types in the error's source chain (volo-thrift's
+//! `ClientError` variants, the `io::ErrorKind` under a transport exception, this module's
+//! [`NoAnswer`]), never from message text, so a volo upgrade that rewords a message cannot turn
+//! a possible duplicate into a retry.
+
+use std::error::Error;
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+use im_idl::{ImServiceRequestSend, SendRequest};
+use volo_thrift::{
+    ApplicationException, ApplicationExceptionKind, BizError, ClientError, ProtocolException,
+};
+
+/// Whether running a call twice is harmless.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Repeat {
+    /// A read (pull, chats), or a send with a client_msg_id: the rpc-servers store an id once,
+    /// whichever replica gets it.
+    Harmless,
+    /// A send without a client_msg_id: a second run stores the message twice.
+    Duplicates,
+}
+
+impl Repeat {
+    pub(super) fn of(req: &ImServiceRequestSend) -> Self {
+        match req {
+            ImServiceRequestSend::Send(send) => Self::of_send(&send.req),
+            ImServiceRequestSend::Pull(_) | ImServiceRequestSend::Chats(_) => Self::Harmless,
+        }
+    }
+
+    pub(super) fn of_send(req: &SendRequest) -> Self {
+        match req.message.client_msg_id {
+            Some(_) => Self::Harmless,
+            None => Self::Duplicates,
+        }
+    }
+}
+
+/// How an attempt at one replica failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Failure {
+    /// No connection was made: the replica never saw the request.
+    NotConnected,
+    /// The replica gave no answer in time; it may have run the call.
+    Silent,
+    /// The connection failed once the request may have reached the replica.
+    Broken,
+    /// The replica answered with an error, or with bytes that are not an answer.
+    Answered,
+}
+
+/// What a failed attempt, or a failed call, comes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Decision {
+    /// Try the next replica. `silent`: this one gave no answer in time (when no replica is left,
+    /// the call timed out rather than found nobody).
+    Retry { silent: bool },
+    /// Stop: the replica may have run the call, and running it again could store it twice.
+    OutcomeUnknown,
+    /// Stop: the replica's answer stands.
+    Final,
+}
+
+/// The one place that decides. `err` is an attempt's `ClientError`, or the `Elapsed` of a whole
+/// call's deadline.
+pub(super) fn decide(err: &(dyn Error + 'static), repeat: Repeat) -> Decision {
+    match (failure(err), repeat) {
+        (Failure::NotConnected, _) => Decision::Retry { silent: false },
+        (Failure::Silent, Repeat::Harmless) => Decision::Retry { silent: true },
+        (Failure::Broken, Repeat::Harmless) => Decision::Retry { silent: false },
+        (Failure::Silent | Failure::Broken, Repeat::Duplicates) => Decision::OutcomeUnknown,
+        (Failure::Answered, _) => Decision::Final,
+    }
+}
+
+fn failure(err: &(dyn Error + 'static)) -> Failure {
+    let mut link = Some(err);
+    while let Some(err) = link {
+        if err.is::<NoAnswer>() || err.is::<tokio::time::error::Elapsed>() {
+            return Failure::Silent;
+        }
+        if err.is::<ApplicationException>() || err.is::<ProtocolException>() || err.is::<BizError>()
+        {
+            return Failure::Answered;
+        }
+        if let Some(io) = err.downcast_ref::<io::Error>() {
+            // `io::Error::source` skips the error it wraps: look at that one first.
+            if io.get_ref().is_some_and(|inner| inner.is::<NoAnswer>()) {
+                return Failure::Silent;
+            }
+            // A connect timeout is a `TimedOut` too (it wraps tokio's `Elapsed`): no connection.
+            return match io.kind() {
+                io::ErrorKind::ConnectionRefused
+                | io::ErrorKind::AddrNotAvailable
+                | io::ErrorKind::NetworkUnreachable
+                | io::ErrorKind::HostUnreachable
+                | io::ErrorKind::TimedOut => Failure::NotConnected,
+                _ => Failure::Broken,
+            };
+        }
+        link = err.source();
+    }
+    // An error of no known type: the request may have been delivered.
+    Failure::Broken
+}
+
+/// The error an attempt hands to volo's load balancer, which tries the next replica exactly
+/// when the error is a transport exception (volo-thrift's `Retryable for ClientError`).
+pub(super) fn for_load_balancer(err: ClientError, decision: Decision) -> ClientError {
+    match decision {
+        // Only transport failures are ever `Retry`, and volo retries them as they are.
+        Decision::Retry { .. } | Decision::Final => err,
+        Decision::OutcomeUnknown => ClientError::Application(ApplicationException::new(
+            ApplicationExceptionKind::UNKNOWN,
+            format!("the rpc-server failed during the send, which it may have stored ({err})"),
+        )),
+    }
+}
+
+/// An attempt that got no answer within its time.
+#[derive(Debug)]
+pub(super) struct NoAnswer(pub Duration);
+
+impl fmt::Display for NoAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "no answer within {:?}", self.0)
+    }
+}
+
+impl Error for NoAnswer {}
+
+impl NoAnswer {
+    /// As a transport exception, which the load balancer retries.
+    pub(super) fn into_client_error(self) -> ClientError {
+        ClientError::Transport(io::Error::new(io::ErrorKind::TimedOut, self).into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use volo::loadbalance::error::Retryable;
+
+    use super::*;
+
+    fn transport(kind: io::ErrorKind) -> ClientError {
+        ClientError::Transport(io::Error::new(kind, "test").into())
+    }
+
+    fn no_answer() -> ClientError {
+        NoAnswer(Duration::from_secs(1)).into_client_error()
+    }
+
+    fn application() -> ClientError {
+        ClientError::Application(ApplicationException::new(
+            ApplicationExceptionKind::INTERNAL_ERROR,
+            "x",
+        ))
+    }
+
+    fn protocol() -> ClientError {
+        ClientError::Protocol(ProtocolException::new(
+            volo_thrift::ProtocolExceptionKind::InvalidData,
+            "x",
+        ))
+    }
+
+    /// Every kind of failure the client meets, and what each must come to. Changing a row
+    /// changes whether a send may be stored twice or a caller sees an error.
+    #[tokio::test]
+    async fn each_failure_is_retried_or_final_as_the_table_says() {
+        use Decision::*;
+        use io::ErrorKind::*;
+        let elapsed = || async {
+            tokio::time::timeout(Duration::ZERO, std::future::pending::<()>())
+                .await
+                .unwrap_err()
+        };
+        // How volo reports a connect timeout (`volo::net::dial`).
+        let connect_timeout = ClientError::Transport(io::Error::from(elapsed().await).into());
+        let (next, silent) = (Retry { silent: false }, Retry { silent: true });
+        // (failure, then for a harmless call, then for a send without an id)
+        #[rustfmt::skip]
+        let cases: Vec<(&str, Box<dyn Error>, Decision, Decision)> = vec![
+            ("refused", Box::new(transport(ConnectionRefused)), next, next),
+            ("no address", Box::new(transport(AddrNotAvailable)), next, next),
+            ("no network", Box::new(transport(NetworkUnreachable)), next, next),
+            ("no host", Box::new(transport(HostUnreachable)), next, next),
+            ("connect timeout", Box::new(connect_timeout), next, next),
+            ("reset", Box::new(transport(ConnectionReset)), next, OutcomeUnknown),
+            ("broken pipe", Box::new(transport(BrokenPipe)), next, OutcomeUnknown),
+            ("closed mid-answer", Box::new(transport(UnexpectedEof)), next, OutcomeUnknown),
+            ("attempt time up", Box::new(no_answer()), silent, OutcomeUnknown),
+            ("call deadline", Box::new(elapsed().await), silent, OutcomeUnknown),
+            ("application", Box::new(application()), Final, Final),
+            ("protocol", Box::new(protocol()), Final, Final),
+            ("biz", Box::new(ClientError::Biz(BizError::new(1, "x".into()))), Final, Final),
+        ];
+        for (name, err, harmless, duplicates) in cases {
+            assert_eq!(
+                decide(&*err, Repeat::Harmless),
+                harmless,
+                "{name}, harmless call"
+            );
+            assert_eq!(
+                decide(&*err, Repeat::Duplicates),
+                duplicates,
+                "{name}, send without id"
+            );
+        }
+    }
+
+    /// The load balancer retries exactly the attempts `decide` says to retry.
+    #[test]
+    fn the_load_balancer_retries_what_decide_says() {
+        let errors = [
+            transport(io::ErrorKind::ConnectionRefused),
+            transport(io::ErrorKind::ConnectionReset),
+            no_answer(),
+            application(),
+        ];
+        for err in errors {
+            for repeat in [Repeat::Harmless, Repeat::Duplicates] {
+                let decision = decide(&err, repeat);
+                let handed_over = for_load_balancer(err.clone(), decision);
+                assert_eq!(
+                    handed_over.retryable(),
+                    matches!(decision, Decision::Retry { .. }),
+                    "{err} ({repeat:?})"
+                );
+                if decision == Decision::OutcomeUnknown {
+                    assert_eq!(decide(&handed_over, repeat), Decision::Final);
+                }
+            }
+        }
+    }
+}
