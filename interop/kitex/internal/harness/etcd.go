@@ -24,6 +24,7 @@ func StartEtcd(t *testing.T) *Etcd {
 		"--listen-client-urls", client, "--advertise-client-urls", client,
 		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
 		"--initial-cluster", "im-test=" + peer,
+		"--logger", "zap", "--log-level", "error",
 	}, nil)
 	proc.WaitListening(t, client[len("http://"):])
 	c, err := clientv3.New(clientv3.Config{Endpoints: []string{client}, DialTimeout: 5 * time.Second})
