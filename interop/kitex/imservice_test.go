@@ -1,7 +1,6 @@
 package interop_test
 
 import (
-	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -168,10 +167,9 @@ func checkPull(t *testing.T, c imservice.Client, tag string) {
 
 func checkChats(t *testing.T, c imservice.Client, tag string) {
 	al, bob, cy := "cal"+tag, "cbob"+tag, "ccy"+tag
-	toBob := sendOK(t, c, bob+":"+al, al, "to bob", nil)
+	sendOK(t, c, bob+":"+al, al, "to bob", nil)
 	toCy := sendOK(t, c, al+":"+cy, cy, "to cy", nil)
 	toBobAgain := sendOK(t, c, al+":"+bob, bob, "to bob again", nil)
-	_ = toBob
 
 	// Forward, every field unset but Member: lowest version first.
 	inbox := chats(t, c, &rpc.ChatsRequest{Member: al})
@@ -281,5 +279,5 @@ func mysql(t *testing.T, url, statement string) {
 		}
 		return
 	}
-	t.Fatal(fmt.Sprintf("no mariadb or mysql client on PATH to run %q", statement))
+	t.Fatalf("no mariadb or mysql client on PATH to run %q", statement)
 }

@@ -38,7 +38,7 @@ func (p *peers) middleware(next endpoint.Endpoint) endpoint.Endpoint {
 }
 
 // call sends one message and returns the replica that answered, or "" if the call failed.
-func (p *peers) call(t *testing.T, c imservice.Client, text string) string {
+func (p *peers) call(c imservice.Client, text string) string {
 	resp, err := c.Send(context.Background(), &rpc.SendRequest{Message: &rpc.Message{Chat: "al:bob", Sender: "al", Text: text}})
 	if err != nil || resp.Code != codeOK {
 		return ""
@@ -78,7 +78,7 @@ func TestKitexResolverFindsTheReplicasAndDropsOneWhoseLeaseIsGone(t *testing.T) 
 	}
 	reached := map[string]bool{}
 	harness.Eventually(t, "calls reach both replicas", 30*time.Second, func() bool {
-		reached[seen.call(t, c, "spread")] = true
+		reached[seen.call(c, "spread")] = true
 		return reached[a.Addr] && reached[b.Addr]
 	})
 
@@ -92,7 +92,7 @@ func TestKitexResolverFindsTheReplicasAndDropsOneWhoseLeaseIsGone(t *testing.T) 
 	// time out. Then every call goes to a.
 	streak := 0
 	harness.Eventually(t, "calls stop going to the replica whose lease is gone", 60*time.Second, func() bool {
-		if seen.call(t, c, "after b left") == a.Addr {
+		if seen.call(c, "after b left") == a.Addr {
 			streak++
 		} else {
 			streak = 0
@@ -100,7 +100,7 @@ func TestKitexResolverFindsTheReplicasAndDropsOneWhoseLeaseIsGone(t *testing.T) 
 		return streak >= 20
 	})
 	for i := 0; i < 30; i++ {
-		if got := seen.call(t, c, "only a"); got != a.Addr {
+		if got := seen.call(c, "only a"); got != a.Addr {
 			t.Fatalf("call %d went to %q after %s left the registry", i, got, b.Addr)
 		}
 	}
