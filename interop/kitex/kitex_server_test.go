@@ -17,6 +17,7 @@ import (
 
 	"imkitex/imserver"
 	"imkitex/internal/harness"
+	"imkitex/kitex_gen/rpc"
 	"imkitex/kitex_gen/rpc/imservice"
 )
 
@@ -181,4 +182,41 @@ func httpJSON(t *testing.T, method, url, body string) (int, []byte) {
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, out
+}
+
+// A Kitex server and a Rust replica registered under one name serve side by side: the
+// http-server spreads rooms over both, and each room's calls stay with one of them, so every
+// room reads back what was sent to it.
+func TestHTTPServerSpreadsRoomsOverAKitexServerAndARustReplica(t *testing.T) {
+	harness.Require(t)
+	registry := harness.StartEtcd(t)
+	kitex, _, _ := startKitexServer(t, registry, "im.mixed")
+	rust := harness.StartRPCServer(t, harness.FreshDatabaseURL(harness.MySQLURL()),
+		map[string]string{"ETCD_ENDPOINTS": registry.Endpoint, "IM_RPC_SERVICE": "im.mixed"})
+	harness.Eventually(t, "both registered", 30*time.Second, func() bool {
+		return len(registry.Keys(t, harness.RegistryPrefix+"/im.mixed/")) == 2
+	})
+	api := harness.StartHTTPServer(t, map[string]string{"ETCD_ENDPOINTS": registry.Endpoint, "IM_RPC_SERVICE": "im.mixed"})
+	direct := newClient(t, rust.Addr)
+
+	rooms, onRust := 0, 0
+	harness.Eventually(t, "rooms land on both servers", 60*time.Second, func() bool {
+		chat := fmt.Sprintf("al:room%d", rooms)
+		status, body := httpJSON(t, http.MethodPost, api.URL("/api/send"), fmt.Sprintf(`{"chat":%q,"sender":"al","text":%q}`, chat, chat))
+		if status != http.StatusOK {
+			t.Fatalf("send to %s: %d %s", chat, status, body)
+		}
+		rooms++
+		if len(pull(t, direct, &rpc.PullRequest{Chat: chat}).Messages) == 1 {
+			onRust++
+		}
+		return onRust > 0 && kitex.Calls() > 0
+	})
+	for i := 0; i < rooms; i++ {
+		chat := fmt.Sprintf("al:room%d", i)
+		status, body := httpJSON(t, http.MethodGet, api.URL("/api/pull?chat="+chat), "")
+		if status != http.StatusOK || !strings.Contains(string(body), `"text":"`+chat+`"`) || strings.Count(string(body), `"send_time"`) != 1 {
+			t.Fatalf("pull of %s (sent through the http-server): %d %s", chat, status, body)
+		}
+	}
 }
