@@ -20,8 +20,9 @@ import (
 
 // Error codes of the contract.
 const (
-	CodeOK              = 0
-	CodeInvalidArgument = 1
+	CodeOK                  = 0
+	CodeInvalidArgument     = 1
+	CodeClientMsgIDConflict = 9
 )
 
 const (
@@ -76,6 +77,9 @@ func (s *Server) Send(_ context.Context, req *rpc.SendRequest) (*rpc.SendRespons
 	if m.ClientMsgId != nil {
 		for _, old := range history {
 			if old.ClientMsgId != nil && *old.ClientMsgId == *m.ClientMsgId && old.Sender == m.Sender {
+				if old.Text != m.Text {
+					return &rpc.SendResponse{Code: CodeClientMsgIDConflict, Msg: "client_msg_id already names another message of this sender in this room"}, nil
+				}
 				duplicate := true
 				return &rpc.SendResponse{Code: CodeOK, Msg: "duplicate", Stored: old, Duplicate: &duplicate}, nil
 			}
