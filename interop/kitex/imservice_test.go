@@ -79,6 +79,9 @@ func checkSend(t *testing.T, c imservice.Client, tag string) {
 		{"a text of whitespace", chat, al, " \t\n ", "text"},
 		{"an empty text", chat, al, "", "text"},
 		{"a text over 4096 characters", chat, al, strings.Repeat("é", 4097), "text"},
+		// Go strings are bytes; Kitex sends them as they are.
+		{"a chat that is not UTF-8", "\xff" + chat, al, "hi", "utf-8"},
+		{"a text that is not UTF-8", chat, al, "bad \xc3\x28 byte", "utf-8"},
 	} {
 		resp := send(t, c, bad.chat, bad.sender, bad.text, nil)
 		readableError(t, bad.what, resp.Code, resp.Msg, codeInvalidArgument, bad.mentions)
