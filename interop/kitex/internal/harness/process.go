@@ -34,6 +34,7 @@ func Start(t *testing.T, name, path string, args []string, env map[string]string
 	}
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s (%s): %v", name, path, err)
 	}
