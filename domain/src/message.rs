@@ -7,11 +7,11 @@ use crate::text::MessageText;
 /// A message a member wants to send, checked: the sender belongs to the room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMessage {
-    pub room: Room,
-    pub sender: Member,
-    pub text: MessageText,
+    room: Room,
+    sender: Member,
+    text: MessageText,
     /// Makes sending it again safe: see [`ClientMsgId`].
-    pub client_msg_id: Option<ClientMsgId>,
+    client_msg_id: Option<ClientMsgId>,
 }
 
 impl NewMessage {
@@ -41,6 +41,22 @@ impl NewMessage {
             client_msg_id,
             ..self
         }
+    }
+
+    pub fn room(&self) -> &Room {
+        &self.room
+    }
+
+    pub fn sender(&self) -> &Member {
+        &self.sender
+    }
+
+    pub fn text(&self) -> &MessageText {
+        &self.text
+    }
+
+    pub fn client_msg_id(&self) -> Option<&ClientMsgId> {
+        self.client_msg_id.as_ref()
     }
 }
 

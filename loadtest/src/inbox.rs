@@ -4,10 +4,10 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::api::Api;
-use crate::poll::{Acks, CATCH_UP, Finishing, Received};
+use crate::poll::{Acks, Finishing, Phase, Received};
 use crate::run::Room;
 
 /// `members` members, each in about `2 * rooms / members` of `rooms` rooms; returns the rooms
@@ -39,7 +39,7 @@ pub fn inbox_rooms(members: usize, rooms: usize) -> (Arc<Vec<Room>>, Vec<String>
 }
 
 /// Follows `member`'s inbox until the senders are done and it has every message they sent in
-/// its rooms (or [`CATCH_UP`] passed).
+/// its rooms (or catching up took too long).
 pub async fn follow_inbox(
     api: Api,
     rooms: Arc<Vec<Room>>,
@@ -58,17 +58,14 @@ pub async fn follow_inbox(
     let mut room_cursors: HashMap<usize, i64> = HashMap::new();
     let (mut cursor, mut catch_up_until) = (0, None);
     loop {
-        let finished = finishing.borrow().clone();
-        if let Some(acked) = &finished {
-            let until = *catch_up_until.get_or_insert_with(|| Instant::now() + CATCH_UP);
-            if received.has_all(acked) || Instant::now() > until {
-                break;
-            }
+        let phase = received.phase(&finishing, &mut catch_up_until);
+        if phase == Phase::Done {
+            break;
         }
-        let wait = if finished.is_some() { 0 } else { wait_ms };
+        let sending = phase == Phase::Sending;
         let listed = tokio::select! {
-            listed = api.chats(&member, cursor, wait) => listed,
-            _ = finishing.changed(), if finished.is_none() => continue,
+            listed = api.chats(&member, cursor, if sending { wait_ms } else { 0 }) => listed,
+            _ = finishing.changed(), if sending => continue,
         };
         let listing = match listed {
             Ok(listing) => listing,

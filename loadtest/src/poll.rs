@@ -21,7 +21,7 @@ use crate::stats::Latency;
 use crate::verify::walk;
 
 /// How long receivers may take to catch up once the senders stopped.
-pub(crate) const CATCH_UP: Duration = Duration::from_secs(30);
+const CATCH_UP: Duration = Duration::from_secs(30);
 
 /// When each acknowledged message was acknowledged, by text (unique in the run).
 pub(crate) type Acks = Arc<Mutex<HashMap<String, Instant>>>;
@@ -43,6 +43,14 @@ pub struct PollSummary {
     pub violations: Vec<String>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Sending,
+    /// Waiting could only delay the end now.
+    CatchingUp,
+    Done,
+}
+
 pub(crate) struct Received {
     /// What the receiver got of each room it follows, in order.
     pub(crate) rooms: HashMap<usize, Vec<(i64, String)>>,
@@ -59,11 +67,26 @@ impl Received {
         }
     }
 
-    /// Whether it holds all that the senders acknowledged in its rooms.
-    pub(crate) fn has_all(&self, acked: &HashMap<usize, usize>) -> bool {
-        self.rooms
+    /// Where the receiver stands: the senders still send; or they are done and it catches up
+    /// until it holds all they acknowledged in its rooms, or for [`CATCH_UP`] at most.
+    pub(crate) fn phase(
+        &self,
+        finishing: &Finishing,
+        catch_up_until: &mut Option<Instant>,
+    ) -> Phase {
+        let Some(acked) = finishing.borrow().clone() else {
+            return Phase::Sending;
+        };
+        let until = *catch_up_until.get_or_insert_with(|| Instant::now() + CATCH_UP);
+        let has_all = self
+            .rooms
             .iter()
-            .all(|(room, got)| got.len() >= acked.get(room).copied().unwrap_or(0))
+            .all(|(room, got)| got.len() >= acked.get(room).copied().unwrap_or(0));
+        if has_all || Instant::now() > until {
+            Phase::Done
+        } else {
+            Phase::CatchingUp
+        }
     }
 
     /// Takes `messages` of `room`, each with its delay since its sender's acknowledgement.
@@ -245,23 +268,20 @@ async fn receive(
     let mut cursor = 0;
     let mut catch_up_until = None;
     loop {
-        let finished = finishing.borrow().clone();
-        if let Some(acked) = &finished {
-            let until = *catch_up_until.get_or_insert_with(|| Instant::now() + CATCH_UP);
-            if received.has_all(acked) || Instant::now() > until {
-                break;
-            }
+        let phase = received.phase(&finishing, &mut catch_up_until);
+        if phase == Phase::Done {
+            break;
         }
-        // Once the senders are done, waiting could only delay the end.
-        let wait = if short_poll.is_some() || finished.is_some() {
-            0
-        } else {
+        let sending = phase == Phase::Sending;
+        let wait = if short_poll.is_none() && sending {
             wait_ms
+        } else {
+            0
         };
         let pulled = tokio::select! {
             pulled = api.pull(chat, cursor, 100, false, wait) => pulled,
             // The senders finished while this pull waits: look again without waiting.
-            _ = finishing.changed(), if finished.is_none() => continue,
+            _ = finishing.changed(), if sending => continue,
         };
         match pulled {
             Ok(page) => {

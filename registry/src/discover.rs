@@ -9,10 +9,13 @@ use etcd_client::{Client, EventType, GetOptions, KeyValue, WatchOptions};
 use volo::context::Endpoint;
 use volo::discovery::{Change, Discover, Instance, diff_address};
 
-use crate::layout::{InstanceInfo, ServiceName};
+use crate::layout::{InstanceAddress, InstanceInfo, ServiceName};
 
 /// How long to wait before listing and watching again after etcd failed.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// The longest a host name in an instance's address may take to resolve; the watch waits.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The instances of one service, followed in etcd. Cheap to clone.
 #[derive(Clone)]
@@ -124,11 +127,12 @@ async fn list_and_watch(
         .get(prefix, Some(GetOptions::new().with_prefix()))
         .await?;
     let revision = listing.header().map_or(0, |h| h.revision());
-    let mut known: BTreeMap<Vec<u8>, Arc<Instance>> = listing
-        .kvs()
-        .iter()
-        .filter_map(|kv| Some((kv.key().to_vec(), parse_instance(kv)?)))
-        .collect();
+    let mut known: BTreeMap<Vec<u8>, Arc<Instance>> = BTreeMap::new();
+    for kv in listing.kvs() {
+        if let Some(instance) = parse_instance(kv).await {
+            known.insert(kv.key().to_vec(), instance);
+        }
+    }
     shared.publish(known.values().cloned().collect());
     if let Some(listed) = listed.take() {
         let _ = listed.send(());
@@ -146,7 +150,7 @@ async fn list_and_watch(
         for event in resp.events() {
             let Some(kv) = event.kv() else { continue };
             match event.event_type() {
-                EventType::Put => match parse_instance(kv) {
+                EventType::Put => match parse_instance(kv).await {
                     Some(instance) => known.insert(kv.key().to_vec(), instance),
                     None => known.remove(kv.key()),
                 },
@@ -158,7 +162,7 @@ async fn list_and_watch(
     Ok(())
 }
 
-fn parse_instance(kv: &KeyValue) -> Option<Arc<Instance>> {
+async fn parse_instance(kv: &KeyValue) -> Option<Arc<Instance>> {
     let info: InstanceInfo = match serde_json::from_slice(kv.value()) {
         Ok(info) => info,
         Err(err) => {
@@ -166,13 +170,25 @@ fn parse_instance(kv: &KeyValue) -> Option<Arc<Instance>> {
             return None;
         }
     };
-    let Ok(address) = info.address.parse::<SocketAddr>() else {
-        tracing::warn!(address = %info.address, "ignoring an instance whose address is not ip:port");
-        return None;
-    };
     if info.network != "tcp" {
         tracing::warn!(network = %info.network, "ignoring a non-tcp instance");
         return None;
+    }
+    let address = match InstanceAddress::parse(&info.address) {
+        Some(InstanceAddress::Ip(address)) => address,
+        Some(InstanceAddress::Host(host, port)) => resolve(&host, port).await?,
+        None => {
+            tracing::warn!(address = %info.address, "ignoring an instance whose address is not host:port");
+            return None;
+        }
+    };
+    if address.ip().is_unspecified() {
+        tracing::warn!(
+            key = ?kv.key_str(),
+            %address,
+            "an instance registered an unspecified address, which reaches only this host; \
+             it should register the address others reach it at (KITEX_IP_TO_REGISTRY for Kitex)"
+        );
     }
     Some(Arc::new(Instance {
         address: address.into(),
@@ -184,4 +200,34 @@ fn parse_instance(kv: &KeyValue) -> Option<Arc<Instance>> {
             .map(|(k, v)| (k.into(), v.into()))
             .collect(),
     }))
+}
+
+/// The address a host name stands for now, IPv4 first (a Go server listening on `:port`
+/// accepts both families, one bound to an IPv4 address only IPv4). A new answer is taken when
+/// the instance's key is written again, as a restarted instance does.
+async fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
+    let lookup = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host, port))).await;
+    let addrs: Vec<SocketAddr> = match lookup {
+        Ok(Ok(addrs)) => addrs.collect(),
+        Ok(Err(err)) => {
+            tracing::warn!(host, %err, "ignoring an instance whose host name does not resolve");
+            return None;
+        }
+        Err(_) => {
+            tracing::warn!(
+                host,
+                "ignoring an instance whose host name did not resolve in time"
+            );
+            return None;
+        }
+    };
+    let chosen = addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied();
+    if chosen.is_none() {
+        tracing::warn!(host, "ignoring an instance whose host name has no address");
+    }
+    chosen
 }

@@ -1,5 +1,5 @@
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +69,59 @@ impl InstanceInfo {
     }
 }
 
+/// Where an instance says it listens, read from its `address` as Go services write it.
+///
+/// kitex-contrib/registry-etcd writes `fmt.Sprintf("%s:%d", host, port)`, where the host is the
+/// listener's IP, this host's first IPv4 when the listener had none (`:8888`, `[::]:8888`), or
+/// whatever `KITEX_IP_TO_REGISTRY` says: so a hostname (`rpc-server:8888`, a compose service)
+/// and an IPv6 address without brackets (`fd00::2:8888`) both occur. The text after the last
+/// `:` is therefore always the port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InstanceAddress {
+    /// An IP address with its port. An unspecified IP (`0.0.0.0`, `::`) is kept as it is: a
+    /// connection to it reaches the caller's own host, as it does for a Go Kitex client, which
+    /// is right only when both run on one host.
+    Ip(SocketAddr),
+    /// A host name to resolve (DNS, `/etc/hosts`) before connecting.
+    Host(String, u16),
+}
+
+impl InstanceAddress {
+    /// Reads `host:port`, `[ipv6]:port` or a bare `ipv6:port`; `None` if it is none of those.
+    pub fn parse(address: &str) -> Option<Self> {
+        if let Ok(addr) = address.parse::<SocketAddr>() {
+            return Some(Self::Ip(addr));
+        }
+        let (host, port) = address.rsplit_once(':')?;
+        let port: u16 = port.parse().ok()?;
+        if let Ok(ip) = host.parse::<Ipv6Addr>() {
+            return Some(Self::Ip(SocketAddr::new(IpAddr::V6(ip), port)));
+        }
+        is_host_name(host).then(|| Self::Host(host.to_owned(), port))
+    }
+}
+
+/// A DNS name as RFC 1123 allows it: dot-separated labels of letters, digits and inner hyphens
+/// (an underscore is tolerated, as resolvers do). Rules out anything a resolver would be asked
+/// for in vain, such as an IPv4 address with a bad octet or text with spaces.
+fn is_host_name(host: &str) -> bool {
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    let host = host.strip_suffix('.').unwrap_or(host);
+    host.len() <= 253
+        && host.split('.').all(label_ok)
+        && !host
+            .split('.')
+            .all(|l| l.bytes().all(|b| b.is_ascii_digit()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +161,54 @@ mod tests {
         assert_eq!(weight(7).effective_weight(), 7);
         assert_eq!(weight(1_000_000).effective_weight(), MAX_WEIGHT);
         assert_eq!(weight(i64::MAX).effective_weight(), MAX_WEIGHT);
+    }
+
+    #[test]
+    fn addresses_read_as_registry_etcd_writes_them() {
+        let ip = |s: &str| Some(InstanceAddress::Ip(s.parse().unwrap()));
+        let host = |h: &str, p| Some(InstanceAddress::Host(h.to_owned(), p));
+        assert_eq!(InstanceAddress::parse("10.0.0.7:8888"), ip("10.0.0.7:8888"));
+        assert_eq!(
+            InstanceAddress::parse("[fd00::2]:8888"),
+            ip("[fd00::2]:8888")
+        );
+        // KITEX_IP_TO_REGISTRY=fd00::2 gives the address without brackets.
+        assert_eq!(InstanceAddress::parse("fd00::2:8888"), ip("[fd00::2]:8888"));
+        assert_eq!(InstanceAddress::parse("::1:8888"), ip("[::1]:8888"));
+        // KITEX_IP_TO_REGISTRY=rpc-server (a compose service name) gives a host name.
+        assert_eq!(
+            InstanceAddress::parse("rpc-server:8888"),
+            host("rpc-server", 8888)
+        );
+        assert_eq!(
+            InstanceAddress::parse("localhost:7000"),
+            host("localhost", 7000)
+        );
+        assert_eq!(
+            InstanceAddress::parse("im-1.rpc.svc.cluster.local:8888"),
+            host("im-1.rpc.svc.cluster.local", 8888)
+        );
+        // A Go listener on 0.0.0.0 is written as it is; a Kitex client dials it too.
+        assert_eq!(InstanceAddress::parse("0.0.0.0:8888"), ip("0.0.0.0:8888"));
+        assert_eq!(InstanceAddress::parse("[::]:8888"), ip("[::]:8888"));
+    }
+
+    #[test]
+    fn addresses_that_name_nothing_are_refused() {
+        for bad in [
+            "",
+            "10.0.0.7",
+            "10.0.0.7:",
+            "10.0.0.7:99999",
+            "10.0.0.7:port",
+            "300.1.1.1:8888",
+            ":8888",
+            "rpc server:8888",
+            "-rpc:8888",
+            "rpc..server:8888",
+            "/tmp/im.sock",
+        ] {
+            assert_eq!(InstanceAddress::parse(bad), None, "{bad:?}");
+        }
     }
 }

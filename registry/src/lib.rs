@@ -9,14 +9,18 @@
 //!
 //! Keys and values are those of kitex-contrib/registry-etcd, so Go Kitex services and Volo
 //! services share one registry: `<prefix>/<service>/<host:port>` holding
-//! `{"network":"tcp","address":"host:port","weight":10,"tags":{...}}`.
+//! `{"network":"tcp","address":"host:port","weight":10,"tags":{...}}`. Discovery reads every
+//! address registry-etcd writes ([`InstanceAddress`]): an IP, an IPv6 address without brackets,
+//! or a host name, which it resolves; `"tags":null` reads as no tags.
 
 mod discover;
 mod layout;
 mod register;
 
 pub use discover::EtcdDiscover;
-pub use layout::{DEFAULT_PREFIX, DEFAULT_WEIGHT, InstanceInfo, MAX_WEIGHT, ServiceName};
+pub use layout::{
+    DEFAULT_PREFIX, DEFAULT_WEIGHT, InstanceAddress, InstanceInfo, MAX_WEIGHT, ServiceName,
+};
 pub use register::Registration;
 
 /// Connects to the etcd cluster at `endpoints` (each `http://host:port`).

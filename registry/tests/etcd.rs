@@ -103,6 +103,24 @@ async fn keys_written_by_kitex_are_discovered_and_other_services_are_not() {
     assert_eq!(instances[0].weight, 10);
 }
 
+/// kitex-contrib/registry-etcd writes the host of `KITEX_IP_TO_REGISTRY` as it is: a host
+/// name, or an IPv6 address without brackets.
+#[tokio::test]
+async fn kitex_keys_with_a_host_name_or_a_bare_ipv6_address_are_discovered() {
+    let etcd = Etcd::start();
+    let mut client = connect(&[etcd.endpoint()]).await.unwrap();
+    for address in ["localhost:7301", "::1:7302"] {
+        let value = format!(r#"{{"network":"tcp","address":"{address}","weight":10,"tags":null}}"#);
+        client
+            .put(format!("kitex/registry-etcd/im.rpc/{address}"), value, None)
+            .await
+            .unwrap();
+    }
+    let discover =
+        EtcdDiscover::start(client, &ServiceName::new("kitex/registry-etcd", "im.rpc")).await;
+    assert_eq!(addresses(&discover), ["127.0.0.1:7301", "[::1]:7302"]);
+}
+
 #[tokio::test]
 async fn an_instance_registers_again_after_etcd_lost_its_data() {
     let mut etcd = Etcd::start();

@@ -68,7 +68,7 @@ where
         let repeat = Repeat::of(&req);
         let attempt_timeout = match repeat {
             Repeat::Duplicates => None,
-            Repeat::Harmless => Some(self.attempt_timeout + may_wait(&req).unwrap_or_default()),
+            Repeat::Harmless => Some(self.attempt_timeout + wait(&req)),
         };
         let result = match attempt_timeout {
             Some(attempt_timeout) => {
@@ -100,17 +100,17 @@ where
     }
 }
 
-/// How long a pull or an inbox listing may wait at the rpc-server, if it may.
-fn may_wait(req: &ImServiceRequestSend) -> Option<Duration> {
+/// How long a read may wait at the rpc-server for something new (`wait_ms`).
+fn wait(req: &ImServiceRequestSend) -> Duration {
     let wait_ms = match req {
+        ImServiceRequestSend::Send(_) => None,
         ImServiceRequestSend::Pull(pull) => pull.req.wait_ms,
         ImServiceRequestSend::Chats(chats) => chats.req.wait_ms,
-        ImServiceRequestSend::Send(_) => None,
-    }?;
-    Some(Duration::from_millis(u64::try_from(wait_ms).unwrap_or(0)))
+    };
+    Duration::from_millis(wait_ms.map_or(0, |ms| u64::try_from(ms).unwrap_or(0)))
 }
 
-/// At most `limit` calls in flight to each replica, pulls that may wait aside; further calls
+/// At most `limit` calls in flight to each replica, calls that may wait aside; further calls
 /// wait for one to finish (within the caller's timeout). Each call holds one pooled connection, so this also bounds
 /// the connections per replica.
 #[derive(Clone)]
@@ -157,9 +157,9 @@ where
         cx: &mut ClientContext,
         req: ImServiceRequestSend,
     ) -> Result<S::Response, ClientError> {
-        // A call that may wait holds its call idle for long: it is bounded by the cap on
+        // A call that may wait holds its connection idle for long: it is bounded by the cap on
         // waiting calls instead, or a few hundred of them would stall every other call.
-        if may_wait(&req).is_some() {
+        if !wait(&req).is_zero() {
             return self.inner.call(cx, req).await;
         }
         let permits = cx.rpc_info.callee().address.clone().map(|address| {

@@ -148,9 +148,14 @@ impl RpcClient {
         let mut hasher = DefaultHasher::new();
         req.member.hash(&mut hasher);
         let call = Box::pin(self.client.chats(req));
-        let timeout = self.timeout + wait;
-        self.call("chats", hasher.finish(), Repeat::Harmless, timeout, call)
-            .await
+        self.call(
+            "chats",
+            hasher.finish(),
+            Repeat::Harmless,
+            self.timeout + wait,
+            call,
+        )
+        .await
     }
 
     /// `call` comes boxed: the client's futures are large, and moving them by value through the

@@ -100,10 +100,10 @@ impl Store {
             }
         }
         let lock_wait_secs = options.lock_wait_secs.max(1);
-        // Room for every statement shape a commit lane prepares (six statements of up to
+        // Room for every statement shape a commit lane prepares (seven statements of up to
         // writer::STATEMENT_ROWS rows), so that none is ever closed and prepared again.
         let connect_options = MySqlConnectOptions::from_str(database_url)?
-            .statement_cache_capacity(6 * writer::STATEMENT_ROWS + 16);
+            .statement_cache_capacity(8 * writer::STATEMENT_ROWS + 16);
 
         let pool = MySqlPoolOptions::new()
             .max_connections(options.pool_size)

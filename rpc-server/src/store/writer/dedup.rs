@@ -32,7 +32,7 @@ pub(super) async fn deduplicate(
     let with_ids: Vec<&NewMessage> = msgs
         .iter()
         .copied()
-        .filter(|msg| msg.client_msg_id.is_some())
+        .filter(|msg| msg.client_msg_id().is_some())
         .collect();
     // Every id already stored, with its message's send_time and text.
     let mut known: HashMap<IdKey, (i64, String)> = HashMap::new();
@@ -42,9 +42,9 @@ pub(super) async fn deduplicate(
              WHERE (room, sender, client_msg_id) IN ",
         );
         lookup.push_tuples(chunk, |mut row, msg| {
-            row.push_bind(msg.room.key())
-                .push_bind(msg.sender.as_str())
-                .push_bind(msg.client_msg_id.as_ref().map(|id| id.as_str()));
+            row.push_bind(msg.room().key())
+                .push_bind(msg.sender().as_str())
+                .push_bind(msg.client_msg_id().map(|id| id.as_str()));
         });
         let rows: Vec<StoredIdRow> = lookup.build_query_as().fetch_all(&mut *conn).await?;
         for row in rows {
@@ -58,22 +58,24 @@ pub(super) async fn deduplicate(
         .iter()
         .zip(times)
         .map(|(msg, &send_time)| {
-            let Some(id) = &msg.client_msg_id else {
+            let Some(id) = msg.client_msg_id() else {
                 return Outcome::Stored { send_time };
             };
             let key = (
-                msg.room.key().as_bytes().to_vec(),
-                msg.sender.as_str().as_bytes().to_vec(),
+                msg.room().key().as_bytes().to_vec(),
+                msg.sender().as_str().as_bytes().to_vec(),
                 id.as_str().as_bytes().to_vec(),
             );
             match known.get(&key) {
-                Some((stored_time, text)) if text == msg.text.as_str() => Outcome::AlreadyStored {
-                    send_time: *stored_time,
-                },
+                Some((stored_time, text)) if text == msg.text().as_str() => {
+                    Outcome::AlreadyStored {
+                        send_time: *stored_time,
+                    }
+                }
                 Some(_) => Outcome::IdConflict,
                 None => {
                     // A later send of the group with the same id is a duplicate of this one.
-                    known.insert(key, (send_time, msg.text.as_str().to_owned()));
+                    known.insert(key, (send_time, msg.text().as_str().to_owned()));
                     Outcome::Stored { send_time }
                 }
             }

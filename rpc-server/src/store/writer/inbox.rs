@@ -2,7 +2,7 @@
 //! the inbox of each of its members. Runs after the messages are inserted, under the room locks,
 //! and takes the member locks (step 2 of the order in [`super`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use im_domain::{NewMessage, Room};
 use sqlx::mysql::MySqlConnection;
@@ -14,9 +14,7 @@ use super::transaction::STATEMENT_ROWS;
 struct Entry<'a> {
     member: &'a str,
     room: &'a str,
-    /// How far below the member's new counter the entry's version lies: a member with `k` rooms
-    /// in the group gets versions `last - k + 1 ..= last`.
-    behind: i64,
+    version: i64,
     newest_send_time: i64,
 }
 
@@ -30,8 +28,8 @@ pub(super) async fn advance_inboxes(
     let mut newest: BTreeMap<&str, (&Room, i64)> = BTreeMap::new();
     for (msg, send_time) in stored {
         let room = newest
-            .entry(msg.room.key())
-            .or_insert((&msg.room, *send_time));
+            .entry(msg.room().key())
+            .or_insert((msg.room(), *send_time));
         room.1 = room.1.max(*send_time);
     }
     // Ascending member order is the lock order.
@@ -58,46 +56,45 @@ pub(super) async fn advance_inboxes(
         advance.build().execute(&mut *tx).await?;
     }
 
-    let entries: Vec<Entry> = by_member
-        .iter()
-        .flat_map(|(member, rooms)| {
-            (0..)
-                .zip(rooms.iter().rev())
-                .map(|(behind, (room, newest))| Entry {
-                    member,
-                    room,
-                    behind,
-                    newest_send_time: *newest,
-                })
-        })
-        .collect();
-    // The counters just moved are ours until commit: each entry's version is read from its
-    // member's row in the same statement that writes it.
-    for chunk in entries.chunks(STATEMENT_ROWS) {
-        let mut write: QueryBuilder<MySql> = QueryBuilder::new(
-            "INSERT INTO inbox (member, room, version, last_send_time) \
-             SELECT e.entry_member, e.entry_room, m.last_version - e.behind, e.newest FROM (",
-        );
-        for (i, entry) in chunk.iter().enumerate() {
-            write.push(if i == 0 {
-                "SELECT "
-            } else {
-                " UNION ALL SELECT "
+    // The counters just moved are ours until commit, so these are the values just written.
+    let mut last_versions: HashMap<Vec<u8>, i64> = HashMap::new();
+    for chunk in counters.chunks(STATEMENT_ROWS) {
+        let mut read: QueryBuilder<MySql> =
+            QueryBuilder::new("SELECT member, last_version FROM members WHERE member IN ");
+        read.push_tuples(chunk, |mut row, (member, _)| {
+            row.push_bind(member.as_bytes());
+        });
+        let rows: Vec<(Vec<u8>, i64)> = read.build_query_as().fetch_all(&mut *tx).await?;
+        last_versions.extend(rows);
+    }
+
+    let mut entries = Vec::new();
+    for (member, rooms) in &by_member {
+        let Some(&last) = last_versions.get(member.as_bytes()) else {
+            // Cannot happen: every member of the group was just written.
+            return Err(sqlx::Error::RowNotFound);
+        };
+        // A member with `k` rooms in the group gets versions `last - k + 1 ..= last`.
+        for (behind, (room, newest)) in (0..).zip(rooms.iter().rev()) {
+            entries.push(Entry {
+                member,
+                room,
+                version: last - behind,
+                newest_send_time: *newest,
             });
-            write.push_bind(entry.member.as_bytes());
-            write.push(if i == 0 { " AS entry_member, " } else { ", " });
-            write.push_bind(entry.room.as_bytes());
-            write.push(if i == 0 { " AS entry_room, " } else { ", " });
-            write.push_bind(entry.behind);
-            write.push(if i == 0 { " AS behind, " } else { ", " });
-            write.push_bind(entry.newest_send_time);
-            if i == 0 {
-                write.push(" AS newest");
-            }
         }
+    }
+    for chunk in entries.chunks(STATEMENT_ROWS) {
+        let mut write: QueryBuilder<MySql> =
+            QueryBuilder::new("INSERT INTO inbox (member, room, version, last_send_time) ");
+        write.push_values(chunk, |mut row, entry| {
+            row.push_bind(entry.member.as_bytes())
+                .push_bind(entry.room.as_bytes())
+                .push_bind(entry.version)
+                .push_bind(entry.newest_send_time);
+        });
         write.push(
-            ") AS e JOIN members AS m ON m.member = e.entry_member \
-             ON DUPLICATE KEY UPDATE version = VALUES(version), \
+            " ON DUPLICATE KEY UPDATE version = VALUES(version), \
              last_send_time = VALUES(last_send_time)",
         );
         write.build().execute(&mut *tx).await?;

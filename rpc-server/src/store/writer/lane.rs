@@ -125,7 +125,7 @@ fn answer_committed(committer: &Committer, batch: Vec<Pending>, outcomes: Vec<Ou
         .iter()
         .zip(&batch)
         .filter(|(outcome, _)| matches!(outcome, Outcome::Stored { .. }))
-        .map(|(_, pending)| pending.msg.room.key())
+        .map(|(_, pending)| pending.msg.room().key())
         .collect();
     woken.sort_unstable();
     woken.dedup();
@@ -158,7 +158,7 @@ impl Pending {
     /// (safely: the lookup finds it if it was stored); one without is answered that nobody
     /// knows whether it was stored.
     fn outcome_unknown(mut self) -> Option<Self> {
-        if self.msg.client_msg_id.is_some() {
+        if self.msg.client_msg_id().is_some() {
             self.maybe_committed = true;
             return Some(self);
         }

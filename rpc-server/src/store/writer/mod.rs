@@ -126,8 +126,8 @@ impl Writer {
         deadline: Instant,
         caller_deadline: Option<Instant>,
     ) -> Result<Appended, StoreError> {
-        let lane = &self.lanes[lane_of(msg.room.key(), self.lanes.len())];
-        let resendable = msg.client_msg_id.is_some();
+        let lane = &self.lanes[lane_of(msg.room().key(), self.lanes.len())];
+        let resendable = msg.client_msg_id().is_some();
         let (reply, answer) = oneshot::channel();
         lane.try_send(Pending {
             msg,

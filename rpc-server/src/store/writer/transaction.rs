@@ -30,7 +30,7 @@ pub(super) async fn commit(
 ) -> Result<Vec<Outcome>, sqlx::Error> {
     let mut by_room: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, msg) in msgs.iter().enumerate() {
-        by_room.entry(msg.room.key()).or_default().push(i);
+        by_room.entry(msg.room().key()).or_default().push(i);
     }
     // Every time reserved below is at least 1 and at least the clock.
     let now = clock.now_micros().max(1);
@@ -52,11 +52,11 @@ pub(super) async fn commit(
             "INSERT INTO messages (room, send_time, sender, text, client_msg_id) ",
         );
         insert.push_values(chunk, |mut row, (msg, send_time)| {
-            row.push_bind(msg.room.key())
+            row.push_bind(msg.room().key())
                 .push_bind(*send_time)
-                .push_bind(msg.sender.as_str())
-                .push_bind(msg.text.as_str())
-                .push_bind(msg.client_msg_id.as_ref().map(|id| id.as_str()));
+                .push_bind(msg.sender().as_str())
+                .push_bind(msg.text().as_str())
+                .push_bind(msg.client_msg_id().map(|id| id.as_str()));
         });
         insert.build().execute(&mut *tx).await?;
     }
