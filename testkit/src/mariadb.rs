@@ -1,6 +1,6 @@
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -46,7 +46,18 @@ impl MariaDb {
             data_dir,
             _turn: turn,
         };
-        db.start_again();
+        // Another process can take the port `free_port` handed out before the server binds it;
+        // the server then exits at once, and is started again on another port.
+        for tries in 0.. {
+            match db.launch() {
+                Ok(()) => break,
+                Err(status) if tries < 2 => {
+                    eprintln!("MariaDB on port {} exited at start ({status})", db.port);
+                    db.port = free_port();
+                }
+                Err(status) => panic!("MariaDB on port {} exited at start: {status}", db.port),
+            }
+        }
         db
     }
 
@@ -74,9 +85,16 @@ impl MariaDb {
         }
     }
 
-    /// Starts the server (again) on the same port and data; returns once it accepts
-    /// connections.
+    /// Starts the server again on the same port and data; returns once it accepts connections.
     pub fn start_again(&mut self) {
+        if let Err(status) = self.launch() {
+            panic!("MariaDB on port {} exited at start: {status}", self.port);
+        }
+    }
+
+    /// Starts the server; returns once it accepts connections, or its exit status if it exits
+    /// before that.
+    fn launch(&mut self) -> Result<(), ExitStatus> {
         self.kill();
         let binary = ["/usr/sbin/mariadbd", "/usr/bin/mariadbd"]
             .into_iter()
@@ -95,16 +113,21 @@ impl MariaDb {
             .stderr(Stdio::null())
             .spawn()
             .expect("mariadbd (Debian: mariadb-server) is installed");
-        self.child = Some(child);
+        // Kept before waiting: a server that never listens is still killed when dropped.
+        let child = self.child.insert(child);
         let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(addr).is_err() {
+            if let Some(status) = child.try_wait().expect("poll mariadbd") {
+                return Err(status);
+            }
             assert!(
                 Instant::now() < deadline,
                 "MariaDB never listened on {addr}"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+        Ok(())
     }
 
     fn signal(&self, name: &str) {
