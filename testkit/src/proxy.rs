@@ -1,7 +1,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -85,9 +84,8 @@ async fn forward(
             if commit && cut_after_commit.swap(false, Ordering::SeqCst) {
                 muted.store(true, Ordering::SeqCst);
                 let _ = to_server.write_all(&buf[..n]).await;
-                // Time for the server to commit before both connections close.
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                return;
+                // The server's answer ends the forwarding (downstream): it has committed.
+                std::future::pending::<()>().await;
             }
             if to_server.write_all(&buf[..n]).await.is_err() {
                 return;
@@ -101,7 +99,9 @@ async fn forward(
             if n == 0 {
                 return;
             }
-            if !muted.load(Ordering::SeqCst) && to_client.write_all(&buf[..n]).await.is_err() {
+            // MySQL answers one statement at a time, so what comes once muted answers the
+            // COMMIT: it committed, and the client never learns it.
+            if muted.load(Ordering::SeqCst) || to_client.write_all(&buf[..n]).await.is_err() {
                 return;
             }
         }
