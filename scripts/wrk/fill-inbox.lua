@@ -1,6 +1,6 @@
--- wrk -s scripts/wrk/fill-inbox.lua URL -- MEMBER ROOMS: POST /api/send into MEMBER's rooms
--- "MEMBER:c<k>", k = 0 .. ROOMS-1 in turn, each thread its own share, so that enough sends
--- give MEMBER ROOMS chats.
+-- wrk -s scripts/wrk/fill-inbox.lua URL -- MEMBER ROOMS FIRST: POST /api/send into MEMBER's
+-- rooms "MEMBER:c<k>", k = FIRST, FIRST + 1, ... (modulo ROOMS), the two threads taking turns,
+-- so that enough sends give MEMBER ROOMS chats.
 package.path = "scripts/wrk/?.lua;" .. package.path
 require "common"
 
@@ -14,7 +14,7 @@ end
 
 function init(args)
   member, rooms = args[1], tonumber(args[2])
-  k = id
+  k = tonumber(args[3]) + id
 end
 
 function request()
