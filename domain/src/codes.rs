@@ -1,5 +1,5 @@
 /// The non-zero `Code` values of the Thrift responses and of the HTTP error bodies.
-/// The table in README.md lists them; their numbers never change.
+/// The table in docs/api.md lists them; their numbers never change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(i32)]
 pub enum ErrorCode {

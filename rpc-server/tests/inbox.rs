@@ -2,34 +2,21 @@
 //! exactly, newest messages, several replicas at once, and the upgrade of a database of the
 //! release before.
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use im_domain::{
-    ChatEntry, ClientMsgId, Inbox, InboxRequest, NewMessage, PageRequest, StoredMessage,
-};
+use common::{options, send};
+use im_domain::{ChatEntry, ClientMsgId, Inbox, InboxRequest, NewMessage, PageRequest};
 use im_testkit::fresh_database_url;
 use rpc_server::clock::SystemClock;
-use rpc_server::store::{Store, StoreOptions};
-
-fn options() -> StoreOptions {
-    StoreOptions {
-        pool_size: 8,
-        commit_lanes: 2,
-        readers: 4,
-        ..StoreOptions::default()
-    }
-}
+use rpc_server::store::Store;
 
 async fn open(url: &str) -> Store {
-    Store::open(url, &options(), Arc::new(SystemClock), Arc::new(()))
+    Store::open(url, &options(8, 2), Arc::new(SystemClock), Arc::new(()))
         .await
         .expect("open store")
-}
-
-async fn send(store: &Store, chat: &str, sender: &str, text: &str) -> StoredMessage {
-    let msg = NewMessage::parse(chat, sender, text).expect("valid message");
-    store.append(msg, None).await.expect("append").message
 }
 
 async fn list(store: &Store, member: &str, cursor: i64, limit: i64, reverse: bool) -> Inbox {

@@ -1,0 +1,75 @@
+//! Helpers the store tests share: options, a clock moved by hand, sends and walks.
+#![allow(dead_code)] // each test binary uses its own part of these
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use im_domain::{NewMessage, PageRequest, StoredMessage};
+use im_testkit::fresh_database_url;
+use rpc_server::clock::Clock;
+use rpc_server::store::{Store, StoreOptions};
+
+pub fn options(pool_size: u32, commit_lanes: usize) -> StoreOptions {
+    StoreOptions {
+        pool_size,
+        commit_lanes,
+        readers: (pool_size as usize).saturating_sub(commit_lanes + 1).max(1),
+        ..StoreOptions::default()
+    }
+}
+
+/// A clock the test moves by hand.
+#[derive(Default)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    pub fn set(&self, micros: i64) {
+        self.0.store(micros, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_micros(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+pub async fn store_with_clock(start: i64) -> (Store, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::default());
+    clock.set(start);
+    let store = Store::open(
+        &fresh_database_url(),
+        &options(8, 2),
+        clock.clone(),
+        Arc::new(()),
+    )
+    .await
+    .expect("open store");
+    (store, clock)
+}
+
+pub async fn send(store: &Store, chat: &str, sender: &str, text: &str) -> StoredMessage {
+    let msg = NewMessage::parse(chat, sender, text).expect("valid message");
+    store.append(msg, None).await.expect("append").message
+}
+
+/// Walks the whole room page by page with `next_cursor`, returning every send_time seen.
+pub async fn walk(store: &Store, chat: &str, limit: i64, reverse: bool) -> Vec<i64> {
+    let mut seen = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let req = PageRequest::parse(chat, cursor, limit, reverse).unwrap();
+        let page = store.read_page(&req, None).await.expect("read page");
+        assert!(page.messages.len() <= req.window().limit());
+        seen.extend(page.messages.iter().map(|m| m.send_time));
+        if !page.has_more {
+            return seen;
+        }
+        assert_eq!(
+            page.messages.len(),
+            req.window().limit(),
+            "a page with more must be full"
+        );
+        cursor = page.next_cursor;
+    }
+}
