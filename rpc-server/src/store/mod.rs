@@ -1,20 +1,21 @@
 //! All SQL of the service: the schema's migrations, appending messages (in `writer`), reading a
-//! page.
+//! page; which database node it goes to (in `cluster`).
 
+mod cluster;
 mod connection;
 mod reader;
 mod writer;
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use im_domain::{NewMessage, Page, PageRequest, StoredMessage};
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
-use sqlx::{MySql, QueryBuilder, migrate::MigrateDatabase};
+use sqlx::{MySql, QueryBuilder};
 use thiserror::Error;
 
 use crate::clock::Clock;
+use cluster::Cluster;
+pub use cluster::parse_urls as parse_database_urls;
 use reader::{MessageRow, Reader};
 use writer::Writer;
 
@@ -50,11 +51,13 @@ pub struct Appended {
     pub duplicate: bool,
 }
 
-/// MySQL / MariaDB server errors that mean "not now" rather than "wrong": too many connections
+/// MySQL / MariaDB server errors that mean "not now" rather than "wrong": a Galera node not
+/// prepared for use (1047: joining, or outside the primary component), too many connections
 /// (1040), shutdown in progress (1053), lock wait timeout (1205), deadlock (1213), read-only
 /// (1290, 1792, 1836: a replica or a failover in progress), connection killed (1927),
 /// and query interrupted (1317).
-const UNAVAILABLE_SERVER_ERRORS: [u16; 9] = [1040, 1053, 1205, 1213, 1290, 1317, 1792, 1836, 1927];
+const UNAVAILABLE_SERVER_ERRORS: [u16; 10] =
+    [1040, 1047, 1053, 1205, 1213, 1290, 1317, 1792, 1836, 1927];
 
 impl StoreError {
     fn timed_out() -> Self {
@@ -125,7 +128,7 @@ impl CommitListener for () {
 
 #[derive(Clone)]
 pub struct Store {
-    pool: MySqlPool,
+    cluster: Cluster,
     writer: Writer,
     reader: Reader,
     deadline: Duration,
@@ -140,42 +143,15 @@ impl Store {
         clock: Arc<dyn Clock>,
         on_commit: Arc<dyn CommitListener>,
     ) -> Result<Self, StoreError> {
-        if !MySql::database_exists(database_url).await? {
-            // Another replica may create it between the check and here; that is fine.
-            if let Err(err) = MySql::create_database(database_url).await
-                && !MySql::database_exists(database_url).await?
-            {
-                return Err(err.into());
-            }
-        }
-        let lock_wait_secs = options.lock_wait_secs.max(1);
-        // Room for every statement shape a commit lane prepares (see writer::STATEMENT_ROWS),
-        // so that none is ever closed and prepared again.
-        let connect_options = MySqlConnectOptions::from_str(database_url)?
-            .statement_cache_capacity(4 * writer::STATEMENT_ROWS + 16);
-
-        let pool = MySqlPoolOptions::new()
-            .max_connections(options.pool_size)
-            .acquire_timeout(options.deadline)
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    sqlx::query("SET SESSION innodb_lock_wait_timeout = ?")
-                        .bind(lock_wait_secs)
-                        .execute(conn)
-                        .await
-                        .map(|_| ())
-                })
-            })
-            .connect_with(connect_options)
-            .await?;
+        let cluster = Cluster::open(database_url, options).await?;
         sqlx::migrate!("./migrations")
-            .run(&pool)
+            .run(&cluster.pool()?)
             .await
             .map_err(|err| StoreError::Internal(err.to_string()))?;
-        let writer = Writer::start(pool.clone(), clock, on_commit, options);
-        let reader = Reader::start(&pool, options.readers);
+        let writer = Writer::start(cluster.clone(), clock, on_commit, options);
+        let reader = Reader::start(&cluster, options.readers);
         Ok(Self {
-            pool,
+            cluster,
             writer,
             reader,
             deadline: options.deadline,
@@ -183,13 +159,17 @@ impl Store {
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1")
+            .execute(&self.cluster.pool()?)
+            .await?;
         Ok(())
     }
 
-    /// Open and idle connections of the pool.
+    /// Open and idle connections of the active node's pool.
     pub fn pool_usage(&self) -> (usize, usize) {
-        (self.pool.size() as usize, self.pool.num_idle())
+        self.cluster
+            .pool()
+            .map_or((0, 0), |pool| (pool.size() as usize, pool.num_idle()))
     }
 
     /// Commits `msg` with a send_time above every earlier one of its room, and returns it once
@@ -250,9 +230,8 @@ impl Store {
         query.push_tuples(rooms, |mut row, room| {
             row.push_bind(room.as_str());
         });
-        let read = query
-            .build_query_as::<(Vec<u8>, i64)>()
-            .fetch_all(&self.pool);
+        let pool = self.cluster.pool()?;
+        let read = query.build_query_as::<(Vec<u8>, i64)>().fetch_all(&pool);
         let rows = tokio::time::timeout(self.deadline, read)
             .await
             .map_err(|_| StoreError::timed_out())??;

@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use im_domain::{Direction, PageRequest};
-use sqlx::mysql::MySqlPool;
 use tokio::sync::Semaphore;
 
 use super::StoreError;
+use super::cluster::Cluster;
 use super::connection::{HeldConnection, is_connection_error};
 
 /// Most reads waiting for a connection; beyond it a pull is refused at once as overloaded.
@@ -41,14 +41,14 @@ struct Shared {
 }
 
 impl Reader {
-    /// Holds `readers` connections of `pool` for reads.
-    pub(super) fn start(pool: &MySqlPool, readers: usize) -> Self {
+    /// Holds `readers` connections of `cluster`'s active node for reads.
+    pub(super) fn start(cluster: &Cluster, readers: usize) -> Self {
         let readers = readers.max(1);
         Self {
             shared: Arc::new(Shared {
                 idle: Mutex::new(
                     (0..readers)
-                        .map(|_| HeldConnection::autocommit(pool.clone()))
+                        .map(|_| HeldConnection::autocommit(cluster.clone()))
                         .collect(),
                 ),
                 lendable: Semaphore::new(readers),

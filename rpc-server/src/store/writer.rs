@@ -33,6 +33,13 @@
 //! exponential backoff and jitter while the deadline allows. A group that the database refuses
 //! for its data is split in halves and committed apart, so that one bad message fails only
 //! itself.
+//!
+//! On a Galera cluster the row locks are each node's own, and a conflict between two nodes'
+//! groups is found at COMMIT by certification: the later one fails with 1213, is not
+//! committed, and is retried like any deadlock; its retry sees the other group's rows, so the
+//! id lookup still finds every id stored. A node that is not prepared (1047) fails the attempt
+//! before anything is committed, and the retry goes to the node the replica moved to (see
+//! [`super::cluster`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -40,12 +47,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use im_domain::{NewMessage, StoredMessage};
-use sqlx::mysql::{MySqlConnection, MySqlPool};
+use sqlx::mysql::MySqlConnection;
 use sqlx::{Executor, MySql, QueryBuilder};
 use std::hash::{Hash, Hasher};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::cluster::Cluster;
 use super::connection::{HeldConnection, is_connection_error};
 use super::{Appended, CommitListener, StoreError, StoreOptions, record_latency};
 use crate::clock::Clock;
@@ -106,7 +114,7 @@ pub(super) struct Writer {
 impl Writer {
     /// Starts the lanes' committers; they end when the last `Writer` clone is dropped.
     pub(super) fn start(
-        pool: MySqlPool,
+        cluster: Cluster,
         clock: Arc<dyn Clock>,
         on_commit: Arc<dyn CommitListener>,
         options: &StoreOptions,
@@ -116,7 +124,7 @@ impl Writer {
             .map(|_| {
                 let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY / lanes);
                 let committer = Committer {
-                    connection: HeldConnection::transactional(pool.clone()),
+                    connection: HeldConnection::transactional(cluster.clone()),
                     clock: clock.clone(),
                     on_commit: on_commit.clone(),
                 };
@@ -544,9 +552,11 @@ fn extra(positions: &[usize]) -> i64 {
     i64::try_from(positions.len() - 1).unwrap_or(i64::MAX)
 }
 
-/// Failures that a fresh transaction resolves: lock conflicts, i.e. deadlock (1213), lock wait
-/// timeout (1205) and a duplicate key (1062), should a row ever collide; and a connection that
-/// failed before COMMIT (nothing of the group was committed, and the retry takes a fresh one).
+/// Failures that a fresh transaction resolves: lock conflicts, i.e. deadlock or a Galera
+/// certification failure (1213), lock wait timeout (1205) and a duplicate key (1062), should a
+/// row ever collide; a Galera node not prepared for use (1047: the retry may find another
+/// node); and a connection that failed before COMMIT (nothing of the group was committed, and
+/// the retry takes a fresh one).
 fn is_transient(err: &sqlx::Error) -> bool {
     if is_connection_error(err) {
         return true;
@@ -557,5 +567,5 @@ fn is_transient(err: &sqlx::Error) -> bool {
     let Some(mysql) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() else {
         return false;
     };
-    matches!(mysql.number(), 1062 | 1205 | 1213)
+    matches!(mysql.number(), 1047 | 1062 | 1205 | 1213)
 }

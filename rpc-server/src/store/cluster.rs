@@ -1,0 +1,378 @@
+//! The database nodes a replica may use: the one URL of `DATABASE_URL`, or the nodes of one
+//! MariaDB Galera cluster listed there separated by commas.
+//!
+//! A replica sends all its work to one node at a time, the active one, so that its own groups
+//! never fail each other's certification (two nodes committing the same room would). The
+//! active node is the first listed that answers and is synced: a server without Galera counts
+//! as synced, a Galera node must report `wsrep_ready` ON in a primary component. With several
+//! nodes a monitor checks the active one every [`PROBE_INTERVAL`], and at once when one of its
+//! connections fails, it answers "not prepared" (1047) or a statement outlasts its deadline.
+//! When the check fails, the first listed node that passes becomes active (none: the replica
+//! has no usable node, and is not ready). Each held connection (commit lanes, readers) notices
+//! the move at its next use and takes a fresh one on the new node, so no transaction ever
+//! spans two nodes.
+//!
+//! A replica stays on the node it moved to even when an earlier one is healthy again: every
+//! synced node holds the same data, and moving back would only cost every lane and reader a
+//! fresh connection and one more window of failed calls.
+//!
+//! On a Galera node, the connections that read pages wait for the node to apply every write
+//! the cluster committed before the read began (`wsrep_sync_wait`), so a pull that starts after
+//! a send's reply sees it, whichever node each used.
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions};
+use sqlx::{Connection, MySql, migrate::MigrateDatabase};
+use tokio::sync::Notify;
+
+use super::{StoreError, StoreOptions, writer};
+
+/// How often the monitor checks the active node when nothing is amiss.
+const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A node that does not answer its check within this is not usable (it may be frozen, or
+/// stalled by the cluster).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// "WSREP has not yet prepared node for application use": a Galera node that is joining or
+/// outside the primary component.
+const NODE_NOT_PREPARED: u16 = 1047;
+
+/// The URLs of a `DATABASE_URL`: one, or several separated by commas. Each must parse.
+pub fn parse_urls(list: &str) -> Result<Vec<String>, String> {
+    list.split(',')
+        .map(str::trim)
+        .enumerate()
+        .map(|(i, url)| match MySqlConnectOptions::from_str(url) {
+            Ok(_) => Ok(url.to_owned()),
+            // Not the URL itself: it may carry a password.
+            Err(err) => Err(format!("URL number {} of the list: {err}", i + 1)),
+        })
+        .collect()
+}
+
+struct Node {
+    /// host:port, for logs and metrics (the URL may carry a password).
+    label: String,
+    url: String,
+    options: MySqlConnectOptions,
+    pool: MySqlPool,
+    /// Whether its last check found Galera replication on (`wsrep_on`).
+    galera: AtomicBool,
+}
+
+/// The node in use, and how many moves happened before: a connection taken in an earlier
+/// generation belongs to a node the replica left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Active {
+    node: Option<usize>,
+    pub(super) generation: u64,
+}
+
+#[derive(Clone)]
+pub(super) struct Cluster {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    nodes: Vec<Node>,
+    active: Mutex<Active>,
+    recheck: Arc<Notify>,
+}
+
+impl Cluster {
+    /// Creates the database on the first node that can, makes the first usable node active
+    /// and, with several nodes, starts the monitor (it ends when the last clone is dropped).
+    pub(super) async fn open(
+        database_url: &str,
+        options: &StoreOptions,
+    ) -> Result<Self, StoreError> {
+        let urls = parse_urls(database_url).map_err(StoreError::Internal)?;
+        let nodes = urls
+            .into_iter()
+            .map(|url| Node::new(url, options))
+            .collect::<Result<Vec<_>, _>>()?;
+        let cluster = Self {
+            shared: Arc::new(Shared {
+                nodes,
+                active: Mutex::new(Active {
+                    node: None,
+                    generation: 0,
+                }),
+                recheck: Arc::new(Notify::new()),
+            }),
+        };
+        cluster.create_database().await?;
+        if let Err(reasons) = cluster.check().await {
+            return Err(StoreError::Unavailable(format!(
+                "no database node is usable: {reasons}"
+            )));
+        }
+        if cluster.shared.nodes.len() > 1 {
+            tokio::spawn(monitor(
+                Arc::downgrade(&cluster.shared),
+                cluster.shared.recheck.clone(),
+            ));
+        }
+        Ok(cluster)
+    }
+
+    pub(super) fn active(&self) -> Active {
+        *self.shared.active.lock().expect("active lock")
+    }
+
+    /// The pool of the active node, for the occasional query.
+    pub(super) fn pool(&self) -> Result<MySqlPool, StoreError> {
+        self.pool_of(self.active())
+            .cloned()
+            .ok_or_else(|| StoreError::Unavailable("no database node is usable".to_owned()))
+    }
+
+    /// The pool of the node active in `active`, and whether that node runs Galera.
+    pub(super) fn node_of(&self, active: Active) -> Option<(&MySqlPool, bool)> {
+        let node = &self.shared.nodes[active.node?];
+        Some((&node.pool, node.galera.load(Ordering::Relaxed)))
+    }
+
+    fn pool_of(&self, active: Active) -> Option<&MySqlPool> {
+        self.node_of(active).map(|(pool, _)| pool)
+    }
+
+    /// After a failure of one of its connections: when it may be the node's (see
+    /// [`points_at_the_node`]), the active node is checked now rather than at the next tick.
+    pub(super) fn failed(&self, err: Option<&sqlx::Error>) {
+        if points_at_the_node(err) {
+            self.shared.recheck.notify_one();
+        }
+    }
+
+    async fn create_database(&self) -> Result<(), StoreError> {
+        let mut last = None;
+        for node in &self.shared.nodes {
+            match node.create_database().await {
+                Ok(()) => return Ok(()),
+                Err(err) => {
+                    tracing::warn!(node = %node.label, %err, "cannot create the database here");
+                    last = Some(err);
+                }
+            }
+        }
+        Err(last.expect("at least one URL").into())
+    }
+
+    /// Keeps the active node if it passes its check; otherwise makes the first listed node
+    /// that passes active, or none, and then says why each failed.
+    async fn check(&self) -> Result<(), String> {
+        let before = self.active();
+        let mut reasons = Vec::new();
+        if let Some(i) = before.node {
+            let node = &self.shared.nodes[i];
+            match node.probe().await {
+                Ok(()) => return Ok(()),
+                Err(reason) => {
+                    tracing::warn!(node = %node.label, %reason, "database node unusable");
+                    reasons.push(format!("{}: {reason}", node.label));
+                }
+            }
+        }
+        let mut next = None;
+        for (i, node) in self.shared.nodes.iter().enumerate() {
+            if Some(i) == before.node {
+                continue;
+            }
+            match node.probe().await {
+                Ok(()) => {
+                    next = Some(i);
+                    break;
+                }
+                Err(reason) => reasons.push(format!("{}: {reason}", node.label)),
+            }
+        }
+        self.activate(before, next);
+        match next {
+            Some(_) => Ok(()),
+            None => Err(reasons.join("; ")),
+        }
+    }
+
+    fn activate(&self, before: Active, next: Option<usize>) {
+        let mut active = self.shared.active.lock().expect("active lock");
+        if *active != before || active.node == next {
+            return;
+        }
+        active.node = next;
+        active.generation += 1;
+        for (i, node) in self.shared.nodes.iter().enumerate() {
+            let in_use = if Some(i) == next { 1.0 } else { 0.0 };
+            metrics::gauge!("im_db_node_active", "node" => node.label.clone()).set(in_use);
+        }
+        match (before.node, next) {
+            (None, Some(i)) if before.generation == 0 => {
+                tracing::info!(node = %self.shared.nodes[i].label, "using database node");
+            }
+            (_, Some(i)) => {
+                metrics::counter!("im_db_node_moves_total").increment(1);
+                tracing::warn!(node = %self.shared.nodes[i].label, "moved to database node");
+            }
+            (_, None) => tracing::error!("no database node is usable"),
+        }
+    }
+}
+
+/// Checks the active node every [`PROBE_INTERVAL`] and whenever asked, until the cluster is
+/// dropped.
+async fn monitor(shared: Weak<Shared>, recheck: Arc<Notify>) {
+    loop {
+        let _ = tokio::time::timeout(PROBE_INTERVAL, recheck.notified()).await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        if let Err(reasons) = (Cluster { shared }).check().await {
+            tracing::debug!(%reasons, "no database node is usable");
+        }
+    }
+}
+
+/// A failure that may be the node's rather than the statement's: a broken or refused
+/// connection, no answer in time (`None`), no connection to be had, or a Galera node that is
+/// not prepared for use.
+fn points_at_the_node(err: Option<&sqlx::Error>) -> bool {
+    let Some(err) = err else {
+        return true;
+    };
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(db) => db
+            .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+            .is_some_and(|e| e.number() == NODE_NOT_PREPARED),
+        _ => false,
+    }
+}
+
+/// What a connection gets when no node is usable: like a refused connection.
+pub(super) fn no_usable_node() -> sqlx::Error {
+    sqlx::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::NotConnected,
+        "no database node is usable",
+    ))
+}
+
+impl Node {
+    fn new(url: String, options: &StoreOptions) -> Result<Self, StoreError> {
+        let lock_wait_secs = options.lock_wait_secs.max(1);
+        // Room for every statement shape a commit lane prepares (see writer::STATEMENT_ROWS),
+        // so that none is ever closed and prepared again.
+        let connect_options = MySqlConnectOptions::from_str(&url)?
+            .statement_cache_capacity(4 * writer::STATEMENT_ROWS + 16);
+        let label = format!(
+            "{}:{}",
+            connect_options.get_host(),
+            connect_options.get_port()
+        );
+        let pool = MySqlPoolOptions::new()
+            .max_connections(options.pool_size)
+            .acquire_timeout(options.deadline)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    sqlx::query("SET SESSION innodb_lock_wait_timeout = ?")
+                        .bind(lock_wait_secs)
+                        .execute(conn)
+                        .await
+                        .map(|_| ())
+                })
+            })
+            .connect_lazy_with(connect_options.clone());
+        Ok(Self {
+            label,
+            url,
+            options: connect_options,
+            pool,
+            galera: AtomicBool::new(false),
+        })
+    }
+
+    async fn create_database(&self) -> Result<(), sqlx::Error> {
+        if !MySql::database_exists(&self.url).await? {
+            // Another replica may create it between the check and here; that is fine.
+            if let Err(err) = MySql::create_database(&self.url).await
+                && !MySql::database_exists(&self.url).await?
+            {
+                return Err(err);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the node answers on a fresh connection within [`PROBE_TIMEOUT`] and is synced.
+    async fn probe(&self) -> Result<(), String> {
+        match tokio::time::timeout(PROBE_TIMEOUT, self.synced()).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(err)) => Err(err.to_string()),
+            Err(_) => Err(format!("no answer within {PROBE_TIMEOUT:?}")),
+        }
+    }
+
+    async fn synced(&self) -> Result<Result<(), String>, sqlx::Error> {
+        let mut conn = MySqlConnection::connect_with(&self.options).await?;
+        let wsrep_on: Option<(String, String)> =
+            sqlx::query_as("SHOW GLOBAL VARIABLES LIKE 'wsrep_on'")
+                .fetch_optional(&mut conn)
+                .await?;
+        let galera = wsrep_on.is_some_and(|(_, on)| on.eq_ignore_ascii_case("ON"));
+        self.galera.store(galera, Ordering::Relaxed);
+        if !galera {
+            conn.close().await?;
+            return Ok(Ok(()));
+        }
+        let status: Vec<(String, String)> = sqlx::query_as(
+            "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_ready', 'wsrep_cluster_status')",
+        )
+        .fetch_all(&mut conn)
+        .await?;
+        conn.close().await?;
+        let value = |name: &str| {
+            status
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        Ok(
+            match (value("wsrep_ready"), value("wsrep_cluster_status")) {
+                (Some("ON"), Some("Primary")) => Ok(()),
+                (ready, status) => Err(format!(
+                    "not synced: wsrep_ready {ready:?}, wsrep_cluster_status {status:?}"
+                )),
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_url_or_several_separated_by_commas() {
+        assert_eq!(
+            parse_urls("mysql://root@db:3306/im").unwrap(),
+            ["mysql://root@db:3306/im"]
+        );
+        assert_eq!(
+            parse_urls("mysql://root@db1:3306/im, mysql://root@db2:3307/im").unwrap(),
+            ["mysql://root@db1:3306/im", "mysql://root@db2:3307/im"]
+        );
+    }
+
+    #[test]
+    fn a_bad_url_in_the_list_is_named_by_position_without_its_text() {
+        let err =
+            parse_urls("mysql://root:secret@db1/im,mysql://root:secret@db2:port/im").unwrap_err();
+        assert!(err.starts_with("URL number 2"), "{err}");
+        assert!(!err.contains("secret"), "{err}");
+        assert!(parse_urls("mysql://root@db1/im,").is_err(), "an empty URL");
+    }
+}
