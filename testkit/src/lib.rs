@@ -1,9 +1,10 @@
 //! Test set-up against real services: the MariaDB that `scripts/test` starts on loopback, and
-//! etcd and MariaDB processes of the tests' own, which they stop, freeze and restart. Every test gets a database of its own, so tests never see
-//! each other's rows.
+//! etcd, MariaDB and Galera cluster processes of the tests' own, which they stop, freeze and
+//! restart. Every test gets a database of its own, so tests never see each other's rows.
 
 mod database;
 mod etcd;
+mod galera;
 mod mariadb;
 mod process;
 mod proxy;
@@ -11,6 +12,7 @@ mod stack;
 
 pub use database::{fresh_database_url, server_url};
 pub use etcd::{Etcd, eventually};
+pub use galera::Galera;
 pub use mariadb::MariaDb;
 pub use process::{ServerProcess, binary_path, free_port};
 pub use proxy::Proxy;
