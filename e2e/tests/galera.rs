@@ -61,6 +61,14 @@ impl Replica {
     }
 }
 
+impl Replica {
+    async fn ready(&self, client: &Client) -> bool {
+        let url = format!("http://{}/readyz", self.rpc.admin);
+        let status = client.get(url).send().await.map(|resp| resp.status());
+        status.is_ok_and(|status| status == StatusCode::OK)
+    }
+}
+
 fn client() -> Client {
     Client::builder()
         .timeout(Duration::from_secs(10))
@@ -378,4 +386,61 @@ async fn a_replica_whose_node_freezes_moves_on_and_the_thawed_node_rejoins() {
     let acked = load.finish().await;
     let on_rejoined = Replica::start(&cluster, &[0]);
     assert_exactly_once(&client, &on_rejoined.base(), &acked).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "starts a Galera cluster: scripts/test-galera runs it"]
+async fn a_node_outside_the_primary_component_is_503_never_500_and_is_left() {
+    let cluster = block_in_place(|| Galera::start(3));
+    let (listed, alone) = (
+        Replica::start(&cluster, &[0, 1, 2]),
+        Replica::start(&cluster, &[0]),
+    );
+    let client = client();
+    let before = send_until_stored(&client, &alone.base(), ROOMS[0], "before").await;
+    let mut acked = Acked::from([("before".to_owned(), before)]);
+
+    cluster.isolate(0, true);
+    eventually(
+        "the node leaves the primary component",
+        PATIENCE,
+        || async { cluster.status(0, "wsrep_cluster_status").as_deref() == Some("non-Primary") },
+    )
+    .await;
+    // The replica that knows only this node gets 1047 for every statement: 503, not ready.
+    assert_eq!(
+        send_once(&client, &alone.base(), ROOMS[0], "cut-off").await,
+        None
+    );
+    assert_eq!(pull(&client, &alone.base(), ROOMS[0], 0, 0).await, None);
+    eventually("the lone replica is not ready", PATIENCE, || async {
+        !alone.ready(&client).await
+    })
+    .await;
+    // The replica that knows the others moves to one of them.
+    let moved = send_until_stored(&client, &listed.base(), ROOMS[0], "moved").await;
+    acked.insert("moved".to_owned(), moved);
+    let (node, _) = listed.node_in_use(&client).await;
+    assert!(
+        node.is_some() && node != Some(cluster.address(0)),
+        "{node:?}"
+    );
+
+    cluster.isolate(0, false);
+    eventually(
+        "the node is back in the primary component",
+        PATIENCE,
+        || async {
+            cluster.status(0, "wsrep_cluster_status").as_deref() == Some("Primary")
+                && cluster.status(0, "wsrep_local_state_comment").as_deref() == Some("Synced")
+        },
+    )
+    .await;
+    eventually("the lone replica is ready again", PATIENCE, || {
+        alone.ready(&client)
+    })
+    .await;
+    let after = send_until_stored(&client, &alone.base(), ROOMS[0], "after").await;
+    acked.insert("after".to_owned(), after);
+    assert_exactly_once(&client, &alone.base(), &acked).await;
 }

@@ -93,12 +93,24 @@ impl Galera {
         self.wait_synced(i);
     }
 
+    /// Cuts node `i` off the others (`gmcast.isolate`), or lets it rejoin them: cut off, it
+    /// forms a non-primary component of its own and refuses statements on tables (1047).
+    pub fn isolate(&self, i: usize, isolated: bool) {
+        let options = format!("gmcast.isolate={}", u8::from(isolated));
+        let sql = format!("SET GLOBAL wsrep_provider_options = '{options}'");
+        let done = self
+            .client(i)
+            .args(["-e", &sql])
+            .status()
+            .expect("mariadb client");
+        assert!(done.success(), "cannot set {options} on node {i}");
+    }
+
     /// A status variable of node `i` (`wsrep_cluster_size`, ...), or `None` when the node
     /// does not answer.
     pub fn status(&self, i: usize, name: &str) -> Option<String> {
-        let out = Command::new("mariadb")
-            .args(["--protocol=tcp", "-h127.0.0.1", "-uroot", "-N", "-B"])
-            .args(["--connect-timeout=2", &format!("-P{}", self.nodes[i].port)])
+        let out = self
+            .client(i)
             .args(["-e", &format!("SHOW GLOBAL STATUS LIKE '{name}'")])
             .stderr(Stdio::null())
             .output()
@@ -118,6 +130,15 @@ impl Galera {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
+    }
+
+    /// The `mariadb` client, connecting to node `i`.
+    fn client(&self, i: usize) -> Command {
+        let mut command = Command::new("mariadb");
+        command
+            .args(["--protocol=tcp", "-h127.0.0.1", "-uroot", "-N", "-B"])
+            .args(["--connect-timeout=2", &format!("-P{}", self.nodes[i].port)]);
+        command
     }
 
     fn launch(&mut self, i: usize, bootstrap: bool) {

@@ -132,6 +132,21 @@ impl Cluster {
             .ok_or_else(|| StoreError::Unavailable("no database node is usable".to_owned()))
     }
 
+    /// Whether the active node can serve now. A Galera node must be synced: outside the
+    /// primary component it still answers `SELECT 1`, and 1047 to every statement on a table.
+    pub(super) async fn ping(&self) -> Result<(), StoreError> {
+        let unusable = || StoreError::Unavailable("no database node is usable".to_owned());
+        let node = &self.shared.nodes[self.active().node.ok_or_else(unusable)?];
+        if node.galera.load(Ordering::Relaxed) {
+            return node
+                .probe()
+                .await
+                .map_err(|reason| StoreError::Unavailable(format!("{}: {reason}", node.label)));
+        }
+        sqlx::query("SELECT 1").execute(&node.pool).await?;
+        Ok(())
+    }
+
     /// The pool of the node active in `active`, and whether that node runs Galera.
     pub(super) fn node_of(&self, active: Active) -> Option<(&MySqlPool, bool)> {
         let node = &self.shared.nodes[active.node?];

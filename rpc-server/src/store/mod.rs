@@ -158,11 +158,9 @@ impl Store {
         })
     }
 
+    /// Whether the database can serve now (see [`cluster`]).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.cluster.pool()?)
-            .await?;
-        Ok(())
+        self.cluster.ping().await
     }
 
     /// Open and idle connections of the active node's pool.
