@@ -241,10 +241,14 @@ fn follow(
 #[ignore = "starts a Galera cluster: scripts/test-galera runs it"]
 async fn replicas_on_two_nodes_store_concurrent_and_racing_sends_exactly_once() {
     let cluster = block_in_place(|| Galera::start(3));
-    let (a, b) = (
-        Replica::start(&cluster, &[0, 1, 2]),
-        Replica::start(&cluster, &[1, 2, 0]),
-    );
+    // Started at once on a fresh database, each through its own node: both migrate it.
+    let (a, b) = block_in_place(|| {
+        std::thread::scope(|scope| {
+            let a = scope.spawn(|| Replica::start(&cluster, &[0, 1, 2]));
+            let b = scope.spawn(|| Replica::start(&cluster, &[1, 2, 0]));
+            (a.join().unwrap(), b.join().unwrap())
+        })
+    });
     let client = client();
     assert_eq!(
         a.node_in_use(&client).await,
@@ -307,6 +311,7 @@ async fn a_replica_whose_node_is_killed_under_load_serves_again_and_loses_nothin
     load.until_acked(300).await;
 
     cluster.kill(0);
+    let killed = Instant::now();
     let after = Mutex::new(None);
     eventually(
         "the killed node's replica serves again",
@@ -318,6 +323,10 @@ async fn a_replica_whose_node_is_killed_under_load_serves_again_and_loses_nothin
         },
     )
     .await;
+    eprintln!(
+        "the killed node's replica served again after {:?}",
+        killed.elapsed()
+    );
     let mut acked = Acked::from([(
         "after-kill".to_owned(),
         after.into_inner().unwrap().unwrap(),

@@ -205,11 +205,13 @@ impl Node {
         let installed = Command::new("mariadb-install-db")
             .args(["--no-defaults", "--user=mysql", "--skip-test-db"])
             .arg(format!("--datadir={}", dir.join("data").display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
+            .output()
             .expect("mariadb-install-db (Debian: mariadb-server) is installed");
-        assert!(installed.success(), "mariadb-install-db failed");
+        assert!(
+            installed.status.success(),
+            "mariadb-install-db failed: {}",
+            String::from_utf8_lossy(&installed.stderr)
+        );
         Self {
             child: None,
             port: free_port(),

@@ -20,23 +20,23 @@
 //! the cluster committed before the read began (`wsrep_sync_wait`), so a pull that starts after
 //! a send's reply sees it, whichever node each used.
 
+mod node;
+
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions};
-use sqlx::{Connection, MySql, migrate::MigrateDatabase};
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool};
+use sqlx::{Connection, Executor};
 use tokio::sync::Notify;
 
-use super::{StoreError, StoreOptions, writer};
+use super::{StoreError, StoreOptions};
+use node::Node;
 
 /// How often the monitor checks the active node when nothing is amiss.
 const PROBE_INTERVAL: Duration = Duration::from_secs(1);
-
-/// A node that does not answer its check within this is not usable (it may be frozen, or
-/// stalled by the cluster).
-const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// "WSREP has not yet prepared node for application use": a Galera node that is joining or
 /// outside the primary component.
@@ -53,16 +53,6 @@ pub fn parse_urls(list: &str) -> Result<Vec<String>, String> {
             Err(err) => Err(format!("URL number {} of the list: {err}", i + 1)),
         })
         .collect()
-}
-
-struct Node {
-    /// host:port, for logs and metrics (the URL may carry a password).
-    label: String,
-    url: String,
-    options: MySqlConnectOptions,
-    pool: MySqlPool,
-    /// Whether its last check found Galera replication on (`wsrep_on`).
-    galera: AtomicBool,
 }
 
 /// The node in use, and how many moves happened before: a connection taken in an earlier
@@ -145,6 +135,47 @@ impl Cluster {
         }
         sqlx::query("SELECT 1").execute(&node.pool).await?;
         Ok(())
+    }
+
+    /// Applies `migrator`'s migrations once for the whole cluster. sqlx keeps replicas that
+    /// start together from applying them twice with `GET_LOCK`, which a Galera node does not
+    /// support (it answers NULL at once, locking nothing), and two replicas would then leave
+    /// them marked partially applied. So on Galera every replica migrates through the same
+    /// node, the first usable in the order of the sorted URLs, holding a row lock there
+    /// instead; one that waits longer than the lock wait timeout fails this start and retries.
+    pub(super) async fn migrate(&self, mut migrator: Migrator) -> Result<(), StoreError> {
+        let failed = |err: MigrateError| StoreError::Internal(err.to_string());
+        let mut nodes: Vec<&Node> = self.shared.nodes.iter().collect();
+        nodes.sort_by(|a, b| a.url.cmp(&b.url));
+        let mut reasons = Vec::new();
+        for node in nodes {
+            match node.probe().await {
+                Ok(()) if !node.galera.load(Ordering::Relaxed) => {
+                    return migrator.run(&node.pool).await.map_err(failed);
+                }
+                Ok(()) => {
+                    let mut lock = node.pool.acquire().await?;
+                    lock.execute(
+                        "CREATE TABLE IF NOT EXISTS _im_migration_lock (id TINYINT PRIMARY KEY)",
+                    )
+                    .await?;
+                    lock.execute("INSERT IGNORE INTO _im_migration_lock VALUES (1)")
+                        .await?;
+                    let mut held = lock.begin().await?;
+                    held.execute("SELECT id FROM _im_migration_lock WHERE id = 1 FOR UPDATE")
+                        .await?;
+                    migrator.set_locking(false);
+                    migrator.run(&node.pool).await.map_err(failed)?;
+                    held.rollback().await?;
+                    return Ok(());
+                }
+                Err(reason) => reasons.push(format!("{}: {reason}", node.label)),
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "no database node to migrate through: {}",
+            reasons.join("; ")
+        )))
     }
 
     /// The pool of the node active in `active`, and whether that node runs Galera.
@@ -274,96 +305,6 @@ pub(super) fn no_usable_node() -> sqlx::Error {
         std::io::ErrorKind::NotConnected,
         "no database node is usable",
     ))
-}
-
-impl Node {
-    fn new(url: String, options: &StoreOptions) -> Result<Self, StoreError> {
-        let lock_wait_secs = options.lock_wait_secs.max(1);
-        // Room for every statement shape a commit lane prepares (see writer::STATEMENT_ROWS),
-        // so that none is ever closed and prepared again.
-        let connect_options = MySqlConnectOptions::from_str(&url)?
-            .statement_cache_capacity(4 * writer::STATEMENT_ROWS + 16);
-        let label = format!(
-            "{}:{}",
-            connect_options.get_host(),
-            connect_options.get_port()
-        );
-        let pool = MySqlPoolOptions::new()
-            .max_connections(options.pool_size)
-            .acquire_timeout(options.deadline)
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    sqlx::query("SET SESSION innodb_lock_wait_timeout = ?")
-                        .bind(lock_wait_secs)
-                        .execute(conn)
-                        .await
-                        .map(|_| ())
-                })
-            })
-            .connect_lazy_with(connect_options.clone());
-        Ok(Self {
-            label,
-            url,
-            options: connect_options,
-            pool,
-            galera: AtomicBool::new(false),
-        })
-    }
-
-    async fn create_database(&self) -> Result<(), sqlx::Error> {
-        if !MySql::database_exists(&self.url).await? {
-            // Another replica may create it between the check and here; that is fine.
-            if let Err(err) = MySql::create_database(&self.url).await
-                && !MySql::database_exists(&self.url).await?
-            {
-                return Err(err);
-            }
-        }
-        Ok(())
-    }
-
-    /// Whether the node answers on a fresh connection within [`PROBE_TIMEOUT`] and is synced.
-    async fn probe(&self) -> Result<(), String> {
-        match tokio::time::timeout(PROBE_TIMEOUT, self.synced()).await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(err)) => Err(err.to_string()),
-            Err(_) => Err(format!("no answer within {PROBE_TIMEOUT:?}")),
-        }
-    }
-
-    async fn synced(&self) -> Result<Result<(), String>, sqlx::Error> {
-        let mut conn = MySqlConnection::connect_with(&self.options).await?;
-        let wsrep_on: Option<(String, String)> =
-            sqlx::query_as("SHOW GLOBAL VARIABLES LIKE 'wsrep_on'")
-                .fetch_optional(&mut conn)
-                .await?;
-        let galera = wsrep_on.is_some_and(|(_, on)| on.eq_ignore_ascii_case("ON"));
-        self.galera.store(galera, Ordering::Relaxed);
-        if !galera {
-            conn.close().await?;
-            return Ok(Ok(()));
-        }
-        let status: Vec<(String, String)> = sqlx::query_as(
-            "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_ready', 'wsrep_cluster_status')",
-        )
-        .fetch_all(&mut conn)
-        .await?;
-        conn.close().await?;
-        let value = |name: &str| {
-            status
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
-        };
-        Ok(
-            match (value("wsrep_ready"), value("wsrep_cluster_status")) {
-                (Some("ON"), Some("Primary")) => Ok(()),
-                (ready, status) => Err(format!(
-                    "not synced: wsrep_ready {ready:?}, wsrep_cluster_status {status:?}"
-                )),
-            },
-        )
-    }
 }
 
 #[cfg(test)]

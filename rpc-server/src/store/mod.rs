@@ -144,10 +144,7 @@ impl Store {
         on_commit: Arc<dyn CommitListener>,
     ) -> Result<Self, StoreError> {
         let cluster = Cluster::open(database_url, options).await?;
-        sqlx::migrate!("./migrations")
-            .run(&cluster.pool()?)
-            .await
-            .map_err(|err| StoreError::Internal(err.to_string()))?;
+        cluster.migrate(sqlx::migrate!("./migrations")).await?;
         let writer = Writer::start(cluster.clone(), clock, on_commit, options);
         let reader = Reader::start(&cluster, options.readers);
         Ok(Self {
