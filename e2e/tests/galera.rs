@@ -286,6 +286,7 @@ async fn a_pull_through_another_node_sees_every_send_acknowledged_before_it() {
         Replica::start(&cluster, &[1, 2, 0]),
     );
     let client = client();
+    let mut last = 0;
     for k in 0..300 {
         let (room, id) = (ROOMS[k % 4], format!("causal-{k}"));
         let send_time = send_until_stored(&client, &a.base(), room, &id).await;
@@ -293,7 +294,23 @@ async fn a_pull_through_another_node_sees_every_send_acknowledged_before_it() {
             .await
             .expect("a page");
         assert_eq!(page["messages"][0]["client_msg_id"], json!(id), "{page}");
+        last = last.max(send_time);
     }
+
+    // A long poll waiting on one node is answered with a send committed through another,
+    // not with an empty page at the end of its wait.
+    let (waiter_client, waiting_on) = (client.clone(), b.base());
+    let waiter = tokio::spawn(async move {
+        let cursor = last + 1;
+        pull(&waiter_client, &waiting_on, ROOMS[3], cursor, 8000).await
+    });
+    send_until_stored(&client, &a.base(), ROOMS[3], "woken").await;
+    let page = waiter.await.unwrap().expect("a page");
+    assert_eq!(
+        page["messages"][0]["client_msg_id"],
+        json!("woken"),
+        "{page}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
