@@ -4,7 +4,7 @@ use std::time::Duration;
 use clap::Parser;
 use im_ops::RegistryArgs;
 
-use crate::store::StoreOptions;
+use crate::store::{StoreOptions, parse_database_urls};
 
 /// The IMService Thrift server. Every flag falls back to the environment variable shown.
 #[derive(Debug, Clone, Parser)]
@@ -23,11 +23,14 @@ pub struct Config {
     #[arg(long, env = "IM_RPC_ADMIN_LISTEN", default_value = "0.0.0.0:9888")]
     pub admin_listen: SocketAddr,
 
-    /// MySQL/MariaDB URL. The database is created if it does not exist.
+    /// MySQL/MariaDB URL, or the URLs of one Galera cluster's nodes separated by commas: the
+    /// replica uses the first listed that is up and synced, and moves to the next when it fails.
+    /// The database is created if it does not exist.
     #[arg(
         long,
         env = "DATABASE_URL",
-        default_value = "mysql://root@127.0.0.1:3306/im"
+        default_value = "mysql://root@127.0.0.1:3306/im",
+        value_parser = database_urls
     )]
     pub database_url: String,
 
@@ -103,6 +106,11 @@ pub struct Config {
     #[arg(long, env = "IM_SHUTDOWN_DRAIN_MS", default_value_t = 1500,
           value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub shutdown_drain_ms: u64,
+}
+
+/// Refuses a list with a URL that does not parse at start, not at the first connection.
+fn database_urls(list: &str) -> Result<String, String> {
+    parse_database_urls(list).map(|_| list.to_owned())
 }
 
 impl Config {

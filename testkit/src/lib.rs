@@ -1,12 +1,13 @@
 //! Test set-up against real services: the MariaDB that `scripts/test` starts on loopback, and
-//! etcd and MariaDB processes of the tests' own, which they stop, freeze and restart. Every test
-//! gets a database of its own, so tests never see each other's rows. Tests speak to the servers
-//! through one client ([`Api`] over HTTP, [`thrift`] over Thrift) and wait on what the servers
-//! report ([`metric`], [`eventually`]), never on time alone.
+//! etcd, MariaDB and Galera cluster processes of the tests' own, which they stop, freeze and
+//! restart. Every test gets a database of its own, so tests never see each other's rows. Tests
+//! speak to the servers through one client ([`Api`] over HTTP, [`thrift`] over Thrift) and wait
+//! on what the servers report ([`metric`], [`eventually`]), never on time alone.
 
 mod api;
 mod database;
 mod etcd;
+mod galera;
 mod mariadb;
 mod metrics;
 mod process;
@@ -16,6 +17,7 @@ mod stack;
 pub use api::{Api, assert_error, send_times, texts, thrift, thrift_send, thrift_send_request};
 pub use database::{fresh_database_url, server_url};
 pub use etcd::{Etcd, eventually};
+pub use galera::Galera;
 pub use mariadb::MariaDb;
 pub use metrics::{metric, metrics_text};
 pub use process::{ServerProcess, binary_path, free_port};

@@ -34,6 +34,12 @@ fn out_of_range_settings_are_refused_with_a_clear_message() {
         ("rpc-server", "IM_DB_POOL_SIZE", "--db-pool-size", "-1"),
         (
             "rpc-server",
+            "DATABASE_URL",
+            "--database-url",
+            "mysql://root@db1/im,mysql://root@db2:port/im",
+        ),
+        (
+            "rpc-server",
             "IM_PULL_WATCH_INTERVAL_MS",
             "--pull-watch-interval-ms",
             "1",

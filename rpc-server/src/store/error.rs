@@ -38,6 +38,9 @@ pub enum Unavailable {
     TimedOut,
     #[error("the database did not commit the send in time")]
     NotCommittedInTime,
+    /// None of the database nodes of `DATABASE_URL` is reachable and synced.
+    #[error("no database node is usable ({0})")]
+    NoUsableNode(String),
 }
 
 /// A fault of the service or of the data it sent.
@@ -49,6 +52,8 @@ pub enum Internal {
     Migration(Arc<sqlx::migrate::MigrateError>),
     #[error("the writer stopped")]
     WriterStopped,
+    #[error("DATABASE_URL: {0}")]
+    DatabaseUrl(String),
 }
 
 impl StoreError {
@@ -63,14 +68,19 @@ pub(super) enum ErrorKind {
     /// The connection broke (a socket, a garbled exchange): the statement may well succeed on
     /// a fresh connection.
     Connection,
-    /// A lock conflict (deadlock 1213, lock wait timeout 1205): a fresh transaction resolves it;
-    /// one that persists means the database cannot serve now.
+    /// A lock conflict (deadlock or Galera certification failure 1213, lock wait timeout 1205):
+    /// a fresh transaction resolves it; one that persists means the database cannot serve now.
     LockConflict,
     /// A duplicate key (1062), should a row ever collide: a fresh transaction resolves it; one
     /// that persists is a fault.
     DuplicateKey,
+    /// No connection could be had in time (the pool's wait ran out, or it is closed).
+    NoConnection,
     /// The database answered "not now".
     Unavailable,
+    /// A Galera node not prepared for use (1047: joining, or outside the primary component):
+    /// nothing ran, and the replica moves to another node, where a fresh transaction may run.
+    NodeNotReady,
     /// The database refused the statement for what it says: retrying cannot help.
     Refused,
 }
@@ -87,7 +97,7 @@ pub(super) fn classify(err: &sqlx::Error) -> ErrorKind {
         sqlx::Error::Tls(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => ErrorKind::Unavailable,
+        | sqlx::Error::WorkerCrashed => ErrorKind::NoConnection,
         sqlx::Error::Database(db) => {
             let number = db
                 .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
@@ -95,6 +105,7 @@ pub(super) fn classify(err: &sqlx::Error) -> ErrorKind {
             match number {
                 Some(1205 | 1213) => ErrorKind::LockConflict,
                 Some(1062) => ErrorKind::DuplicateKey,
+                Some(1047) => ErrorKind::NodeNotReady,
                 Some(n) if UNAVAILABLE_SERVER_ERRORS.contains(&n) => ErrorKind::Unavailable,
                 _ => ErrorKind::Refused,
             }
@@ -109,9 +120,11 @@ impl From<sqlx::Error> for StoreError {
             ErrorKind::Refused | ErrorKind::DuplicateKey => {
                 Self::Internal(Internal::Database(Arc::new(err)))
             }
-            ErrorKind::Connection | ErrorKind::LockConflict | ErrorKind::Unavailable => {
-                Self::Unavailable(Unavailable::Database(Arc::new(err)))
-            }
+            ErrorKind::Connection
+            | ErrorKind::NoConnection
+            | ErrorKind::LockConflict
+            | ErrorKind::Unavailable
+            | ErrorKind::NodeNotReady => Self::Unavailable(Unavailable::Database(Arc::new(err))),
         }
     }
 }
@@ -123,6 +136,17 @@ impl ErrorKind {
         matches!(
             self,
             Self::Connection | Self::LockConflict | Self::DuplicateKey
+        )
+    }
+}
+
+impl ErrorKind {
+    /// Whether the failure may be the database node's rather than the statement's, so that the
+    /// node is checked at once (see `cluster`).
+    pub(super) fn points_at_the_node(self) -> bool {
+        matches!(
+            self,
+            Self::Connection | Self::NoConnection | Self::NodeNotReady
         )
     }
 }

@@ -1,7 +1,9 @@
 //! All SQL of the service: the schema's migrations, appending messages and moving inboxes (in
 //! `writer`), reading pages (`page`) and inbox listings (`listing`) on lent connections
-//! (`reader`), and the one reading of database errors (`error`).
+//! (`reader`), the one reading of database errors (`error`), and which database node it all
+//! goes to (`cluster`).
 
+mod cluster;
 mod connection;
 mod error;
 mod listing;
@@ -9,15 +11,15 @@ mod page;
 mod reader;
 mod writer;
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use im_domain::{Inbox, InboxRequest, NewMessage, Page, PageRequest, StoredMessage};
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
-use sqlx::{MySql, QueryBuilder, migrate::MigrateDatabase};
+use sqlx::{MySql, QueryBuilder};
 
 use crate::clock::Clock;
+use cluster::Cluster;
+pub use cluster::parse_urls as parse_database_urls;
 pub use error::{Internal, StoreError, Unavailable};
 use reader::Reader;
 use writer::Writer;
@@ -76,7 +78,7 @@ impl CommitListener for () {
 
 #[derive(Clone)]
 pub struct Store {
-    pool: MySqlPool,
+    cluster: Cluster,
     writer: Writer,
     reader: Reader,
     deadline: Duration,
@@ -91,53 +93,28 @@ impl Store {
         clock: Arc<dyn Clock>,
         on_commit: Arc<dyn CommitListener>,
     ) -> Result<Self, StoreError> {
-        if !MySql::database_exists(database_url).await? {
-            // Another replica may create it between the check and here; that is fine.
-            if let Err(err) = MySql::create_database(database_url).await
-                && !MySql::database_exists(database_url).await?
-            {
-                return Err(err.into());
-            }
-        }
-        let lock_wait_secs = options.lock_wait_secs.max(1);
-        // Room for every statement shape a commit lane prepares (seven statements of up to
-        // writer::STATEMENT_ROWS rows), so that none is ever closed and prepared again.
-        let connect_options = MySqlConnectOptions::from_str(database_url)?
-            .statement_cache_capacity(8 * writer::STATEMENT_ROWS + 16);
-
-        let pool = MySqlPoolOptions::new()
-            .max_connections(options.pool_size)
-            .acquire_timeout(options.deadline)
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    sqlx::query("SET SESSION innodb_lock_wait_timeout = ?")
-                        .bind(lock_wait_secs)
-                        .execute(conn)
-                        .await
-                        .map(|_| ())
-                })
-            })
-            .connect_with(connect_options)
-            .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        let writer = Writer::start(pool.clone(), clock, on_commit, options);
-        let reader = Reader::start(&pool, options.readers);
+        let cluster = Cluster::open(database_url, options).await?;
+        cluster.migrate(sqlx::migrate!("./migrations")).await?;
+        let writer = Writer::start(cluster.clone(), clock, on_commit, options);
+        let reader = Reader::start(&cluster, options.readers);
         Ok(Self {
-            pool,
+            cluster,
             writer,
             reader,
             deadline: options.deadline,
         })
     }
 
+    /// Whether the database can serve now (see [`cluster`]).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        self.cluster.ping().await
     }
 
-    /// Open and idle connections of the pool.
+    /// Open and idle connections of the active node's pool.
     pub fn pool_usage(&self) -> (usize, usize) {
-        (self.pool.size() as usize, self.pool.num_idle())
+        self.cluster
+            .pool()
+            .map_or((0, 0), |pool| (pool.size() as usize, pool.num_idle()))
     }
 
     /// Commits `msg` with a send_time above every earlier one of its room, and returns it once
@@ -235,9 +212,8 @@ impl Store {
         query.push_tuples(keys, |mut row, key| {
             row.push_bind(key.as_str());
         });
-        let read = query
-            .build_query_as::<(Vec<u8>, i64)>()
-            .fetch_all(&self.pool);
+        let pool = self.cluster.pool()?;
+        let read = query.build_query_as::<(Vec<u8>, i64)>().fetch_all(&pool);
         let rows = tokio::time::timeout(self.deadline, read)
             .await
             .map_err(|_| StoreError::timed_out())??;

@@ -8,10 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use futures::future::BoxFuture;
-use sqlx::mysql::{MySqlConnection, MySqlPool};
+use sqlx::mysql::MySqlConnection;
 use tokio::sync::Semaphore;
 
 use super::StoreError;
+use super::cluster::Cluster;
 use super::connection::HeldConnection;
 use super::error::{ErrorKind, classify};
 
@@ -42,14 +43,14 @@ struct Shared {
 }
 
 impl Reader {
-    /// Holds `readers` connections of `pool` for reads.
-    pub(super) fn start(pool: &MySqlPool, readers: usize) -> Self {
+    /// Holds `readers` connections of `cluster`'s active node for reads.
+    pub(super) fn start(cluster: &Cluster, readers: usize) -> Self {
         let readers = readers.max(1);
         Self {
             shared: Arc::new(Shared {
                 idle: Mutex::new(
                     (0..readers)
-                        .map(|_| HeldConnection::autocommit(pool.clone()))
+                        .map(|_| HeldConnection::autocommit(cluster.clone()))
                         .collect(),
                 ),
                 lendable: Semaphore::new(readers),

@@ -47,6 +47,13 @@
 //! exponential backoff and jitter while the deadline allows. A group that the database refuses
 //! for its data is split in halves and committed apart, so that one bad message fails only
 //! itself. See [`lane`].
+//!
+//! On a Galera cluster the row locks are each node's own, and a conflict between two nodes'
+//! groups is found at COMMIT by certification: the later one fails with 1213, is not
+//! committed, and is retried like any deadlock; its retry sees the other group's rows, so the
+//! id lookup still finds every id stored, and the member counters it moves are read again. A
+//! node that is not prepared (1047) fails the attempt before anything is committed, and the
+//! retry goes to the node the replica moved to (see [`super::cluster`]).
 
 mod dedup;
 mod inbox;
@@ -58,9 +65,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use im_domain::NewMessage;
-use sqlx::mysql::MySqlPool;
 use tokio::sync::{mpsc, oneshot};
 
+use super::cluster::Cluster;
 use super::connection::HeldConnection;
 use super::error::{Internal, Unavailable};
 use super::{Appended, CommitListener, StoreError, StoreOptions};
@@ -95,7 +102,7 @@ pub(super) struct Writer {
 impl Writer {
     /// Starts the lanes' committers; they end when the last `Writer` clone is dropped.
     pub(super) fn start(
-        pool: MySqlPool,
+        cluster: Cluster,
         clock: Arc<dyn Clock>,
         on_commit: Arc<dyn CommitListener>,
         options: &StoreOptions,
@@ -105,7 +112,7 @@ impl Writer {
             .map(|_| {
                 let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY / lanes);
                 let committer = lane::Committer {
-                    connection: HeldConnection::transactional(pool.clone()),
+                    connection: HeldConnection::transactional(cluster.clone()),
                     clock: clock.clone(),
                     on_commit: on_commit.clone(),
                     inbox: options.inbox,

@@ -1,0 +1,472 @@
+//! The service on a three-node MariaDB Galera cluster on loopback (`scripts/test-galera` runs
+//! these; each starts a cluster of its own). Replicas on different nodes store concurrent sends
+//! exactly once and a pull through one node sees a send acknowledged through another; a
+//! replica whose node is killed or frozen moves to another node and serves again, losing and
+//! doubling nothing, while a follower's cursor misses nothing; the lost node rejoins with
+//! every message.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use im_testkit::{Galera, ServerProcess, eventually, start_http_server, start_rpc_server_with};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use tokio::task::{JoinHandle, block_in_place};
+
+/// Shared rooms, so that sends through different nodes meet on the same rows; each is sent to
+/// by its first member.
+const ROOMS: [&str; 4] = ["u0:u1", "u1:u2", "u2:u3", "u3:u0"];
+
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// An rpc-server given the cluster's nodes in `order`, and an http-server in front of it alone,
+/// so that a test knows which node each call goes through.
+struct Replica {
+    rpc: ServerProcess,
+    http: ServerProcess,
+}
+
+impl Replica {
+    fn start(cluster: &Galera, order: &[usize]) -> Self {
+        let urls = cluster.database_urls("im", order);
+        let rpc = start_rpc_server_with(&urls, &[("ETCD_ENDPOINTS", String::new())]);
+        let http = start_http_server(vec![rpc.addr], &[]);
+        Self { rpc, http }
+    }
+
+    fn base(&self) -> String {
+        format!("http://{}", self.http.addr)
+    }
+
+    /// The database node this replica's /metrics says it uses, and how often it moved.
+    async fn node_in_use(&self, client: &Client) -> (Option<String>, f64) {
+        let url = format!("http://{}/metrics", self.rpc.admin);
+        let text = match client.get(url).send().await {
+            Ok(resp) => resp.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        let node = text
+            .lines()
+            .find(|l| l.starts_with("im_db_node_active{") && l.ends_with(" 1"))
+            .and_then(|l| l.split('"').nth(1))
+            .map(str::to_owned);
+        let moves = text
+            .lines()
+            .find_map(|l| l.strip_prefix("im_db_node_moves_total "))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        (node, moves)
+    }
+}
+
+impl Replica {
+    async fn ready(&self, client: &Client) -> bool {
+        let url = format!("http://{}/readyz", self.rpc.admin);
+        let status = client.get(url).send().await.map(|resp| resp.status());
+        status.is_ok_and(|status| status == StatusCode::OK)
+    }
+}
+
+fn client() -> Client {
+    Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// One send with an id; `None` when the answer says to try again (503, or 502/504, which a
+/// send with an id may always resend). Any other failure, a 500 above all, fails the test.
+async fn send_once(client: &Client, base: &str, room: &str, id: &str) -> Option<i64> {
+    let sender = room.split(':').next().unwrap();
+    let body = json!({ "chat": room, "sender": sender, "text": id, "client_msg_id": id });
+    let resp = client
+        .post(format!("{base}/api/send"))
+        .json(&body)
+        .send()
+        .await
+        .ok()?;
+    let status = resp.status();
+    let answer: Value = resp.json().await.unwrap_or(Value::Null);
+    match status {
+        StatusCode::OK => Some(answer["message"]["send_time"].as_i64().unwrap()),
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT => {
+            None
+        }
+        other => panic!("send {id}: {other} {answer}"),
+    }
+}
+
+/// Sends as a careful client does: again with the same id after every failure, until stored.
+async fn send_until_stored(client: &Client, base: &str, room: &str, id: &str) -> i64 {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(send_time) = send_once(client, base, room, id).await {
+            return send_time;
+        }
+        assert!(Instant::now() < deadline, "{id} was never stored");
+        // A client's pause before resending, not a wait for anything.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One forward page of `room` from `cursor`; `None` on "try again", a 500 fails the test.
+async fn pull(client: &Client, base: &str, room: &str, cursor: i64, wait_ms: u64) -> Option<Value> {
+    let url = format!("{base}/api/pull?chat={room}&cursor={cursor}&limit=100&wait_ms={wait_ms}");
+    let resp = client.get(url).send().await.ok()?;
+    let status = resp.status();
+    let page: Value = resp.json().await.unwrap_or(Value::Null);
+    match status {
+        StatusCode::OK => Some(page),
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => None,
+        other => panic!("pull {room}: {other} {page}"),
+    }
+}
+
+/// Every message of `room`, paging forward with the cursor.
+async fn read_room(client: &Client, base: &str, room: &str) -> Vec<Value> {
+    let (mut cursor, mut all) = (0, Vec::new());
+    loop {
+        let page = pull(client, base, room, cursor, 0).await.expect("a page");
+        all.extend(page["messages"].as_array().unwrap().iter().cloned());
+        if page["has_more"] != json!(true) {
+            return all;
+        }
+        cursor = page["next_cursor"].as_i64().unwrap();
+    }
+}
+
+/// Acknowledged ids and the send_time each was answered with.
+type Acked = HashMap<String, i64>;
+
+/// Every acknowledged id is stored exactly once, at the time it was answered with, and nothing
+/// else is stored.
+async fn assert_exactly_once(client: &Client, base: &str, acked: &Acked) {
+    let mut stored: Acked = HashMap::new();
+    for room in ROOMS {
+        for msg in read_room(client, base, room).await {
+            let id = msg["client_msg_id"].as_str().unwrap().to_owned();
+            let again = stored.insert(id.clone(), msg["send_time"].as_i64().unwrap());
+            assert!(again.is_none(), "{id} is stored twice");
+        }
+    }
+    assert_eq!(stored.len(), acked.len(), "stored and acknowledged differ");
+    assert_eq!(&stored, acked);
+}
+
+/// Writers that send with ids through `bases` in turn over the shared rooms until stopped.
+struct Load {
+    stop: Arc<AtomicBool>,
+    acked: Arc<Mutex<Acked>>,
+    writers: Vec<JoinHandle<()>>,
+}
+
+impl Load {
+    fn start(client: &Client, bases: Vec<String>, writers: usize, tag: &str) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let acked = Arc::new(Mutex::new(Acked::new()));
+        let writers = (0..writers)
+            .map(|w| {
+                let (client, bases, tag) = (client.clone(), bases.clone(), tag.to_owned());
+                let (stop, acked) = (stop.clone(), acked.clone());
+                tokio::spawn(async move {
+                    for k in 0.. {
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let id = format!("{tag}-{w}-{k}");
+                        let (room, base) = (ROOMS[(w + k) % 4], &bases[(w + k) % bases.len()]);
+                        let send_time = send_until_stored(&client, base, room, &id).await;
+                        acked.lock().unwrap().insert(id, send_time);
+                    }
+                })
+            })
+            .collect();
+        Self {
+            stop,
+            acked,
+            writers,
+        }
+    }
+
+    fn acked(&self) -> usize {
+        self.acked.lock().unwrap().len()
+    }
+
+    async fn until_acked(&self, more: usize) {
+        let target = self.acked() + more;
+        eventually("sends acknowledged", PATIENCE, || async {
+            self.acked() >= target
+        })
+        .await;
+    }
+
+    async fn finish(self) -> Acked {
+        self.stop.store(true, Ordering::Relaxed);
+        for writer in self.writers {
+            writer.await.unwrap();
+        }
+        Arc::try_unwrap(self.acked).unwrap().into_inner().unwrap()
+    }
+}
+
+/// Follows `room` with long polls from cursor 0 until `stop` is set and it has caught up;
+/// answers every message it was handed, in order.
+fn follow(
+    client: &Client,
+    base: String,
+    room: &'static str,
+    stop: Arc<AtomicBool>,
+) -> JoinHandle<Vec<Value>> {
+    let client = client.clone();
+    tokio::spawn(async move {
+        let (mut cursor, mut seen) = (0, Vec::new());
+        loop {
+            let stopping = stop.load(Ordering::Relaxed);
+            let Some(page) = pull(&client, &base, room, cursor, 1000).await else {
+                continue;
+            };
+            let messages = page["messages"].as_array().unwrap();
+            seen.extend(messages.iter().cloned());
+            cursor = page["next_cursor"].as_i64().unwrap();
+            if stopping && messages.is_empty() {
+                return seen;
+            }
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "starts a Galera cluster: scripts/test-galera runs it"]
+async fn replicas_on_two_nodes_store_concurrent_and_racing_sends_exactly_once() {
+    let cluster = block_in_place(|| Galera::start(3));
+    // Started at once on a fresh database, each through its own node: both migrate it.
+    let (a, b) = block_in_place(|| {
+        std::thread::scope(|scope| {
+            let a = scope.spawn(|| Replica::start(&cluster, &[0, 1, 2]));
+            let b = scope.spawn(|| Replica::start(&cluster, &[1, 2, 0]));
+            (a.join().unwrap(), b.join().unwrap())
+        })
+    });
+    let client = client();
+    assert_eq!(
+        a.node_in_use(&client).await,
+        (Some(cluster.address(0)), 0.0)
+    );
+    assert_eq!(
+        b.node_in_use(&client).await,
+        (Some(cluster.address(1)), 0.0)
+    );
+
+    // The same send through both nodes at once: one message, the same answer to both.
+    let mut acked = Acked::new();
+    let (through_a, through_b) = (a.base(), b.base());
+    for k in 0..40 {
+        let (room, id) = (ROOMS[k % 4], format!("race-{k}"));
+        let (one, other) = tokio::join!(
+            send_until_stored(&client, &through_a, room, &id),
+            send_until_stored(&client, &through_b, room, &id)
+        );
+        assert_eq!(one, other, "{id}");
+        acked.insert(id, one);
+    }
+    let load = Load::start(&client, vec![a.base(), b.base()], 8, "load");
+    load.until_acked(600).await;
+    acked.extend(load.finish().await);
+    assert_exactly_once(&client, &b.base(), &acked).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "starts a Galera cluster: scripts/test-galera runs it"]
+async fn a_pull_through_another_node_sees_every_send_acknowledged_before_it() {
+    let cluster = block_in_place(|| Galera::start(3));
+    let (a, b) = (
+        Replica::start(&cluster, &[0, 1, 2]),
+        Replica::start(&cluster, &[1, 2, 0]),
+    );
+    let client = client();
+    let mut last = 0;
+    for k in 0..300 {
+        let (room, id) = (ROOMS[k % 4], format!("causal-{k}"));
+        let send_time = send_until_stored(&client, &a.base(), room, &id).await;
+        let page = pull(&client, &b.base(), room, send_time, 0)
+            .await
+            .expect("a page");
+        assert_eq!(page["messages"][0]["client_msg_id"], json!(id), "{page}");
+        last = last.max(send_time);
+    }
+
+    // A long poll waiting on one node is answered with a send committed through another,
+    // not with an empty page at the end of its wait.
+    let (waiter_client, waiting_on) = (client.clone(), b.base());
+    let waiter = tokio::spawn(async move {
+        let cursor = last + 1;
+        pull(&waiter_client, &waiting_on, ROOMS[3], cursor, 8000).await
+    });
+    send_until_stored(&client, &a.base(), ROOMS[3], "woken").await;
+    let page = waiter.await.unwrap().expect("a page");
+    assert_eq!(
+        page["messages"][0]["client_msg_id"],
+        json!("woken"),
+        "{page}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "starts a Galera cluster: scripts/test-galera runs it"]
+async fn a_replica_whose_node_is_killed_under_load_serves_again_and_loses_nothing() {
+    let mut cluster = block_in_place(|| Galera::start(3));
+    let (a, b) = (
+        Replica::start(&cluster, &[0, 1, 2]),
+        Replica::start(&cluster, &[1, 2, 0]),
+    );
+    let client = client();
+    let stop_following = Arc::new(AtomicBool::new(false));
+    let follower = follow(&client, b.base(), ROOMS[0], stop_following.clone());
+    let load = Load::start(&client, vec![a.base(), b.base()], 8, "kill");
+    load.until_acked(300).await;
+
+    cluster.kill(0);
+    let killed = Instant::now();
+    let after = Mutex::new(None);
+    eventually(
+        "the killed node's replica serves again",
+        Duration::from_secs(15),
+        || async {
+            let stored = send_once(&client, &a.base(), ROOMS[1], "after-kill").await;
+            *after.lock().unwrap() = stored;
+            stored.is_some()
+        },
+    )
+    .await;
+    eprintln!(
+        "the killed node's replica served again after {:?}",
+        killed.elapsed()
+    );
+    let mut acked = Acked::from([(
+        "after-kill".to_owned(),
+        after.into_inner().unwrap().unwrap(),
+    )]);
+    let (node, moves) = a.node_in_use(&client).await;
+    assert_ne!(node, Some(cluster.address(0)));
+    assert!(moves >= 1.0, "{moves}");
+    load.until_acked(300).await;
+
+    // The node comes back, copies the cluster's state, and holds every message.
+    block_in_place(|| cluster.restart(0));
+    assert_eq!(
+        cluster.status(0, "wsrep_cluster_size").as_deref(),
+        Some("3")
+    );
+    load.until_acked(100).await;
+    acked.extend(load.finish().await);
+    stop_following.store(true, Ordering::Relaxed);
+    let followed = follower.await.unwrap();
+    let on_rejoined = Replica::start(&cluster, &[0]);
+    assert_exactly_once(&client, &on_rejoined.base(), &acked).await;
+
+    // The follower was handed the room exactly as it is stored: nothing skipped, nothing twice.
+    let stored = read_room(&client, &on_rejoined.base(), ROOMS[0]).await;
+    let times = |msgs: &[Value]| {
+        msgs.iter()
+            .map(|m| m["send_time"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(times(&followed), times(&stored));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "starts a Galera cluster: scripts/test-galera runs it"]
+async fn a_replica_whose_node_freezes_moves_on_and_the_thawed_node_rejoins() {
+    let cluster = block_in_place(|| Galera::start(3));
+    let a = Replica::start(&cluster, &[0, 1, 2]);
+    let client = client();
+    let load = Load::start(&client, vec![a.base()], 4, "freeze");
+    load.until_acked(100).await;
+
+    cluster.freeze(0);
+    eventually("the replica moves to another node", PATIENCE, || async {
+        let (node, _) = a.node_in_use(&client).await;
+        node.is_some() && node != Some(cluster.address(0))
+    })
+    .await;
+    load.until_acked(100).await;
+    // The others evict the frozen node; thawed, it finds itself alone and rejoins.
+    eventually("the others evict the frozen node", PATIENCE, || async {
+        cluster.status(1, "wsrep_cluster_size").as_deref() == Some("2")
+    })
+    .await;
+    cluster.thaw(0);
+    // Thawed, it still reports the view it was frozen in; it is back once the others count it
+    // and it shares their view.
+    eventually("the thawed node rejoins", PATIENCE * 2, || async {
+        let view = |i| cluster.status(i, "wsrep_cluster_conf_id");
+        cluster.status(1, "wsrep_cluster_size").as_deref() == Some("3")
+            && view(0).is_some()
+            && view(0) == view(1)
+            && cluster.status(0, "wsrep_local_state_comment").as_deref() == Some("Synced")
+    })
+    .await;
+    load.until_acked(100).await;
+    let acked = load.finish().await;
+    let on_rejoined = Replica::start(&cluster, &[0]);
+    assert_exactly_once(&client, &on_rejoined.base(), &acked).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "starts a Galera cluster: scripts/test-galera runs it"]
+async fn a_node_outside_the_primary_component_is_503_never_500_and_is_left() {
+    let cluster = block_in_place(|| Galera::start(3));
+    let (listed, alone) = (
+        Replica::start(&cluster, &[0, 1, 2]),
+        Replica::start(&cluster, &[0]),
+    );
+    let client = client();
+    let before = send_until_stored(&client, &alone.base(), ROOMS[0], "before").await;
+    let mut acked = Acked::from([("before".to_owned(), before)]);
+
+    cluster.isolate(0, true);
+    eventually(
+        "the node leaves the primary component",
+        PATIENCE,
+        || async { cluster.status(0, "wsrep_cluster_status").as_deref() == Some("non-Primary") },
+    )
+    .await;
+    // The replica that knows only this node gets 1047 for every statement: 503, not ready.
+    assert_eq!(
+        send_once(&client, &alone.base(), ROOMS[0], "cut-off").await,
+        None
+    );
+    assert_eq!(pull(&client, &alone.base(), ROOMS[0], 0, 0).await, None);
+    eventually("the lone replica is not ready", PATIENCE, || async {
+        !alone.ready(&client).await
+    })
+    .await;
+    // The replica that knows the others moves to one of them.
+    let moved = send_until_stored(&client, &listed.base(), ROOMS[0], "moved").await;
+    acked.insert("moved".to_owned(), moved);
+    let (node, _) = listed.node_in_use(&client).await;
+    assert!(
+        node.is_some() && node != Some(cluster.address(0)),
+        "{node:?}"
+    );
+
+    cluster.isolate(0, false);
+    eventually(
+        "the node is back in the primary component",
+        PATIENCE,
+        || async {
+            cluster.status(0, "wsrep_cluster_status").as_deref() == Some("Primary")
+                && cluster.status(0, "wsrep_local_state_comment").as_deref() == Some("Synced")
+        },
+    )
+    .await;
+    eventually("the lone replica is ready again", PATIENCE, || {
+        alone.ready(&client)
+    })
+    .await;
+    let after = send_until_stored(&client, &alone.base(), ROOMS[0], "after").await;
+    acked.insert("after".to_owned(), after);
+    assert_exactly_once(&client, &alone.base(), &acked).await;
+}
