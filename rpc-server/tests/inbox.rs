@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use common::{options, send};
+use common::{database_of_release, options, send};
 use im_domain::{ChatEntry, ClientMsgId, Inbox, InboxRequest, NewMessage, PageRequest};
 use im_testkit::fresh_database_url;
 use rpc_server::clock::SystemClock;
@@ -225,28 +225,8 @@ async fn concurrent_replicas_never_list_a_room_behind_a_cursor_and_end_with_the_
 
 #[tokio::test]
 async fn a_database_of_the_release_before_lists_every_room_after_the_upgrade() {
-    use sqlx::migrate::{MigrateDatabase, Migrator};
-
-    let url = fresh_database_url();
-    sqlx::MySql::create_database(&url).await.unwrap();
     // The schema as the release before the inbox left it.
-    let before = std::env::temp_dir().join(format!(
-        "im-pre-inbox-migrations-{}",
-        url.rsplit('/').next().unwrap()
-    ));
-    std::fs::create_dir_all(&before).unwrap();
-    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    for file in ["0001_messages.sql", "0002_client_msg_id.sql"] {
-        std::fs::copy(migrations.join(file), before.join(file)).unwrap();
-    }
-    let pool = sqlx::MySqlPool::connect(&url).await.unwrap();
-    Migrator::new(before.as_path())
-        .await
-        .unwrap()
-        .run(&pool)
-        .await
-        .unwrap();
-    let _ = std::fs::remove_dir_all(&before);
+    let (url, pool) = database_of_release(2).await;
     // Rooms whose newest messages are, in send_time order: al:cy (20), al:al (30), al:bob (40).
     for (room, send_time, sender) in [
         ("al:bob", 10, "al"),

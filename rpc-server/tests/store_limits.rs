@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use common::{ManualClock, options, send, store_with_clock, walk};
+use common::{ManualClock, database_of_release, options, send, store_with_clock, walk};
 use im_domain::{NewMessage, PageRequest, StoredMessage};
 use im_testkit::fresh_database_url;
 use rpc_server::clock::SystemClock;
@@ -136,29 +136,8 @@ async fn a_message_the_database_refuses_fails_alone_and_its_group_commits() {
 
 #[tokio::test]
 async fn a_database_created_before_client_ids_keeps_working() {
-    use sqlx::migrate::{MigrateDatabase, Migrator};
-
-    let url = fresh_database_url();
     // The schema as the first release left it: only the first migration applied.
-    sqlx::MySql::create_database(&url).await.unwrap();
-    let first_release = std::env::temp_dir().join(format!(
-        "im-first-release-migrations-{}",
-        url.rsplit('/').next().unwrap()
-    ));
-    std::fs::create_dir_all(&first_release).unwrap();
-    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    std::fs::copy(
-        migrations.join("0001_messages.sql"),
-        first_release.join("0001_messages.sql"),
-    )
-    .unwrap();
-    let pool = sqlx::MySqlPool::connect(&url).await.unwrap();
-    Migrator::new(first_release.as_path())
-        .await
-        .unwrap()
-        .run(&pool)
-        .await
-        .unwrap();
+    let (url, pool) = database_of_release(1).await;
     sqlx::query("INSERT INTO rooms (room, last_send_time) VALUES ('al:bob', 5)")
         .execute(&pool)
         .await
@@ -169,7 +148,6 @@ async fn a_database_created_before_client_ids_keeps_working() {
     .execute(&pool)
     .await
     .unwrap();
-    let _ = std::fs::remove_dir_all(&first_release);
 
     // Today's store adds what it needs and reads the old messages as they were.
     let clock = Arc::new(ManualClock::default());

@@ -1,4 +1,5 @@
-//! Helpers the store tests share: options, a clock moved by hand, sends and walks.
+//! Helpers the store tests share: options, a clock moved by hand, sends, walks and the schema
+//! of an older release.
 #![allow(dead_code)] // each test binary uses its own part of these
 
 use std::sync::Arc;
@@ -72,4 +73,36 @@ pub async fn walk(store: &Store, chat: &str, limit: i64, reverse: bool) -> Vec<i
         );
         cursor = page.next_cursor;
     }
+}
+
+/// A fresh database with only the first `count` migrations applied: the schema as an older
+/// release left it. Returns its URL and a pool on it.
+pub async fn database_of_release(count: usize) -> (String, sqlx::MySqlPool) {
+    use sqlx::migrate::{MigrateDatabase, Migrator};
+
+    let url = fresh_database_url();
+    sqlx::MySql::create_database(&url).await.unwrap();
+    let older = std::env::temp_dir().join(format!(
+        "im-migrations-{count}-{}",
+        url.rsplit('/').next().unwrap()
+    ));
+    std::fs::create_dir_all(&older).unwrap();
+    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut files: Vec<_> = std::fs::read_dir(&migrations)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    files.sort();
+    for file in files.into_iter().take(count) {
+        std::fs::copy(migrations.join(&file), older.join(&file)).unwrap();
+    }
+    let pool = sqlx::MySqlPool::connect(&url).await.unwrap();
+    Migrator::new(older.as_path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&older);
+    (url, pool)
 }
