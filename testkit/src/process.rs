@@ -22,7 +22,8 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Starts `target/<profile>/<binary>` (built first: see [`binary_path`]) with `env` and
-    /// waits until `addr` accepts connections; the exit status if it exits before that.
+    /// waits until `addr` and `admin` accept connections (a server binds them one after the
+    /// other); the exit status if it exits before that.
     pub fn start(
         binary: &str,
         addr: SocketAddr,
@@ -45,14 +46,16 @@ impl ServerProcess {
 
     fn wait_until_listening(&mut self) -> Result<(), ExitStatus> {
         let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(self.addr).is_err() {
+        let listening = |addr| TcpStream::connect(addr).is_ok();
+        while !(listening(self.addr) && listening(self.admin)) {
             if let Some(status) = self.child.try_wait().expect("poll child") {
                 return Err(status);
             }
             assert!(
                 Instant::now() < deadline,
-                "server on {} never listened",
-                self.addr
+                "server on {} (admin {}) never listened",
+                self.addr,
+                self.admin
             );
             std::thread::sleep(Duration::from_millis(50));
         }
