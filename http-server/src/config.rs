@@ -8,7 +8,8 @@ use im_ops::RegistryArgs;
 #[derive(Debug, Clone, Parser)]
 #[command(name = "http-server", version, about)]
 pub struct Config {
-    /// Address the HTTP server listens on (the API, /healthz, /readyz and /metrics).
+    /// Address the HTTP server listens on (the API, /healthz, /readyz and /metrics); unused
+    /// when the socket is handed over (`LISTEN_FDS`, systemd's socket activation).
     #[arg(long, env = "IM_HTTP_LISTEN", default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
 

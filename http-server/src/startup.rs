@@ -1,8 +1,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
-use im_ops::{ReadinessCheck, Telemetry};
+use anyhow::bail;
+use im_ops::{ReadinessCheck, Socket, Telemetry, listen};
 use volo::net::incoming::DefaultIncoming;
 use volo_etcd_registry::EtcdDiscover;
 use volo_http::server::Server;
@@ -22,10 +22,8 @@ pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
     );
     track_replicas(rpc.clone());
     let ready = readiness(rpc.clone());
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    tracing::info!(listen = %config.listen, replicas = rpc.replica_count(), "http-server ready");
+    let listener = listen(config.listen, Socket::Api)?;
+    tracing::info!(listen = %listener.local_addr()?, replicas = rpc.replica_count(), "http-server ready");
     let limits = ApiLimits {
         max_in_flight: config.max_in_flight,
         body_timeout: Duration::from_millis(config.body_timeout_ms),

@@ -10,7 +10,8 @@ use crate::store::{StoreOptions, parse_database_urls};
 #[derive(Debug, Clone, Parser)]
 #[command(name = "rpc-server", version, about)]
 pub struct Config {
-    /// Address the Thrift server listens on.
+    /// Address the Thrift server listens on; unused when the socket is handed over
+    /// (`LISTEN_FDS`, systemd's socket activation: the first socket).
     #[arg(long, env = "IM_RPC_LISTEN", default_value = "0.0.0.0:8888")]
     pub listen: SocketAddr,
 
@@ -19,7 +20,8 @@ pub struct Config {
     #[arg(long, env = "IM_RPC_ADVERTISE")]
     pub advertise: Option<SocketAddr>,
 
-    /// Address of the admin HTTP server: /healthz, /readyz (database reachable), /metrics.
+    /// Address of the admin HTTP server: /healthz, /readyz (database reachable), /metrics;
+    /// unused when `LISTEN_FDS` hands over a second socket.
     #[arg(long, env = "IM_RPC_ADMIN_LISTEN", default_value = "0.0.0.0:9888")]
     pub admin_listen: SocketAddr,
 

@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use im_idl::lenient::ImServiceServer;
-use im_ops::{ReadinessCheck, Telemetry, admin_router};
+use im_ops::{ReadinessCheck, Socket, Telemetry, admin_router, listen};
 use volo::net::incoming::DefaultIncoming;
 
 use crate::caller_deadline::CallerDeadlineLayer;
@@ -18,7 +18,7 @@ use crate::store::Store;
 /// Opens the store (waiting for the database), starts the admin server, registers in etcd and
 /// serves until SIGINT or SIGTERM. On a signal: deregister, keep serving while the http-servers
 /// notice, stop accepting, finish what is in flight, return.
-pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
+pub async fn run(mut config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
     // Lanes and readers hold their connections; health checks and long-poll scans need one more.
     anyhow::ensure!(
         u32::from(config.db_commit_lanes) + u32::from(config.db_readers) < config.db_pool_size,
@@ -34,9 +34,9 @@ pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
         store.clone(),
         Duration::from_millis(config.pull_watch_interval_ms),
     ));
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let listener = listen(config.listen, Socket::Api)?;
+    // A handed-over socket, or port 0, decides the address that is logged and registered.
+    config.listen = listener.local_addr()?;
     track_pool_usage(store.clone(), config.db_pool_size);
     let readiness = Readiness::start(store.clone(), registration::registrar(&config).await?);
     serve_admin(&config, readiness.check(), telemetry).await?;
@@ -91,9 +91,7 @@ async fn serve_admin(
     ready: ReadinessCheck,
     telemetry: Telemetry,
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.admin_listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.admin_listen))?;
+    let listener = listen(config.admin_listen, Socket::Admin)?;
     let server = volo_http::server::Server::new(admin_router(ready, telemetry));
     tokio::spawn(async move {
         if let Err(err) = server.run(DefaultIncoming::from(listener)).await {

@@ -1,6 +1,6 @@
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::free_port;
@@ -15,18 +15,30 @@ pub struct Etcd {
 }
 
 impl Etcd {
+    /// Starts etcd on free ports (fresh ones when another process took those first).
     pub fn start() -> Self {
-        let client_port = free_port();
-        let data_dir =
-            std::env::temp_dir().join(format!("im-test-etcd-{}-{client_port}", std::process::id()));
-        let mut etcd = Self {
-            child: None,
-            client_port,
-            peer_port: free_port(),
-            data_dir,
-        };
-        etcd.start_again(false);
-        etcd
+        let mut tries = 0;
+        loop {
+            let client_port = free_port();
+            let data_dir = std::env::temp_dir()
+                .join(format!("im-test-etcd-{}-{client_port}", std::process::id()));
+            let mut etcd = Self {
+                child: None,
+                client_port,
+                peer_port: free_port(),
+                data_dir,
+            };
+            match etcd.try_start(false) {
+                Ok(()) => return etcd,
+                Err(status) if tries < 2 => {
+                    tries += 1;
+                    eprintln!(
+                        "etcd on {client_port} exited at start ({status}); trying other ports"
+                    );
+                }
+                Err(status) => panic!("etcd on {client_port} exited at start: {status}"),
+            }
+        }
     }
 
     /// The endpoint clients connect to.
@@ -44,13 +56,19 @@ impl Etcd {
 
     /// Starts etcd again on the same ports; `wipe` loses every key and lease first.
     pub fn start_again(&mut self, wipe: bool) {
+        if let Err(status) = self.try_start(wipe) {
+            panic!("etcd on {} exited at start: {status}", self.client_port);
+        }
+    }
+
+    fn try_start(&mut self, wipe: bool) -> Result<(), ExitStatus> {
         self.stop();
         if wipe {
             let _ = std::fs::remove_dir_all(&self.data_dir);
         }
         let name = "im-test";
         let peer = format!("http://127.0.0.1:{}", self.peer_port);
-        let child = Command::new("etcd")
+        let mut child = Command::new("etcd")
             .args(["--name", name, "--data-dir"])
             .arg(&self.data_dir)
             .args(["--listen-client-urls", &self.endpoint()])
@@ -62,13 +80,17 @@ impl Etcd {
             .stderr(Stdio::null())
             .spawn()
             .expect("etcd (Debian: etcd-server) is installed");
-        self.child = Some(child);
         let addr = SocketAddr::from(([127, 0, 0, 1], self.client_port));
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(addr).is_err() {
+            if let Some(status) = child.try_wait().expect("poll etcd") {
+                return Err(status);
+            }
             assert!(Instant::now() < deadline, "etcd never listened on {addr}");
             std::thread::sleep(Duration::from_millis(50));
         }
+        self.child = Some(child);
+        Ok(())
     }
 }
 

@@ -1,15 +1,31 @@
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// A port nothing listens on right now.
+use command_fds::{CommandFdExt, FdMapping};
+
+/// A loopback port nothing is bound to right now, for a program that must be told its port.
+/// It is taken below the kernel's ephemeral range, at random, so that no outgoing connection
+/// can take it before the program binds it; another test may still pick the same one, and
+/// the starters here try again on fresh ports when a program exits at start.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind an ephemeral port")
-        .port()
+    let ephemeral_from = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let low = 10_000.min(ephemeral_from / 2);
+    loop {
+        let random = RandomState::new().build_hasher().finish();
+        let port = low + (random % u64::from(ephemeral_from - low)) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A workspace binary running as a child process; killed when dropped.
@@ -20,46 +36,72 @@ pub struct ServerProcess {
     pub admin: SocketAddr,
 }
 
+/// Where a server answers /healthz, /readyz and /metrics.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum AdminSocket {
+    /// A listener of its own (the rpc-server).
+    Own,
+    /// The API's listener (the http-server).
+    Api,
+}
+
 impl ServerProcess {
-    /// Starts `target/<profile>/<binary>` (built first: see [`binary_path`]) with `env` and
-    /// waits until `addr` and `admin` accept connections (a server binds them one after the
-    /// other); the exit status if it exits before that.
-    pub fn start(
-        binary: &str,
-        addr: SocketAddr,
-        admin: SocketAddr,
-        env: &[(&str, String)],
-    ) -> Result<Self, ExitStatus> {
+    /// Starts `target/<profile>/<binary>` (built first: see [`binary_path`]) on listeners bound
+    /// here to free loopback ports and handed over as `LISTEN_FDS`, so that no other process can
+    /// take its ports first; `settings` gives its environment from the API and admin addresses.
+    /// Returns once it answers /healthz.
+    pub fn start(binary: &str, admin: AdminSocket, settings: &[(&str, String)]) -> Self {
+        let bind = || TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let mut listeners = vec![bind()];
+        if admin == AdminSocket::Own {
+            listeners.push(bind());
+        }
+        let addresses: Vec<SocketAddr> = listeners
+            .iter()
+            .map(|l| l.local_addr().expect("a bound address"))
+            .collect();
+        let (addr, admin) = (addresses[0], *addresses.last().unwrap());
         let path = binary_path(binary);
         let mut command = Command::new(&path);
         command
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .envs(settings.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("LISTEN_FDS", listeners.len().to_string())
+            .env_remove("LISTEN_PID")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null());
+        let mappings = listeners
+            .into_iter()
+            .zip(3..)
+            .map(|(listener, child_fd)| FdMapping {
+                parent_fd: listener.into(),
+                child_fd,
+            })
+            .collect();
+        command.fd_mappings(mappings).expect("distinct descriptors");
         let child = command
             .spawn()
             .unwrap_or_else(|err| panic!("cannot start {}: {err}", path.display()));
+        // The listeners now live in the child alone: once it dies, connecting is refused.
+        drop(command);
         let mut process = Self { child, addr, admin };
-        process.wait_until_listening()?;
-        Ok(process)
+        process.wait_until_healthy(binary);
+        process
     }
 
-    fn wait_until_listening(&mut self) -> Result<(), ExitStatus> {
+    fn wait_until_healthy(&mut self, binary: &str) {
         let deadline = Instant::now() + Duration::from_secs(60);
-        let listening = |addr| TcpStream::connect(addr).is_ok();
-        while !(listening(self.addr) && listening(self.admin)) {
+        while !answers_healthz(self.admin) {
             if let Some(status) = self.child.try_wait().expect("poll child") {
-                return Err(status);
+                panic!("{binary} on {} exited at start: {status}", self.addr);
             }
             assert!(
                 Instant::now() < deadline,
-                "server on {} (admin {}) never listened",
+                "{binary} on {} (admin {}) never became healthy",
                 self.addr,
                 self.admin
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Ok(())
     }
 
     /// Stops the process (SIGSTOP): its sockets stay open and nothing answers, as when its host
@@ -138,4 +180,18 @@ fn build_binaries() -> PathBuf {
         .expect("run cargo");
     assert!(built.success(), "cargo could not build the servers");
     profile_dir
+}
+
+/// Whether `GET /healthz` on `admin` is answered 200. (Connecting proves nothing: a handed-over
+/// listener accepts connections before its server runs.)
+fn answers_healthz(admin: SocketAddr) -> bool {
+    let Ok(mut stream) = TcpStream::connect(admin) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+    let request = "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    let mut status_line = [0u8; 12];
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_exact(&mut status_line).is_ok()
+        && status_line.ends_with(b" 200")
 }

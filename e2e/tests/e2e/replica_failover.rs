@@ -1,12 +1,13 @@
 //! A replica lost mid-stream behind the http-server: killed, stopped with SIGTERM or frozen, it
 //! loses no acknowledged message, stores nothing twice and fails no request that could be
-//! retried safely.
+//! retried safely; frozen inside a commit, it does not block the other replicas.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use im_testkit::eventually;
+use im_testkit::{Api, eventually, fresh_database_url, start_http_server, start_rpc_server};
 use reqwest::StatusCode;
+use serde_json::json;
 
 use crate::cluster::{
     Cluster, PATIENCE, ROOMS, calls_answered, room, send_stream, stream_of_sends,
@@ -147,4 +148,80 @@ async fn a_frozen_replica_fails_no_pull_and_no_send_with_an_id() {
     }
     assert_eq!(acked, 4 * ROOMS);
     assert_eq!(cluster.pull_all_rooms().await.len(), ROOMS + 4 * ROOMS);
+}
+
+/// A replica frozen inside a commit holds its room's row lock; the database ends that
+/// transaction, so another replica's sends to the same room still succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replica_frozen_inside_a_commit_blocks_no_other_replica() {
+    let database_url = fresh_database_url();
+    let (a, b) = (
+        start_rpc_server(&database_url),
+        start_rpc_server(&database_url),
+    );
+    let (http_a, http_b) = (
+        start_http_server(vec![a.addr], &[]),
+        start_http_server(vec![b.addr], &[]),
+    );
+    let (through_a, through_b) = (Api::new(http_a.addr), Api::new(http_b.addr));
+    through_b.send_ok("fa:fb", "fb", "first").await;
+
+    // `a` starts a commit and waits for the room's row lock, held here; frozen, it gets the
+    // lock once it is released, and keeps it while frozen.
+    let db = sqlx::MySqlPool::connect(&database_url).await.unwrap();
+    let mut holder = db.begin().await.unwrap();
+    sqlx::query("SELECT * FROM rooms WHERE room = 'fa:fb' FOR UPDATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let stuck = tokio::spawn(async move {
+        let body = json!({"chat": "fa:fb", "sender": "fa", "text": "through a"});
+        let req = through_a
+            .client()
+            .post(through_a.url("/api/send"))
+            .json(&body);
+        through_a.try_answer(req).await
+    });
+    eventually("a waits for the row lock", PATIENCE, || async {
+        reserving_room(&db).await
+    })
+    .await;
+    a.freeze();
+    holder.rollback().await.unwrap();
+    eventually("frozen a has the row lock", PATIENCE, || async {
+        !reserving_room(&db).await
+    })
+    .await;
+
+    let (status, body) = through_b
+        .send(json!({"chat": "fa:fb", "sender": "fb", "text": "through b"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    a.thaw();
+    // Whatever `a` answered, the room holds what was acknowledged.
+    let acknowledged_through_a = matches!(stuck.await.unwrap(), Ok((StatusCode::OK, ..)));
+    let texts = through_b.all_texts("fa:fb").await;
+    let mut expected = vec!["first", "through a", "through b"];
+    if !acknowledged_through_a {
+        expected.retain(|text| *text != "through a");
+    }
+    let stored: Vec<&str> = texts
+        .iter()
+        .map(String::as_str)
+        .filter(|t| expected.contains(t))
+        .collect();
+    assert_eq!(stored.len(), expected.len(), "{texts:?}");
+}
+
+/// Whether a connection to this database is running the statement that takes a room's row
+/// lock in a commit.
+async fn reserving_room(db: &sqlx::MySqlPool) -> bool {
+    sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM information_schema.processlist \
+         WHERE db = DATABASE() AND info LIKE '%INSERT INTO rooms%' AND id <> CONNECTION_ID()",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap()
+        > 0
 }

@@ -41,11 +41,19 @@ impl Node {
             .acquire_timeout(options.deadline)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
-                    sqlx::query("SET SESSION innodb_lock_wait_timeout = ?")
-                        .bind(lock_wait_secs)
-                        .execute(conn)
-                        .await
-                        .map(|_| ())
+                    // A replica never idles inside a write transaction: one that does for a
+                    // second is frozen or stalled, and its room locks would block every other
+                    // replica's sends to those rooms until it ran again. MariaDB then ends the
+                    // transaction; the executable comment is skipped by MySQL, which has no
+                    // such setting.
+                    sqlx::query(
+                        "SET SESSION innodb_lock_wait_timeout = ? \
+                         /*M!100300 , idle_write_transaction_timeout = 1 */",
+                    )
+                    .bind(lock_wait_secs)
+                    .execute(conn)
+                    .await
+                    .map(|_| ())
                 })
             })
             .connect_lazy_with(connect_options.clone());
