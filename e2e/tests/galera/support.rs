@@ -124,11 +124,19 @@ pub async fn pull(
     }
 }
 
-/// Every message of `room`, paging forward with the cursor.
+/// Every message of `room`, paging forward with the cursor. A page answered "retry later" (a
+/// node that has just rejoined may still refuse for a moment) is asked again.
 pub async fn read_room(client: &Client, base: &str, room: &str) -> Vec<Value> {
     let (mut cursor, mut all) = (0, Vec::new());
     loop {
-        let page = pull(client, base, room, cursor, 0).await.expect("a page");
+        let deadline = Instant::now() + PATIENCE;
+        let page = loop {
+            if let Some(page) = pull(client, base, room, cursor, 0).await {
+                break page;
+            }
+            assert!(Instant::now() < deadline, "no page of {room} from {base}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
         all.extend(page["messages"].as_array().unwrap().iter().cloned());
         if page["has_more"] != json!(true) {
             return all;
