@@ -61,8 +61,31 @@ struct ChatsResponse {
     5: optional i64 NextCursor // starting position of the next call, inclusively
 }
 
+// added: many sends or pulls in one exchange. The http-server gathers the calls bound for one
+// replica while its previous exchange is under way (docs/design.md). Each item is answered on
+// its own, in order: one failing item fails alone. Other clients never need these.
+struct SendBatchRequest {
+    1: required list<SendRequest> Sends
+    2: optional list<i32> BudgetsMs // per send: how long its caller still waits, in ms; a send not committed by then is left out
+}
+
+struct SendBatchResponse {
+    1: required list<SendResponse> Replies // one per send, in order
+}
+
+struct PullBatchRequest {
+    1: required list<PullRequest> Pulls // WaitMs is ignored: a batch never waits
+    2: optional list<i32> BudgetsMs     // per pull, as for sends
+}
+
+struct PullBatchResponse {
+    1: required list<PullResponse> Replies // one per pull, in order
+}
+
 service IMService {
     SendResponse Send(1: SendRequest req)
     PullResponse Pull(2: PullRequest req)
     ChatsResponse Chats(1: ChatsRequest req) // added: a member's inbox
+    SendBatchResponse SendBatch(1: SendBatchRequest req) // added: sends in one exchange
+    PullBatchResponse PullBatch(1: PullBatchRequest req) // added: pulls in one exchange
 }

@@ -25,10 +25,16 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub rpc_timeout_ms: u64,
 
-    /// Most calls in flight to one rpc-server (and so connections to it); more wait.
+    /// Most calls in flight to one rpc-server; more wait.
     #[arg(long, env = "IM_RPC_MAX_CALLS_PER_REPLICA", default_value_t = 256,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     pub rpc_max_calls_per_replica: usize,
+
+    /// Most exchanges under way to one rpc-server, each carrying the sends (or the pulls) that
+    /// gathered while the others were under way; a call leaves at once while fewer are.
+    #[arg(long, env = "IM_RPC_EXCHANGES_PER_REPLICA", default_value_t = 4,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
+    pub rpc_exchanges_per_replica: usize,
 
     /// Most API requests in progress at once; beyond it requests get 503 with Retry-After at
     /// once instead of queueing.

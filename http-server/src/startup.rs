@@ -19,6 +19,7 @@ pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
         replicas,
         Duration::from_millis(config.rpc_timeout_ms),
         config.rpc_max_calls_per_replica,
+        config.rpc_exchanges_per_replica,
     );
     track_replicas(rpc.clone());
     let ready = readiness(rpc.clone());

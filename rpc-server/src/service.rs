@@ -5,15 +5,16 @@
 //! and every field may be missing. Both are checked here, once, before anything else runs.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use im_domain::{
     ClientMsgId, Direction, ErrorCode, Inbox, InboxRequest, InvalidInput, NewMessage, Page,
     PageRequest, StoredMessage, parse_wait,
 };
 use im_idl::lenient::{
-    ChatEntry, ChatsRequest, ChatsResponse, ImService, Message, PullRequest, PullResponse,
-    SendRequest, SendResponse,
+    ChatEntry, ChatsRequest, ChatsResponse, ImService, Message, PullBatchRequest,
+    PullBatchResponse, PullRequest, PullResponse, SendBatchRequest, SendBatchResponse, SendRequest,
+    SendResponse,
 };
 use pilota::Bytes;
 use thiserror::Error;
@@ -23,6 +24,8 @@ use crate::caller_deadline::caller_deadline;
 use crate::long_poll::{Followed, SharedReads, WaitError, Waiters, answer_when_changed};
 use crate::store::{Appended, Store, StoreError};
 
+mod batch;
+
 #[derive(Debug, Error)]
 enum CallError {
     #[error(transparent)]
@@ -31,6 +34,8 @@ enum CallError {
     Store(#[from] StoreError),
     #[error("too many calls waiting")]
     TooManyWaiting,
+    #[error("a batch carries at most {} calls", batch::MAX_ITEMS)]
+    BatchTooLarge,
 }
 
 impl From<WaitError> for CallError {
@@ -46,6 +51,7 @@ impl CallError {
     fn code_and_msg(&self) -> (i32, Bytes) {
         let (code, msg) = match self {
             Self::Invalid(err) => (ErrorCode::InvalidArgument, err.to_string()),
+            Self::BatchTooLarge => (ErrorCode::InvalidArgument, self.to_string()),
             Self::Store(StoreError::Unavailable(err)) => {
                 tracing::warn!(%err, "database unavailable");
                 (
@@ -99,7 +105,12 @@ impl MessageService {
         }
     }
 
-    async fn send(&self, req: SendRequest) -> Result<Appended, CallError> {
+    /// `deadline`: when the caller stops waiting; the send is never committed after it.
+    async fn send(
+        &self,
+        req: SendRequest,
+        deadline: Option<Instant>,
+    ) -> Result<Appended, CallError> {
         let msg = required("message", req.message)?;
         let client_msg_id = match &msg.client_msg_id {
             Some(id) => Some(ClientMsgId::parse(text_field("client_msg_id", Some(id))?)?),
@@ -111,18 +122,27 @@ impl MessageService {
             text_field("text", msg.text.as_ref())?,
         )?
         .with_client_msg_id(client_msg_id);
-        Ok(self.store.append(new, caller_deadline()).await?)
+        Ok(self.store.append(new, deadline).await?)
     }
 
-    async fn pull(&self, req: PullRequest) -> Result<Page, CallError> {
+    /// `batched`: one item of a batch, which never waits (its `wait_ms` is not even checked).
+    async fn pull(
+        &self,
+        req: PullRequest,
+        deadline: Option<Instant>,
+        batched: bool,
+    ) -> Result<Page, CallError> {
         let page = PageRequest::parse(
             text_field("chat", req.chat.as_ref())?,
             required("cursor", req.cursor)?,
             required("limit", req.limit)?.into(),
             req.reverse.unwrap_or(false),
         )?;
-        let wait = parse_wait(req.wait_ms.unwrap_or(0).into(), self.max_wait)?;
-        self.answer(&page, &self.page_reads, wait).await
+        let wait = match batched {
+            true => Duration::ZERO,
+            false => parse_wait(req.wait_ms.unwrap_or(0).into(), self.max_wait)?,
+        };
+        self.answer(&page, &self.page_reads, wait, deadline).await
     }
 
     async fn chats(&self, req: ChatsRequest) -> Result<Inbox, CallError> {
@@ -133,7 +153,8 @@ impl MessageService {
             req.reverse.unwrap_or(false),
         )?;
         let wait = parse_wait(req.wait_ms.unwrap_or(0).into(), self.max_wait)?;
-        self.answer(&listing, &self.inbox_reads, wait).await
+        self.answer(&listing, &self.inbox_reads, wait, caller_deadline())
+            .await
     }
 
     /// Reads `req` now; a forward one that may wait does so while its answer is empty (see
@@ -143,19 +164,13 @@ impl MessageService {
         req: &F,
         reads: &SharedReads<F>,
         wait: Duration,
+        deadline: Option<Instant>,
     ) -> Result<F::Answer, CallError> {
         if wait.is_zero() || req.window().direction() == Direction::Backward {
-            return Ok(req.read(&self.store, caller_deadline()).await?);
+            return Ok(req.read(&self.store, deadline).await?);
         }
-        let answer = answer_when_changed(
-            &self.waiters,
-            reads,
-            &self.store,
-            req,
-            wait,
-            caller_deadline(),
-        )
-        .await?;
+        let answer =
+            answer_when_changed(&self.waiters, reads, &self.store, req, wait, deadline).await?;
         Ok(answer)
     }
 }
@@ -178,47 +193,13 @@ fn count_request(method: &'static str, code: i32) {
 
 impl ImService for MessageService {
     async fn send(&self, req: SendRequest) -> Result<SendResponse, ServerError> {
-        let resp = match MessageService::send(self, req).await {
-            Ok(appended) => SendResponse {
-                code: ErrorCode::OK,
-                msg: Bytes::from_static(b"success"),
-                stored: Some(to_thrift(appended.message)),
-                duplicate: Some(appended.duplicate),
-            },
-            Err(err) => {
-                let (code, msg) = err.code_and_msg();
-                SendResponse {
-                    code,
-                    msg,
-                    stored: None,
-                    duplicate: None,
-                }
-            }
-        };
+        let resp = send_response(MessageService::send(self, req, caller_deadline()).await);
         count_request("send", resp.code);
         Ok(resp)
     }
 
     async fn pull(&self, req: PullRequest) -> Result<PullResponse, ServerError> {
-        let resp = match MessageService::pull(self, req).await {
-            Ok(page) => PullResponse {
-                code: ErrorCode::OK,
-                msg: Bytes::from_static(b"success"),
-                messages: Some(page.messages.into_iter().map(to_thrift).collect()),
-                has_more: Some(page.has_more),
-                next_cursor: Some(page.next_cursor),
-            },
-            Err(err) => {
-                let (code, msg) = err.code_and_msg();
-                PullResponse {
-                    code,
-                    msg,
-                    messages: None,
-                    has_more: None,
-                    next_cursor: None,
-                }
-            }
-        };
+        let resp = pull_response(MessageService::pull(self, req, caller_deadline(), false).await);
         count_request("pull", resp.code);
         Ok(resp)
     }
@@ -227,6 +208,60 @@ impl ImService for MessageService {
         let resp = self.answer_chats(req).await;
         count_request("chats", resp.code);
         Ok(resp)
+    }
+
+    async fn send_batch(&self, req: SendBatchRequest) -> Result<SendBatchResponse, ServerError> {
+        Ok(SendBatchResponse {
+            replies: batch::sends(self, req).await,
+        })
+    }
+
+    async fn pull_batch(&self, req: PullBatchRequest) -> Result<PullBatchResponse, ServerError> {
+        Ok(PullBatchResponse {
+            replies: batch::pulls(self, req).await,
+        })
+    }
+}
+
+fn send_response(result: Result<Appended, CallError>) -> SendResponse {
+    match result {
+        Ok(appended) => SendResponse {
+            code: ErrorCode::OK,
+            msg: Bytes::from_static(b"success"),
+            stored: Some(to_thrift(appended.message)),
+            duplicate: Some(appended.duplicate),
+        },
+        Err(err) => {
+            let (code, msg) = err.code_and_msg();
+            SendResponse {
+                code,
+                msg,
+                stored: None,
+                duplicate: None,
+            }
+        }
+    }
+}
+
+fn pull_response(result: Result<Page, CallError>) -> PullResponse {
+    match result {
+        Ok(page) => PullResponse {
+            code: ErrorCode::OK,
+            msg: Bytes::from_static(b"success"),
+            messages: Some(page.messages.into_iter().map(to_thrift).collect()),
+            has_more: Some(page.has_more),
+            next_cursor: Some(page.next_cursor),
+        },
+        Err(err) => {
+            let (code, msg) = err.code_and_msg();
+            PullResponse {
+                code,
+                msg,
+                messages: None,
+                has_more: None,
+                next_cursor: None,
+            }
+        }
     }
 }
 

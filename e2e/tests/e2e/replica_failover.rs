@@ -5,7 +5,9 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use im_testkit::{Api, eventually, fresh_database_url, start_http_server, start_rpc_server};
+use im_testkit::{
+    Api, eventually, fresh_database_url, metric, start_http_server, start_rpc_server,
+};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -18,11 +20,13 @@ async fn a_killed_replica_loses_no_acknowledged_message_and_is_dropped() {
     let mut cluster = Cluster::start(3).await;
     let victim = cluster.replicas.remove(0);
     let cluster = Arc::new(cluster);
-    let streams: Vec<_> = (0..4)
-        .map(|n| tokio::spawn(send_stream(cluster.clone(), format!("s{n}"), 60)))
+    // Many streams at once, so that calls to one replica share exchanges: the victim dies
+    // with batches in flight.
+    let streams: Vec<_> = (0..STREAMS)
+        .map(|n| tokio::spawn(send_stream(cluster.clone(), format!("s{n}"), 20)))
         .collect();
     eventually("the stream is under way", PATIENCE, || async {
-        calls_answered(&victim).await >= 5.0
+        calls_answered(&victim).await >= 20.0
     })
     .await;
     drop(victim); // SIGKILL
@@ -37,6 +41,7 @@ async fn a_killed_replica_loses_no_acknowledged_message_and_is_dropped() {
     for text in &acked {
         assert!(unique.contains(text), "acknowledged {text} was lost");
     }
+    assert_batches_formed(&cluster).await;
 
     // Once its lease expires the dead replica is gone, and nothing fails any more.
     cluster.wait_for_replicas(2).await;
@@ -50,11 +55,11 @@ async fn a_killed_replica_fails_no_send_with_an_id_and_stores_none_twice() {
     let mut cluster = Cluster::start(3).await;
     let victim = cluster.replicas.remove(0);
     let cluster = Arc::new(cluster);
-    let streams: Vec<_> = (0..4)
-        .map(|n| tokio::spawn(stream_of_sends(cluster.clone(), format!("s{n}"), 60, true)))
+    let streams: Vec<_> = (0..STREAMS)
+        .map(|n| tokio::spawn(stream_of_sends(cluster.clone(), format!("s{n}"), 20, true)))
         .collect();
     eventually("the stream is under way", PATIENCE, || async {
-        calls_answered(&victim).await >= 5.0
+        calls_answered(&victim).await >= 20.0
     })
     .await;
     drop(victim); // SIGKILL
@@ -65,11 +70,26 @@ async fn a_killed_replica_fails_no_send_with_an_id_and_stores_none_twice() {
         assert!(failed.is_empty(), "sends with an id failed: {failed:?}");
         acked.extend(ok);
     }
-    assert_eq!(acked.len(), 4 * 60);
+    assert_eq!(acked.len(), STREAMS * 20);
     let mut stored = cluster.pull_all_rooms().await;
     stored.sort();
     acked.sort();
     assert_eq!(stored, acked, "every send stored exactly once");
+    assert_batches_formed(&cluster).await;
+}
+
+/// Concurrent sends in [`STREAMS`].
+const STREAMS: usize = 16;
+
+/// Some exchange of the http-server carried more than one send.
+async fn assert_batches_formed(cluster: &Cluster) {
+    let admin = cluster.http.admin;
+    let sends = metric(admin, "im_rpc_client_batch_calls_sum{method=\"send\"}").await;
+    let exchanges = metric(admin, "im_rpc_client_batch_calls_count{method=\"send\"}").await;
+    assert!(
+        exchanges < sends,
+        "{exchanges} exchanges carried {sends} sends"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -103,7 +103,9 @@ where
 /// How long a read may wait at the rpc-server for something new (`wait_ms`).
 fn wait(req: &ImServiceRequestSend) -> Duration {
     let wait_ms = match req {
-        ImServiceRequestSend::Send(_) => None,
+        ImServiceRequestSend::Send(_)
+        | ImServiceRequestSend::SendBatch(_)
+        | ImServiceRequestSend::PullBatch(_) => None,
         ImServiceRequestSend::Pull(pull) => pull.req.wait_ms,
         ImServiceRequestSend::Chats(chats) => chats.req.wait_ms,
     };

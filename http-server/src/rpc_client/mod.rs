@@ -20,9 +20,11 @@ use volo::loadbalance::consistent_hash::{ConsistentHashBalance, ConsistentHashOp
 use volo_etcd_registry::EtcdDiscover;
 use volo_thrift::ClientError;
 
+use coalesce::{CallDeadline, CoalesceLayer};
 use layers::{LastAttempt, PerReplicaLimitLayer, RetryPolicyLayer};
 use retry::{Decision, Repeat, decide};
 
+mod coalesce;
 mod layers;
 mod retry;
 
@@ -87,9 +89,19 @@ pub struct RpcClient {
 }
 
 impl RpcClient {
-    /// `calls_per_replica` bounds the calls in flight to one replica, and so the connections
-    /// open to it: volo's pool alone does not.
-    pub fn new(replicas: Replicas, timeout: Duration, calls_per_replica: usize) -> Self {
+    /// `calls_per_replica` bounds the calls in flight to one replica; `exchanges_per_replica`
+    /// the exchanges that carry them (see [`coalesce`]), and so the connections open to it.
+    pub fn new(
+        replicas: Replicas,
+        timeout: Duration,
+        calls_per_replica: usize,
+        exchanges_per_replica: usize,
+    ) -> Self {
+        // Addressed per exchange by `coalesce`: no discovery or balancing of its own.
+        let exchanges = ImServiceClientBuilder::new("im-rpc")
+            .disable_timeout_layer()
+            .connect_timeout(Some(Duration::from_secs(1)))
+            .build();
         let builder = ImServiceClientBuilder::new("im-rpc")
             // The first replica on the ring and up to RETRIES next ones are tried.
             .load_balance(ConsistentHashBalance::new(ConsistentHashOption::new(
@@ -101,6 +113,7 @@ impl RpcClient {
                 attempt_timeout: timeout / 2,
             })
             .layer_inner(PerReplicaLimitLayer::new(calls_per_replica))
+            .layer_inner(CoalesceLayer::new(exchanges, exchanges_per_replica))
             .retry_count(RETRIES)
             // This layer's own timeout cannot be told apart from other failures; `call` times out.
             .disable_timeout_layer()
@@ -173,7 +186,11 @@ impl RpcClient {
         // `NoteAttemptLayer` leaves the last replica tried there.
         let (result, last_attempt) = METAINFO
             .scope(RefCell::new(MetaInfo::default()), async {
-                METAINFO.with(|info| info.borrow_mut().insert(RequestHash(room)));
+                METAINFO.with(|info| {
+                    let mut info = info.borrow_mut();
+                    info.insert(RequestHash(room));
+                    info.insert(CallDeadline(started + timeout));
+                });
                 let result = tokio::time::timeout(timeout, call).await;
                 let last_attempt =
                     METAINFO.with(|info| info.borrow().get::<LastAttempt>().cloned());

@@ -28,7 +28,11 @@ impl Repeat {
     pub(super) fn of(req: &ImServiceRequestSend) -> Self {
         match req {
             ImServiceRequestSend::Send(send) => Self::of_send(&send.req),
-            ImServiceRequestSend::Pull(_) | ImServiceRequestSend::Chats(_) => Self::Harmless,
+            ImServiceRequestSend::Pull(_)
+            | ImServiceRequestSend::Chats(_)
+            | ImServiceRequestSend::PullBatch(_) => Self::Harmless,
+            // Never through these layers (see `coalesce`); judged as its most fragile send.
+            ImServiceRequestSend::SendBatch(_) => Self::Duplicates,
         }
     }
 

@@ -133,6 +133,10 @@ impl Writer {
         deadline: Instant,
         caller_deadline: Option<Instant>,
     ) -> Result<Appended, StoreError> {
+        // A caller out of time before its send is even queued is told so: it was not stored.
+        if caller_deadline.is_some_and(|caller| caller <= Instant::now()) {
+            return Err(StoreError::Unavailable(Unavailable::NotCommittedInTime));
+        }
         let lane = &self.lanes[lane_of(msg.room().key(), self.lanes.len())];
         let resendable = msg.client_msg_id().is_some();
         let (reply, answer) = oneshot::channel();

@@ -1,0 +1,110 @@
+//! Calls carried in one exchange: `SendBatch` and `PullBatch` answer each item on its own (an
+//! invalid one fails alone, one whose caller's time ran out is left out and never stored), and
+//! the http-server gathers concurrent calls bound for one replica into such exchanges.
+
+use im_idl::{PullBatchRequest, PullRequest, SendBatchRequest};
+use im_testkit::{Stack, metric, thrift, thrift_send_request};
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[tokio::test]
+async fn each_send_of_a_batch_is_answered_on_its_own() {
+    let stack = Stack::start(1);
+    let mut with_id = thrift_send_request("ba:bb", "ba", "second");
+    with_id.message.client_msg_id = Some("id-2".into());
+    let sends = vec![
+        thrift_send_request("ba:bb", "ba", "first"),
+        thrift_send_request("ba:bb", "nobody", "not a member"),
+        with_id.clone(),
+        thrift_send_request("ba:bb", "bb", "out of time"),
+        with_id,
+    ];
+    let req = SendBatchRequest {
+        sends,
+        // The fourth send's caller has no time left: it is left out, never stored.
+        budgets_ms: Some(vec![2000, 2000, 2000, 0, 2000]),
+    };
+    let replies = thrift(stack.replicas[0].addr)
+        .send_batch(req)
+        .await
+        .unwrap()
+        .replies;
+    let codes: Vec<i32> = replies.iter().map(|r| r.code).collect();
+    assert_eq!(codes, [0, 1, 0, 2, 0], "{replies:?}");
+    assert!(replies[1].msg.contains("sender"), "{:?}", replies[1].msg);
+    // The same id twice in one batch: one message, the same answer to both.
+    let (second, again) = (replies[2].stored.as_ref(), replies[4].stored.as_ref());
+    assert_eq!(
+        second.unwrap().send_time,
+        again.unwrap().send_time,
+        "{replies:?}"
+    );
+    assert_eq!(replies[4].duplicate, Some(true));
+
+    let texts = stack.api().all_texts("ba:bb").await;
+    assert_eq!(texts, ["first", "second"]);
+}
+
+#[tokio::test]
+async fn each_pull_of_a_batch_is_answered_on_its_own() {
+    let stack = Stack::start(1);
+    stack.api().send_ok("pa:pb", "pa", "hello").await;
+    let pull = |chat: &'static str, limit| PullRequest {
+        chat: chat.into(),
+        cursor: 0,
+        limit,
+        reverse: None,
+        // Ignored in a batch, which never waits.
+        wait_ms: Some(10_000),
+    };
+    let req = PullBatchRequest {
+        pulls: vec![pull("pa:pb", 10), pull("pa:pb", -1), pull("pc:pd", 10)],
+        budgets_ms: None,
+    };
+    let replies = thrift(stack.replicas[0].addr)
+        .pull_batch(req)
+        .await
+        .unwrap()
+        .replies;
+    let codes: Vec<i32> = replies.iter().map(|r| r.code).collect();
+    assert_eq!(codes, [0, 1, 0], "{replies:?}");
+    assert_eq!(
+        replies[0].messages.as_ref().unwrap()[0].text.as_deref(),
+        Some("hello")
+    );
+    assert!(replies[2].messages.as_ref().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn concurrent_calls_to_one_replica_share_exchanges_and_each_gets_its_answer() {
+    let stack = Stack::start(1);
+    let api = stack.api();
+    let sends = (0..64).map(|i| {
+        let api = api.clone();
+        async move {
+            let chat = format!("c{}:d{}", i % 8, i % 8);
+            let body =
+                json!({"chat": chat, "sender": format!("c{}", i % 8), "text": format!("m{i}")});
+            let (status, body) = api.send(body).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert_eq!(body["message"]["text"], format!("m{i}"));
+            (chat, body["message"]["send_time"].as_i64().unwrap())
+        }
+    });
+    let sent = futures::future::join_all(sends).await;
+    for chat in (0..8).map(|i| format!("c{i}:d{i}")) {
+        let stored = api.all_messages(&chat).await;
+        assert_eq!(stored.len(), 8, "{chat}");
+        for (_, send_time) in sent.iter().filter(|(c, _)| *c == chat) {
+            assert!(stored.iter().any(|m| m["send_time"] == *send_time));
+        }
+    }
+    let admin = stack.http.admin;
+    let calls = metric(admin, "im_rpc_client_batch_calls_sum{method=\"send\"}").await;
+    let exchanges = metric(admin, "im_rpc_client_batch_calls_count{method=\"send\"}").await;
+    assert_eq!(calls, 64.0);
+    assert!(
+        exchanges < calls,
+        "{exchanges} exchanges carried {calls} sends"
+    );
+}
