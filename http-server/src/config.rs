@@ -31,9 +31,10 @@ pub struct Config {
     pub rpc_max_calls_per_replica: usize,
 
     /// Most exchanges under way to one rpc-server, each carrying the sends (or the pulls) that
-    /// gathered while the others were under way; a call leaves at once while fewer are.
-    #[arg(long, env = "IM_RPC_EXCHANGES_PER_REPLICA", default_value_t = 4,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
+    /// gathered while the others were under way; a call leaves at once while fewer are. 0: no
+    /// batches, every call an exchange of its own.
+    #[arg(long, env = "IM_RPC_EXCHANGES_PER_REPLICA", default_value_t = 2,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=1024))]
     pub rpc_exchanges_per_replica: usize,
 
     /// Most API requests in progress at once; beyond it requests get 503 with Retry-After at
