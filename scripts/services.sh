@@ -125,11 +125,21 @@ stack_up() {
       target/release/rpc-server >"$logs/rpc-server-$replica.log" 2>&1 &
     STACK_PIDS+=($!)
   done
-  IM_HTTP_LISTEN="${IM_HTTP_LISTEN:-0.0.0.0:8080}" ETCD_ENDPOINTS=http://127.0.0.1:2379 \
-    target/release/http-server >"$logs/http-server.log" 2>&1 &
-  STACK_PIDS+=($!)
   wait_registered 2 || return 1
-  local _
+  http_server_up
+}
+
+# http_server_up [NAME=VALUE...]: starts the http-server (STACK_PIDS[2]) with these settings on
+# top of the stack's, and waits until it is ready; one started before is stopped first.
+http_server_up() {
+  local logs="$RUN_DIR/logs" _
+  if [ ${#STACK_PIDS[@]} -gt 2 ]; then
+    kill -TERM "${STACK_PIDS[2]}" 2>/dev/null || true
+    wait "${STACK_PIDS[2]}" 2>/dev/null || true
+  fi
+  env IM_HTTP_LISTEN="${IM_HTTP_LISTEN:-0.0.0.0:8080}" ETCD_ENDPOINTS=http://127.0.0.1:2379 "$@" \
+    target/release/http-server >>"$logs/http-server.log" 2>&1 &
+  STACK_PIDS[2]=$!
   for _ in $(seq 1 150); do
     curl -fs http://127.0.0.1:8080/readyz >/dev/null 2>&1 && return 0
     sleep 0.2
