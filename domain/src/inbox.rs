@@ -78,13 +78,14 @@ mod tests {
             .map(|&version| ChatEntry {
                 chat: "a:b".into(),
                 version,
-                last_message: StoredMessage {
-                    chat: "a:b".into(),
-                    sender: "a".into(),
-                    text: "hi".into(),
-                    send_time: 1,
-                    client_msg_id: None,
-                },
+                last_message: StoredMessage::from_row(
+                    &crate::Room::parse("a:b").unwrap(),
+                    b"a",
+                    "hi",
+                    1,
+                    None,
+                )
+                .unwrap(),
             })
             .collect()
     }

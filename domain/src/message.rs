@@ -60,28 +60,81 @@ impl NewMessage {
     }
 }
 
-/// A committed message. `chat` is the room key; `send_time` is in microseconds and unique within
-/// the room.
+/// A committed message, each part of the type it was checked into when sent; `send_time` is
+/// in microseconds and unique within the room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMessage {
-    pub chat: String,
-    pub sender: String,
-    pub text: String,
-    pub send_time: i64,
-    pub client_msg_id: Option<String>,
+    room: Room,
+    sender: Member,
+    text: MessageText,
+    send_time: i64,
+    client_msg_id: Option<ClientMsgId>,
 }
 
 impl StoredMessage {
     /// `msg` as committed with `send_time`.
     pub fn new(msg: &NewMessage, send_time: i64) -> Self {
         Self {
-            chat: msg.room.key().to_owned(),
-            sender: msg.sender.to_string(),
-            text: msg.text.as_str().to_owned(),
+            room: msg.room.clone(),
+            sender: msg.sender.clone(),
+            text: msg.text.clone(),
             send_time,
-            client_msg_id: msg.client_msg_id.as_ref().map(ToString::to_string),
+            client_msg_id: msg.client_msg_id.clone(),
         }
     }
+
+    /// A message of `room` as its row was read back, checked again: a row this service did not
+    /// write (or a damaged one) is refused, never handed out altered.
+    pub fn from_row(
+        room: &Room,
+        sender: &[u8],
+        text: &str,
+        send_time: i64,
+        client_msg_id: Option<&[u8]>,
+    ) -> Result<Self, InvalidInput> {
+        let sender = Member::parse(utf8(sender, "sender")?, "sender")?;
+        if !room.has_member(&sender) {
+            return Err(InvalidInput::SenderNotInChat {
+                sender: sender.to_string(),
+                chat: room.to_string(),
+            });
+        }
+        let client_msg_id = match client_msg_id {
+            Some(id) => Some(ClientMsgId::parse(utf8(id, "client_msg_id")?)?),
+            None => None,
+        };
+        Ok(Self {
+            room: room.clone(),
+            sender,
+            text: MessageText::parse(text)?,
+            send_time,
+            client_msg_id,
+        })
+    }
+
+    pub fn room(&self) -> &Room {
+        &self.room
+    }
+
+    pub fn sender(&self) -> &Member {
+        &self.sender
+    }
+
+    pub fn text(&self) -> &MessageText {
+        &self.text
+    }
+
+    pub fn send_time(&self) -> i64 {
+        self.send_time
+    }
+
+    pub fn client_msg_id(&self) -> Option<&ClientMsgId> {
+        self.client_msg_id.as_ref()
+    }
+}
+
+fn utf8<'a>(bytes: &'a [u8], field: &'static str) -> Result<&'a str, InvalidInput> {
+    std::str::from_utf8(bytes).map_err(|_| InvalidInput::NotUtf8 { field })
 }
 
 #[cfg(test)]
@@ -111,5 +164,17 @@ mod tests {
             NewMessage::parse("", "", ""),
             Err(InvalidInput::Missing { field: "chat" })
         );
+    }
+
+    #[test]
+    fn a_row_read_back_is_checked_again() {
+        let room = Room::parse("al:bob").unwrap();
+        let msg = StoredMessage::from_row(&room, b"al", "hi", 7, Some(b"id-1")).unwrap();
+        assert_eq!(msg.sender().as_str(), "al");
+        assert_eq!(msg.client_msg_id().map(ClientMsgId::as_str), Some("id-1"));
+        assert!(StoredMessage::from_row(&room, b"cy", "hi", 7, None).is_err());
+        assert!(StoredMessage::from_row(&room, b"\xff", "hi", 7, None).is_err());
+        assert!(StoredMessage::from_row(&room, b"al", "", 7, None).is_err());
+        assert!(StoredMessage::from_row(&room, b"al", "hi", 7, Some(b"bad\x01")).is_err());
     }
 }

@@ -137,7 +137,7 @@ impl PageRequest {
 
     /// Turns up to [`Window::rows_to_fetch`] rows, in walk order, into the page.
     pub fn page(&self, rows: Vec<StoredMessage>) -> Page {
-        let (messages, has_more, next_cursor) = self.window.cut(rows, |m| m.send_time);
+        let (messages, has_more, next_cursor) = self.window.cut(rows, |m| m.send_time());
         Page {
             messages,
             has_more,
@@ -153,18 +153,15 @@ mod tests {
     fn rows(times: &[i64]) -> Vec<StoredMessage> {
         times
             .iter()
-            .map(|&send_time| StoredMessage {
-                chat: "a:b".into(),
-                sender: "a".into(),
-                text: "hi".into(),
-                send_time,
-                client_msg_id: None,
+            .map(|&send_time| {
+                let room = crate::Room::parse("a:b").unwrap();
+                StoredMessage::from_row(&room, b"a", "hi", send_time, None).unwrap()
             })
             .collect()
     }
 
     fn times(page: &Page) -> Vec<i64> {
-        page.messages.iter().map(|m| m.send_time).collect()
+        page.messages.iter().map(|m| m.send_time()).collect()
     }
 
     #[test]

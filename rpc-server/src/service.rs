@@ -301,10 +301,12 @@ impl MessageService {
 
 fn to_thrift(msg: StoredMessage) -> Message {
     Message {
-        chat: Some(msg.chat.into()),
-        text: Some(msg.text.into()),
-        sender: Some(msg.sender.into()),
-        send_time: Some(msg.send_time),
-        client_msg_id: msg.client_msg_id.map(Into::into),
+        chat: Some(Bytes::copy_from_slice(msg.room().key().as_bytes())),
+        text: Some(Bytes::copy_from_slice(msg.text().as_str().as_bytes())),
+        sender: Some(Bytes::copy_from_slice(msg.sender().as_str().as_bytes())),
+        send_time: Some(msg.send_time()),
+        client_msg_id: msg
+            .client_msg_id()
+            .map(|id| Bytes::copy_from_slice(id.as_str().as_bytes())),
     }
 }

@@ -81,7 +81,7 @@ async fn each_commit_gives_its_room_a_higher_version_in_both_members_inboxes() {
     send(&store, "al:cy", "al", "four").await;
     let polled = list(&store, "al", al.next_cursor, 0, false).await;
     assert_eq!(chats(&polled), [("al:cy", 4)]);
-    assert_eq!(polled.chats[0].last_message.text, "four");
+    assert_eq!(polled.chats[0].last_message.text().as_str(), "four");
 }
 
 #[tokio::test]
@@ -123,7 +123,10 @@ async fn listings_page_exactly_both_ways_and_clamp_their_limit() {
     assert_eq!(forward.len(), 105, "each room once");
     assert!(forward.windows(2).all(|w| w[0].version < w[1].version));
     assert_eq!(forward.last().unwrap().chat, "hub:m003");
-    assert_eq!(forward.last().unwrap().last_message.text, "again");
+    assert_eq!(
+        forward.last().unwrap().last_message.text().as_str(),
+        "again"
+    );
 
     let mut backward = walk(&store, "hub", 10, true).await;
     backward.reverse();
@@ -192,11 +195,11 @@ async fn concurrent_replicas_never_list_a_room_behind_a_cursor_and_end_with_the_
                 );
                 let seen = newest_seen.entry(entry.chat.clone()).or_insert(0);
                 assert!(
-                    entry.last_message.send_time >= *seen,
+                    entry.last_message.send_time() >= *seen,
                     "an older newest message for {}",
                     entry.chat
                 );
-                *seen = entry.last_message.send_time;
+                *seen = entry.last_message.send_time();
             }
             cursor = page.next_cursor;
             if !page.has_more {
@@ -209,7 +212,7 @@ async fn concurrent_replicas_never_list_a_room_behind_a_cursor_and_end_with_the_
     }
     let page = list(&follower, "hub", cursor, 100, false).await;
     for entry in &page.chats {
-        newest_seen.insert(entry.chat.clone(), entry.last_message.send_time);
+        newest_seen.insert(entry.chat.clone(), entry.last_message.send_time());
     }
 
     assert_eq!(newest_seen.len(), 6);
@@ -217,7 +220,8 @@ async fn concurrent_replicas_never_list_a_room_behind_a_cursor_and_end_with_the_
         let req = PageRequest::parse(&chat, 0, 1, true).unwrap();
         let newest = follower.read_page(&req, None).await.unwrap();
         assert_eq!(
-            newest.messages[0].send_time, send_time,
+            newest.messages[0].send_time(),
+            send_time,
             "{chat} ends at its newest message"
         );
     }
@@ -252,7 +256,7 @@ async fn a_database_of_the_release_before_lists_every_room_after_the_upgrade() {
     let store = open(&url).await;
     let al = list(&store, "al", 0, 0, false).await;
     assert_eq!(chats(&al), [("al:cy", 1), ("al:al", 2), ("al:bob", 3)]);
-    assert_eq!(al.chats[2].last_message.send_time, 40);
+    assert_eq!(al.chats[2].last_message.send_time(), 40);
     assert_eq!(
         chats(&list(&store, "bob", 0, 0, false).await),
         [("al:bob", 1)]

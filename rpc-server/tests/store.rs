@@ -18,7 +18,7 @@ async fn sends_at_the_same_instant_get_unique_increasing_times() {
         times.push(
             send(&store, "al:bob", "al", &format!("m{i}"))
                 .await
-                .send_time,
+                .send_time(),
         );
     }
     assert_eq!(times, (1_000..1_020).collect::<Vec<_>>());
@@ -32,7 +32,7 @@ async fn concurrent_sends_at_one_instant_are_all_stored_once() {
         async move { send(&store, "al:bob", "bob", &format!("m{i}")).await }
     });
     let stored = futures::future::join_all(sends).await;
-    let mut times: Vec<i64> = stored.iter().map(|m| m.send_time).collect();
+    let mut times: Vec<i64> = stored.iter().map(|m| m.send_time()).collect();
     times.sort_unstable();
     assert_eq!(times, (5_000..5_064).collect::<Vec<_>>());
     assert_eq!(walk(&store, "al:bob", 100, false).await, times);
@@ -53,7 +53,7 @@ async fn concurrent_sends_into_many_rooms_at_one_instant_stay_ordered_per_room()
         let mut times: Vec<i64> = stored
             .iter()
             .filter(|(chat, _)| *chat == room)
-            .map(|(_, m)| m.send_time)
+            .map(|(_, m)| m.send_time())
             .collect();
         times.sort_unstable();
         // 50 sends per room at one instant: exactly the next 50 microseconds, none shared.
@@ -65,11 +65,11 @@ async fn concurrent_sends_into_many_rooms_at_one_instant_stay_ordered_per_room()
 #[tokio::test]
 async fn a_clock_that_goes_backwards_still_gives_increasing_times() {
     let (store, clock) = store_with_clock(10_000).await;
-    let first = send(&store, "al:bob", "al", "one").await.send_time;
+    let first = send(&store, "al:bob", "al", "one").await.send_time();
     clock.set(3);
-    let second = send(&store, "al:bob", "al", "two").await.send_time;
+    let second = send(&store, "al:bob", "al", "two").await.send_time();
     clock.set(20_000);
-    let third = send(&store, "al:bob", "al", "three").await.send_time;
+    let third = send(&store, "al:bob", "al", "three").await.send_time();
     assert_eq!((first, second, third), (10_000, 10_001, 20_000));
 }
 
@@ -84,7 +84,7 @@ async fn pages_never_repeat_or_skip_in_either_direction() {
             all.push(
                 send(&store, "al:bob", "al", &format!("{burst}-{i}"))
                     .await
-                    .send_time,
+                    .send_time(),
             );
         }
     }
@@ -113,7 +113,7 @@ async fn the_last_forward_cursor_delivers_exactly_the_later_messages() {
         .await
         .unwrap();
     assert!(!page.has_more);
-    assert_eq!(page.next_cursor, page.messages[0].send_time + 1);
+    assert_eq!(page.next_cursor, page.messages[0].send_time() + 1);
 
     clock.set(0); // the clock stalls: the new message must still land after the cursor
     let newer = send(&store, "bob:al", "bob", "new").await;
@@ -125,7 +125,7 @@ async fn the_last_forward_cursor_delivers_exactly_the_later_messages() {
         .await
         .unwrap();
     assert_eq!(polled.messages, vec![newer.clone()]);
-    assert_eq!(polled.next_cursor, newer.send_time + 1);
+    assert_eq!(polled.next_cursor, newer.send_time() + 1);
 
     let empty = store
         .read_page(
@@ -148,7 +148,7 @@ async fn reverse_from_zero_starts_at_the_newest_and_ends_with_cursor_zero() {
         .read_page(&PageRequest::parse("al:bob", 0, 2, true).unwrap(), None)
         .await
         .unwrap();
-    let texts: Vec<&str> = page.messages.iter().map(|m| m.text.as_str()).collect();
+    let texts: Vec<&str> = page.messages.iter().map(|m| m.text().as_str()).collect();
     assert_eq!(texts, ["m4", "m3"]);
     assert!(page.has_more);
     assert_eq!(page.next_cursor, 52);
@@ -172,7 +172,7 @@ async fn forward_cursor_is_inclusive() {
         .read_page(&PageRequest::parse("al:bob", 71, 10, false).unwrap(), None)
         .await
         .unwrap();
-    let times: Vec<i64> = page.messages.iter().map(|m| m.send_time).collect();
+    let times: Vec<i64> = page.messages.iter().map(|m| m.send_time()).collect();
     assert_eq!(times, [71, 72]);
 }
 
@@ -197,12 +197,12 @@ async fn text_comes_back_byte_identical_and_chat_in_room_form() {
         )
         .await
         .unwrap();
-    let got: Vec<&str> = page.messages.iter().map(|m| m.text.as_str()).collect();
+    let got: Vec<&str> = page.messages.iter().map(|m| m.text().as_str()).collect();
     assert_eq!(got, texts);
     assert!(
         page.messages
             .iter()
-            .all(|m| m.chat == "zoë:Ünïcödé" && m.sender == "zoë")
+            .all(|m| m.room().key() == "zoë:Ünïcödé" && m.sender().as_str() == "zoë")
     );
 }
 
@@ -217,7 +217,7 @@ async fn rooms_are_separate_and_member_ids_are_case_sensitive() {
             .read_page(&PageRequest::parse(chat, 0, 10, false).unwrap(), None)
             .await
             .unwrap();
-        let texts: Vec<&str> = page.messages.iter().map(|m| m.text.as_str()).collect();
+        let texts: Vec<&str> = page.messages.iter().map(|m| m.text().as_str()).collect();
         assert_eq!(texts, [expected], "{chat}");
     }
 }
@@ -240,5 +240,5 @@ async fn reopening_runs_migrations_again_and_keeps_every_message() {
         .unwrap();
     assert_eq!(page.messages, vec![stored]);
     // The room's counter survived too: the next send continues after the kept message.
-    assert_eq!(send(&second, "al:bob", "bob", "next").await.send_time, 2);
+    assert_eq!(send(&second, "al:bob", "bob", "next").await.send_time(), 2);
 }

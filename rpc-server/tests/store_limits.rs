@@ -43,7 +43,7 @@ async fn a_full_send_queue_refuses_at_once_and_loses_nothing_it_accepted() {
                 let text = format!("m{i}");
                 let msg = NewMessage::parse("al:bob", "bob", &text).unwrap();
                 match store.append(msg, None).await {
-                    Ok(stored) => Some(stored.message.text),
+                    Ok(stored) => Some(stored.message.text().as_str().to_owned()),
                     Err(StoreError::Overloaded) => {
                         refused.fetch_add(1, Ordering::SeqCst);
                         None
@@ -116,7 +116,7 @@ async fn a_message_the_database_refuses_fails_alone_and_its_group_commits() {
         match (text.as_str(), result) {
             ("poison", Err(StoreError::Internal(_))) => {}
             ("poison", other) => panic!("poison got {other:?}"),
-            (_, Ok(stored)) => assert_eq!(&stored.message.text, text),
+            (_, Ok(stored)) => assert_eq!(&stored.message.text().as_str(), text),
             (_, Err(err)) => panic!("{text} failed next to a refused message: {err}"),
         }
     }
@@ -159,22 +159,14 @@ async fn a_database_created_before_client_ids_keeps_working() {
         .read_page(&PageRequest::parse("al:bob", 0, 10, false).unwrap(), None)
         .await
         .unwrap();
-    assert_eq!(
-        page.messages,
-        [StoredMessage {
-            chat: "al:bob".into(),
-            sender: "al".into(),
-            text: "old".into(),
-            send_time: 5,
-            client_msg_id: None,
-        }]
-    );
+    let old = NewMessage::parse("al:bob", "al", "old").unwrap();
+    assert_eq!(page.messages, [StoredMessage::new(&old, 5)]);
     let id = im_domain::ClientMsgId::parse("new-1").unwrap();
     let msg = NewMessage::parse("al:bob", "bob", "new")
         .unwrap()
         .with_client_msg_id(Some(id));
     let appended = store.append(msg.clone(), None).await.unwrap();
-    assert_eq!(appended.message.send_time, 6);
+    assert_eq!(appended.message.send_time(), 6);
     assert!(store.append(msg, None).await.unwrap().duplicate);
 }
 
@@ -257,7 +249,9 @@ async fn reads_abandoned_midway_leave_every_later_read_correct() {
         short.push(
             send(&store, "cy:dee", "cy", &format!("short {i}"))
                 .await
-                .text,
+                .text()
+                .as_str()
+                .to_owned(),
         );
     }
 
@@ -279,7 +273,11 @@ async fn reads_abandoned_midway_leave_every_later_read_correct() {
             .read_page(&req, None)
             .await
             .expect("read after abandoned reads");
-        let texts: Vec<String> = page.messages.into_iter().map(|m| m.text).collect();
+        let texts: Vec<String> = page
+            .messages
+            .into_iter()
+            .map(|m| m.text().as_str().to_owned())
+            .collect();
         assert_eq!(texts, short);
     }
 }

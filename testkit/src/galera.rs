@@ -42,8 +42,21 @@ impl Galera {
         chown_mysql(&dir);
         let mut cluster = Self { nodes, dir };
         for i in 0..size {
-            cluster.launch(i, i == 0);
-            cluster.wait_synced(i);
+            // A node that leaves again while it joins (on a loaded machine the others may
+            // suspect it at once) is started again, twice at most.
+            for tries in 0.. {
+                cluster.launch(i, i == 0);
+                match cluster.synced_or_exited(i) {
+                    Ok(()) => break,
+                    Err(log) if tries < 2 => {
+                        eprintln!(
+                            "Galera node {i} exited while joining; starting it again:\n{log}"
+                        );
+                        cluster.kill(i);
+                    }
+                    Err(log) => panic!("Galera node {i} never synced; its log ends:\n{log}"),
+                }
+            }
         }
         cluster
     }
@@ -120,19 +133,30 @@ impl Galera {
     }
 
     /// Waits until node `i` is synced with the cluster.
-    pub fn wait_synced(&self, i: usize) {
+    pub fn wait_synced(&mut self, i: usize) {
+        if let Err(log) = self.synced_or_exited(i) {
+            panic!("Galera node {i} never synced; its log ends:\n{log}");
+        }
+    }
+
+    /// Waits until node `i` is synced; the end of its log if it exits or takes too long.
+    fn synced_or_exited(&mut self, i: usize) -> Result<(), String> {
         let deadline = Instant::now() + JOIN_PATIENCE;
         while self.status(i, "wsrep_local_state_comment").as_deref() != Some("Synced") {
-            if Instant::now() >= deadline {
+            let exited = self.nodes[i]
+                .child
+                .as_mut()
+                .is_none_or(|child| child.try_wait().is_ok_and(|status| status.is_some()));
+            if exited || Instant::now() >= deadline {
                 // The data dir goes with the cluster: keep the end of the node's log here.
                 let log = std::fs::read_to_string(self.nodes[i].dir.join("error.log"))
                     .unwrap_or_default();
                 let lines: Vec<&str> = log.lines().collect();
-                let tail = lines[lines.len().saturating_sub(30)..].join("\n");
-                panic!("Galera node {i} never synced; its log ends:\n{tail}");
+                return Err(lines[lines.len().saturating_sub(30)..].join("\n"));
             }
             std::thread::sleep(Duration::from_millis(200));
         }
+        Ok(())
     }
 
     /// The `mariadb` client, connecting to node `i`.

@@ -52,6 +52,8 @@ pub enum Internal {
     Migration(Arc<sqlx::migrate::MigrateError>),
     #[error("the writer stopped")]
     WriterStopped,
+    #[error("a stored row failed its check: {0}")]
+    DamagedRow(im_domain::InvalidInput),
     #[error("DATABASE_URL: {0}")]
     DatabaseUrl(String),
 }

@@ -3,7 +3,7 @@
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use im_domain::{ChatEntry, Direction, InboxRequest};
+use im_domain::{ChatEntry, Direction, InboxRequest, InvalidInput, Room};
 use sqlx::mysql::MySqlConnection;
 
 use super::page::MessageRow;
@@ -19,14 +19,16 @@ pub(super) struct EntryRow {
 }
 
 impl EntryRow {
-    pub(super) fn into_entry(self) -> ChatEntry {
-        // Only validated room keys are ever written.
-        let chat = String::from_utf8_lossy(&self.room).into_owned();
-        ChatEntry {
-            last_message: self.last_message.into_message(&chat),
-            chat,
+    /// The row as an entry, checked again like a page's messages.
+    pub(super) fn into_entry(self) -> Result<ChatEntry, InvalidInput> {
+        let chat =
+            std::str::from_utf8(&self.room).map_err(|_| InvalidInput::NotUtf8 { field: "chat" })?;
+        let room = Room::parse(chat)?;
+        Ok(ChatEntry {
+            last_message: self.last_message.into_message(&room)?,
+            chat: room.key().to_owned(),
             version: self.version,
-        }
+        })
     }
 }
 

@@ -143,9 +143,11 @@ impl Store {
             .read(req, self.deadline(caller_deadline))
             .await?;
         record_latency("read_page", started);
-        let chat = req.room().key();
-        let messages: Vec<StoredMessage> =
-            rows.into_iter().map(|row| row.into_message(chat)).collect();
+        let messages = rows
+            .into_iter()
+            .map(|row| row.into_message(req.room()))
+            .collect::<Result<Vec<StoredMessage>, _>>()
+            .map_err(|err| StoreError::Internal(Internal::DamagedRow(err)))?;
         Ok(req.page(messages))
     }
 
@@ -162,7 +164,12 @@ impl Store {
             .read(req, self.deadline(caller_deadline))
             .await?;
         record_latency("list_inbox", started);
-        Ok(req.listing(rows.into_iter().map(|row| row.into_entry()).collect()))
+        let entries = rows
+            .into_iter()
+            .map(listing::EntryRow::into_entry)
+            .collect::<Result<_, _>>()
+            .map_err(|err| StoreError::Internal(Internal::DamagedRow(err)))?;
+        Ok(req.listing(entries))
     }
 
     /// The earlier of the store's own deadline for a read starting now and the caller's.

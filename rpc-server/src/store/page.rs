@@ -2,7 +2,7 @@
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use im_domain::{Direction, PageRequest, StoredMessage};
+use im_domain::{Direction, InvalidInput, PageRequest, Room, StoredMessage};
 use sqlx::mysql::MySqlConnection;
 
 use super::reader::Query;
@@ -17,17 +17,15 @@ pub(super) struct MessageRow {
 }
 
 impl MessageRow {
-    /// Only validated UTF-8 member ids and client ids are ever written, so nothing is lost.
-    pub(super) fn into_message(self, chat: &str) -> StoredMessage {
-        StoredMessage {
-            chat: chat.to_owned(),
-            sender: String::from_utf8_lossy(&self.sender).into_owned(),
-            text: self.text,
-            send_time: self.send_time,
-            client_msg_id: self
-                .client_msg_id
-                .map(|id| String::from_utf8_lossy(&id).into_owned()),
-        }
+    /// The row as a message of `room`, checked again (see [`StoredMessage::from_row`]).
+    pub(super) fn into_message(self, room: &Room) -> Result<StoredMessage, InvalidInput> {
+        StoredMessage::from_row(
+            room,
+            &self.sender,
+            &self.text,
+            self.send_time,
+            self.client_msg_id.as_deref(),
+        )
     }
 }
 

@@ -62,7 +62,7 @@ pub async fn walk(store: &Store, chat: &str, limit: i64, reverse: bool) -> Vec<i
         let req = PageRequest::parse(chat, cursor, limit, reverse).unwrap();
         let page = store.read_page(&req, None).await.expect("read page");
         assert!(page.messages.len() <= req.window().limit());
-        seen.extend(page.messages.iter().map(|m| m.send_time));
+        seen.extend(page.messages.iter().map(|m| m.send_time()));
         if !page.has_more {
             return seen;
         }
