@@ -16,7 +16,10 @@ pub struct NewMessage {
 
 impl NewMessage {
     pub fn parse(chat: &str, sender: &str, text: &str) -> Result<Self, InvalidInput> {
-        let room = Room::parse(chat)?;
+        Self::in_room(Room::parse(chat)?, sender, text)
+    }
+
+    fn in_room(room: Room, sender: &str, text: &str) -> Result<Self, InvalidInput> {
         if sender.is_empty() {
             return Err(InvalidInput::Missing { field: "sender" });
         }
@@ -60,26 +63,20 @@ impl NewMessage {
     }
 }
 
-/// A committed message, each part of the type it was checked into when sent; `send_time` is
-/// in microseconds and unique within the room.
+/// A committed message: the message as it was checked when sent, and its `send_time`, in
+/// microseconds and unique within the room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMessage {
-    room: Room,
-    sender: Member,
-    text: MessageText,
+    message: NewMessage,
     send_time: i64,
-    client_msg_id: Option<ClientMsgId>,
 }
 
 impl StoredMessage {
     /// `msg` as committed with `send_time`.
     pub fn new(msg: &NewMessage, send_time: i64) -> Self {
         Self {
-            room: msg.room.clone(),
-            sender: msg.sender.clone(),
-            text: msg.text.clone(),
+            message: msg.clone(),
             send_time,
-            client_msg_id: msg.client_msg_id.clone(),
         }
     }
 
@@ -92,44 +89,21 @@ impl StoredMessage {
         send_time: i64,
         client_msg_id: Option<&[u8]>,
     ) -> Result<Self, InvalidInput> {
-        let sender = Member::parse(utf8(sender, "sender")?, "sender")?;
-        if !room.has_member(&sender) {
-            return Err(InvalidInput::SenderNotInChat {
-                sender: sender.to_string(),
-                chat: room.to_string(),
-            });
-        }
         let client_msg_id = match client_msg_id {
             Some(id) => Some(ClientMsgId::parse(utf8(id, "client_msg_id")?)?),
             None => None,
         };
-        Ok(Self {
-            room: room.clone(),
-            sender,
-            text: MessageText::parse(text)?,
-            send_time,
-            client_msg_id,
-        })
+        let message = NewMessage::in_room(room.clone(), utf8(sender, "sender")?, text)?
+            .with_client_msg_id(client_msg_id);
+        Ok(Self { message, send_time })
     }
 
-    pub fn room(&self) -> &Room {
-        &self.room
-    }
-
-    pub fn sender(&self) -> &Member {
-        &self.sender
-    }
-
-    pub fn text(&self) -> &MessageText {
-        &self.text
+    pub fn message(&self) -> &NewMessage {
+        &self.message
     }
 
     pub fn send_time(&self) -> i64 {
         self.send_time
-    }
-
-    pub fn client_msg_id(&self) -> Option<&ClientMsgId> {
-        self.client_msg_id.as_ref()
     }
 }
 
@@ -170,8 +144,11 @@ mod tests {
     fn a_row_read_back_is_checked_again() {
         let room = Room::parse("al:bob").unwrap();
         let msg = StoredMessage::from_row(&room, b"al", "hi", 7, Some(b"id-1")).unwrap();
-        assert_eq!(msg.sender().as_str(), "al");
-        assert_eq!(msg.client_msg_id().map(ClientMsgId::as_str), Some("id-1"));
+        assert_eq!(msg.message().sender().as_str(), "al");
+        assert_eq!(
+            msg.message().client_msg_id().map(ClientMsgId::as_str),
+            Some("id-1")
+        );
         assert!(StoredMessage::from_row(&room, b"cy", "hi", 7, None).is_err());
         assert!(StoredMessage::from_row(&room, b"\xff", "hi", 7, None).is_err());
         assert!(StoredMessage::from_row(&room, b"al", "", 7, None).is_err());

@@ -301,11 +301,18 @@ impl MessageService {
 
 fn to_thrift(msg: StoredMessage) -> Message {
     Message {
-        chat: Some(Bytes::copy_from_slice(msg.room().key().as_bytes())),
-        text: Some(Bytes::copy_from_slice(msg.text().as_str().as_bytes())),
-        sender: Some(Bytes::copy_from_slice(msg.sender().as_str().as_bytes())),
+        chat: Some(Bytes::copy_from_slice(
+            msg.message().room().key().as_bytes(),
+        )),
+        text: Some(Bytes::copy_from_slice(
+            msg.message().text().as_str().as_bytes(),
+        )),
+        sender: Some(Bytes::copy_from_slice(
+            msg.message().sender().as_str().as_bytes(),
+        )),
         send_time: Some(msg.send_time()),
         client_msg_id: msg
+            .message()
             .client_msg_id()
             .map(|id| Bytes::copy_from_slice(id.as_str().as_bytes())),
     }

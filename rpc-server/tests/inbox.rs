@@ -81,7 +81,10 @@ async fn each_commit_gives_its_room_a_higher_version_in_both_members_inboxes() {
     send(&store, "al:cy", "al", "four").await;
     let polled = list(&store, "al", al.next_cursor, 0, false).await;
     assert_eq!(chats(&polled), [("al:cy", 4)]);
-    assert_eq!(polled.chats[0].last_message.text().as_str(), "four");
+    assert_eq!(
+        polled.chats[0].last_message.message().text().as_str(),
+        "four"
+    );
 }
 
 #[tokio::test]
@@ -124,7 +127,13 @@ async fn listings_page_exactly_both_ways_and_clamp_their_limit() {
     assert!(forward.windows(2).all(|w| w[0].version < w[1].version));
     assert_eq!(forward.last().unwrap().chat, "hub:m003");
     assert_eq!(
-        forward.last().unwrap().last_message.text().as_str(),
+        forward
+            .last()
+            .unwrap()
+            .last_message
+            .message()
+            .text()
+            .as_str(),
         "again"
     );
 

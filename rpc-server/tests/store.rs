@@ -148,7 +148,11 @@ async fn reverse_from_zero_starts_at_the_newest_and_ends_with_cursor_zero() {
         .read_page(&PageRequest::parse("al:bob", 0, 2, true).unwrap(), None)
         .await
         .unwrap();
-    let texts: Vec<&str> = page.messages.iter().map(|m| m.text().as_str()).collect();
+    let texts: Vec<&str> = page
+        .messages
+        .iter()
+        .map(|m| m.message().text().as_str())
+        .collect();
     assert_eq!(texts, ["m4", "m3"]);
     assert!(page.has_more);
     assert_eq!(page.next_cursor, 52);
@@ -197,13 +201,15 @@ async fn text_comes_back_byte_identical_and_chat_in_room_form() {
         )
         .await
         .unwrap();
-    let got: Vec<&str> = page.messages.iter().map(|m| m.text().as_str()).collect();
+    let got: Vec<&str> = page
+        .messages
+        .iter()
+        .map(|m| m.message().text().as_str())
+        .collect();
     assert_eq!(got, texts);
-    assert!(
-        page.messages
-            .iter()
-            .all(|m| m.room().key() == "zoë:Ünïcödé" && m.sender().as_str() == "zoë")
-    );
+    assert!(page.messages.iter().all(
+        |m| m.message().room().key() == "zoë:Ünïcödé" && m.message().sender().as_str() == "zoë"
+    ));
 }
 
 #[tokio::test]
@@ -217,7 +223,11 @@ async fn rooms_are_separate_and_member_ids_are_case_sensitive() {
             .read_page(&PageRequest::parse(chat, 0, 10, false).unwrap(), None)
             .await
             .unwrap();
-        let texts: Vec<&str> = page.messages.iter().map(|m| m.text().as_str()).collect();
+        let texts: Vec<&str> = page
+            .messages
+            .iter()
+            .map(|m| m.message().text().as_str())
+            .collect();
         assert_eq!(texts, [expected], "{chat}");
     }
 }

@@ -43,7 +43,7 @@ async fn a_full_send_queue_refuses_at_once_and_loses_nothing_it_accepted() {
                 let text = format!("m{i}");
                 let msg = NewMessage::parse("al:bob", "bob", &text).unwrap();
                 match store.append(msg, None).await {
-                    Ok(stored) => Some(stored.message.text().as_str().to_owned()),
+                    Ok(stored) => Some(stored.message.message().text().as_str().to_owned()),
                     Err(StoreError::Overloaded) => {
                         refused.fetch_add(1, Ordering::SeqCst);
                         None
@@ -116,7 +116,7 @@ async fn a_message_the_database_refuses_fails_alone_and_its_group_commits() {
         match (text.as_str(), result) {
             ("poison", Err(StoreError::Internal(_))) => {}
             ("poison", other) => panic!("poison got {other:?}"),
-            (_, Ok(stored)) => assert_eq!(&stored.message.text().as_str(), text),
+            (_, Ok(stored)) => assert_eq!(&stored.message.message().text().as_str(), text),
             (_, Err(err)) => panic!("{text} failed next to a refused message: {err}"),
         }
     }
@@ -249,6 +249,7 @@ async fn reads_abandoned_midway_leave_every_later_read_correct() {
         short.push(
             send(&store, "cy:dee", "cy", &format!("short {i}"))
                 .await
+                .message()
                 .text()
                 .as_str()
                 .to_owned(),
@@ -276,7 +277,7 @@ async fn reads_abandoned_midway_leave_every_later_read_correct() {
         let texts: Vec<String> = page
             .messages
             .into_iter()
-            .map(|m| m.text().as_str().to_owned())
+            .map(|m| m.message().text().as_str().to_owned())
             .collect();
         assert_eq!(texts, short);
     }
