@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{ManualClock, options, send, store_with_clock, walk};
+use common::{ManualClock, options, read_page, send, store_with_clock, texts_of, walk};
 use im_domain::PageRequest;
 use im_testkit::fresh_database_url;
 use rpc_server::store::Store;
@@ -108,10 +108,7 @@ async fn pages_never_repeat_or_skip_in_either_direction() {
 async fn the_last_forward_cursor_delivers_exactly_the_later_messages() {
     let (store, clock) = store_with_clock(1).await;
     send(&store, "al:bob", "al", "old").await;
-    let page = store
-        .read_page(&PageRequest::parse("al:bob", 0, 10, false).unwrap(), None)
-        .await
-        .unwrap();
+    let page = read_page(&store, "al:bob", 0, 10, false).await;
     assert!(!page.has_more);
     assert_eq!(page.next_cursor, page.messages[0].send_time() + 1);
 
@@ -144,23 +141,13 @@ async fn reverse_from_zero_starts_at_the_newest_and_ends_with_cursor_zero() {
     for i in 0..5 {
         send(&store, "al:bob", "al", &format!("m{i}")).await;
     }
-    let page = store
-        .read_page(&PageRequest::parse("al:bob", 0, 2, true).unwrap(), None)
-        .await
-        .unwrap();
-    let texts: Vec<&str> = page
-        .messages
-        .iter()
-        .map(|m| m.message().text().as_str())
-        .collect();
+    let page = read_page(&store, "al:bob", 0, 2, true).await;
+    let texts = texts_of(&page);
     assert_eq!(texts, ["m4", "m3"]);
     assert!(page.has_more);
     assert_eq!(page.next_cursor, 52);
 
-    let last = store
-        .read_page(&PageRequest::parse("al:bob", 50, 10, true).unwrap(), None)
-        .await
-        .unwrap();
+    let last = read_page(&store, "al:bob", 50, 10, true).await;
     assert_eq!(last.messages.len(), 1);
     assert!(!last.has_more);
     assert_eq!(last.next_cursor, 0);
@@ -172,10 +159,7 @@ async fn forward_cursor_is_inclusive() {
     for i in 0..3 {
         send(&store, "al:bob", "al", &format!("m{i}")).await;
     }
-    let page = store
-        .read_page(&PageRequest::parse("al:bob", 71, 10, false).unwrap(), None)
-        .await
-        .unwrap();
+    let page = read_page(&store, "al:bob", 71, 10, false).await;
     let times: Vec<i64> = page.messages.iter().map(|m| m.send_time()).collect();
     assert_eq!(times, [71, 72]);
 }
@@ -219,15 +203,8 @@ async fn rooms_are_separate_and_member_ids_are_case_sensitive() {
     send(&store, "Al:bob", "Al", "upper").await;
     send(&store, "al:al", "al", "self").await;
     for (chat, expected) in [("al:bob", "lower"), ("bob:Al", "upper"), ("al:al", "self")] {
-        let page = store
-            .read_page(&PageRequest::parse(chat, 0, 10, false).unwrap(), None)
-            .await
-            .unwrap();
-        let texts: Vec<&str> = page
-            .messages
-            .iter()
-            .map(|m| m.message().text().as_str())
-            .collect();
+        let page = read_page(&store, chat, 0, 10, false).await;
+        let texts = texts_of(&page);
         assert_eq!(texts, [expected], "{chat}");
     }
 }
@@ -244,10 +221,7 @@ async fn reopening_runs_migrations_again_and_keeps_every_message() {
     let second = Store::open(&url, &options(2, 1), clock, Arc::new(()))
         .await
         .unwrap();
-    let page = second
-        .read_page(&PageRequest::parse("al:bob", 0, 10, false).unwrap(), None)
-        .await
-        .unwrap();
+    let page = read_page(&second, "al:bob", 0, 10, false).await;
     assert_eq!(page.messages, vec![stored]);
     // The room's counter survived too: the next send continues after the kept message.
     assert_eq!(send(&second, "al:bob", "bob", "next").await.send_time(), 2);

@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use common::{ManualClock, database_of_release, options, send, store_with_clock, walk};
+use common::{ManualClock, database_of_release, options, read_page, send, store_with_clock, walk};
 use im_domain::{NewMessage, PageRequest, StoredMessage};
 use im_testkit::fresh_database_url;
 use rpc_server::clock::SystemClock;
@@ -155,10 +155,7 @@ async fn a_database_created_before_client_ids_keeps_working() {
     let store = Store::open(&url, &options(2, 1), clock, Arc::new(()))
         .await
         .unwrap();
-    let page = store
-        .read_page(&PageRequest::parse("al:bob", 0, 10, false).unwrap(), None)
-        .await
-        .unwrap();
+    let page = read_page(&store, "al:bob", 0, 10, false).await;
     let old = NewMessage::parse("al:bob", "al", "old").unwrap();
     assert_eq!(page.messages, [StoredMessage::new(&old, 5)]);
     let id = im_domain::ClientMsgId::parse("new-1").unwrap();

@@ -17,24 +17,8 @@ use crate::cluster::{
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_replica_loses_no_acknowledged_message_and_is_dropped() {
-    let mut cluster = Cluster::start(3).await;
-    let victim = cluster.replicas.remove(0);
-    let cluster = Arc::new(cluster);
-    // Many streams at once, so that calls to one replica share exchanges: the victim dies
-    // with batches in flight.
-    let streams: Vec<_> = (0..STREAMS)
-        .map(|n| tokio::spawn(send_stream(cluster.clone(), format!("s{n}"), 20)))
-        .collect();
-    eventually("the stream is under way", PATIENCE, || async {
-        calls_answered(&victim).await >= 20.0
-    })
-    .await;
-    drop(victim); // SIGKILL
-
-    let mut acked = Vec::new();
-    for stream in streams {
-        acked.extend(stream.await.unwrap().0);
-    }
+    let (cluster, streams) = kill_a_replica_under_streams(false).await;
+    let acked: Vec<String> = streams.into_iter().flat_map(|(ok, _)| ok).collect();
     let stored = cluster.pull_all_rooms().await;
     let unique: HashSet<&String> = stored.iter().collect();
     assert_eq!(unique.len(), stored.len(), "a message was stored twice");
@@ -52,21 +36,9 @@ async fn a_killed_replica_loses_no_acknowledged_message_and_is_dropped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_replica_fails_no_send_with_an_id_and_stores_none_twice() {
-    let mut cluster = Cluster::start(3).await;
-    let victim = cluster.replicas.remove(0);
-    let cluster = Arc::new(cluster);
-    let streams: Vec<_> = (0..STREAMS)
-        .map(|n| tokio::spawn(stream_of_sends(cluster.clone(), format!("s{n}"), 20, true)))
-        .collect();
-    eventually("the stream is under way", PATIENCE, || async {
-        calls_answered(&victim).await >= 20.0
-    })
-    .await;
-    drop(victim); // SIGKILL
-
+    let (cluster, streams) = kill_a_replica_under_streams(true).await;
     let mut acked = Vec::new();
-    for stream in streams {
-        let (ok, failed) = stream.await.unwrap();
+    for (ok, failed) in streams {
         assert!(failed.is_empty(), "sends with an id failed: {failed:?}");
         acked.extend(ok);
     }
@@ -78,8 +50,35 @@ async fn a_killed_replica_fails_no_send_with_an_id_and_stores_none_twice() {
     assert_batches_formed(&cluster).await;
 }
 
-/// Concurrent sends in [`STREAMS`].
+/// Streams of sends at once: enough that calls to one replica share exchanges.
 const STREAMS: usize = 16;
+
+/// Three replicas; one is SIGKILLed while [`STREAMS`] streams of 20 sends each (with ids or
+/// not) run through the http-server, so that it dies with batches in flight. The other two,
+/// and what each stream acknowledged and what failed.
+async fn kill_a_replica_under_streams(
+    with_ids: bool,
+) -> (Arc<Cluster>, Vec<(Vec<String>, Vec<String>)>) {
+    let mut cluster = Cluster::start(3).await;
+    let victim = cluster.replicas.remove(0);
+    let cluster = Arc::new(cluster);
+    let streams: Vec<_> = (0..STREAMS)
+        .map(|n| {
+            let stream = stream_of_sends(cluster.clone(), format!("s{n}"), 20, with_ids);
+            tokio::spawn(stream)
+        })
+        .collect();
+    eventually("the streams are under way", PATIENCE, || async {
+        calls_answered(&victim).await >= 20.0
+    })
+    .await;
+    drop(victim); // SIGKILL
+    let mut results = Vec::new();
+    for stream in streams {
+        results.push(stream.await.unwrap());
+    }
+    (cluster, results)
+}
 
 /// Some exchange of the http-server carried more than one send.
 async fn assert_batches_formed(cluster: &Cluster) {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use im_domain::{NewMessage, PageRequest, StoredMessage};
+use im_domain::{NewMessage, Page, PageRequest, StoredMessage};
 use im_testkit::fresh_database_url;
 use rpc_server::clock::Clock;
 use rpc_server::store::{Store, StoreOptions};
@@ -52,6 +52,20 @@ pub async fn store_with_clock(start: i64) -> (Store, Arc<ManualClock>) {
 pub async fn send(store: &Store, chat: &str, sender: &str, text: &str) -> StoredMessage {
     let msg = NewMessage::parse(chat, sender, text).expect("valid message");
     store.append(msg, None).await.expect("append").message
+}
+
+/// One page of `chat` read from `store`.
+pub async fn read_page(store: &Store, chat: &str, cursor: i64, limit: i64, reverse: bool) -> Page {
+    let req = PageRequest::parse(chat, cursor, limit, reverse).unwrap();
+    store.read_page(&req, None).await.expect("read page")
+}
+
+/// The texts of a page's messages, in order.
+pub fn texts_of(page: &Page) -> Vec<&str> {
+    page.messages
+        .iter()
+        .map(|m| m.message().text().as_str())
+        .collect()
 }
 
 /// Walks the whole room page by page with `next_cursor`, returning every send_time seen.
