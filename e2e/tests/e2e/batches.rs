@@ -100,8 +100,8 @@ async fn concurrent_calls_to_one_replica_share_exchanges_and_each_gets_its_answe
         }
     }
     let admin = stack.http.admin;
-    let calls = metric(admin, "im_rpc_client_batch_calls_sum{method=\"send\"}").await;
-    let exchanges = metric(admin, "im_rpc_client_batch_calls_count{method=\"send\"}").await;
+    let calls = metric(admin, "im_rpc_client_batch_size_sum{method=\"send\"}").await;
+    let exchanges = metric(admin, "im_rpc_client_batch_size_count{method=\"send\"}").await;
     assert_eq!(calls, 64.0);
     assert!(
         exchanges < calls,

@@ -83,8 +83,8 @@ async fn kill_a_replica_under_streams(
 /// Some exchange of the http-server carried more than one send.
 async fn assert_batches_formed(cluster: &Cluster) {
     let admin = cluster.http.admin;
-    let sends = metric(admin, "im_rpc_client_batch_calls_sum{method=\"send\"}").await;
-    let exchanges = metric(admin, "im_rpc_client_batch_calls_count{method=\"send\"}").await;
+    let sends = metric(admin, "im_rpc_client_batch_size_sum{method=\"send\"}").await;
+    let exchanges = metric(admin, "im_rpc_client_batch_size_count{method=\"send\"}").await;
     assert!(
         exchanges < sends,
         "{exchanges} exchanges carried {sends} sends"

@@ -127,7 +127,7 @@ async fn exchange<Req: Batched<Resp>, Resp>(
         answers.push(waiting.answer);
     }
     let count = reqs.len();
-    metrics::histogram!("im_rpc_client_batch_calls", "method" => Req::METHOD).record(count as f64);
+    metrics::histogram!("im_rpc_client_batch_size", "method" => Req::METHOD).record(count as f64);
     let exchange = Req::exchange(&batches.client, replica, reqs, budgets);
     let Ok(result) = tokio::time::timeout_at(last.into(), exchange).await else {
         // Made anew for each call: a clone of an error keeps its text, not its type.
