@@ -82,10 +82,37 @@ struct PullBatchResponse {
     1: required list<PullResponse> Replies // one per pull, in order
 }
 
+// added: long polls that hold no connection each. A caller (the http-server, one Waiter name per
+// process) hands pulls over, each named by its Id, and collects their answers with later calls;
+// a pull waits at the replica as Pull would. A newer call of the same Waiter ends the one before
+// it at once, with no answers, so one connection carries all of a Waiter's waits. A Waiter that
+// makes no call for a minute is forgotten, with its pulls.
+struct AwaitedPullRequest {
+    1: required i64 Id           // names the answer
+    2: required PullRequest Pull // WaitMs as in Pull
+    3: optional i32 BudgetMs     // how long its caller still waits, in ms
+}
+
+struct AwaitPullsRequest {
+    1: required string Waiter
+    2: required list<AwaitedPullRequest> Pulls // handed over now (at most 1024)
+    3: required i32 HoldMs // how long this call may wait for an answer (at most 30000)
+}
+
+struct AwaitedPullResponse {
+    1: required i64 Id
+    2: required PullResponse Reply
+}
+
+struct AwaitPullsResponse {
+    1: required list<AwaitedPullResponse> Replies // the answers ready, in no order
+}
+
 service IMService {
     SendResponse Send(1: SendRequest req)
     PullResponse Pull(2: PullRequest req)
     ChatsResponse Chats(1: ChatsRequest req) // added: a member's inbox
     SendBatchResponse SendBatch(1: SendBatchRequest req) // added: sends in one exchange
     PullBatchResponse PullBatch(1: PullBatchRequest req) // added: pulls in one exchange
+    AwaitPullsResponse AwaitPulls(1: AwaitPullsRequest req) // added: long polls, many per connection
 }

@@ -44,8 +44,9 @@ pub struct Config {
     pub max_in_flight: usize,
 
     /// Most pulls waiting for messages at once (`wait_ms`); they hold no in-flight permit. One
-    /// more is answered 503 with Retry-After.
-    #[arg(long, env = "IM_HTTP_MAX_WAITING_PULLS", default_value_t = 8_000,
+    /// more is answered 503 with Retry-After. Each holds only its caller's socket (they share
+    /// their calls to the replicas), so the default leaves room under a 20,000 file limit.
+    #[arg(long, env = "IM_HTTP_MAX_WAITING_PULLS", default_value_t = 16_000,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub max_waiting_pulls: usize,
 

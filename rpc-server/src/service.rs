@@ -12,9 +12,9 @@ use im_domain::{
     PageRequest, StoredMessage, parse_wait,
 };
 use im_idl::lenient::{
-    ChatEntry, ChatsRequest, ChatsResponse, ImService, Message, PullBatchRequest,
-    PullBatchResponse, PullRequest, PullResponse, SendBatchRequest, SendBatchResponse, SendRequest,
-    SendResponse,
+    AwaitPullsRequest, AwaitPullsResponse, ChatEntry, ChatsRequest, ChatsResponse, ImService,
+    Message, PullBatchRequest, PullBatchResponse, PullRequest, PullResponse, SendBatchRequest,
+    SendBatchResponse, SendRequest, SendResponse,
 };
 use pilota::Bytes;
 use thiserror::Error;
@@ -24,6 +24,7 @@ use crate::caller_deadline::caller_deadline;
 use crate::long_poll::{Followed, SharedReads, WaitError, Waiters, answer_when_changed};
 use crate::store::{Appended, Store, StoreError};
 
+mod await_pulls;
 mod batch;
 
 #[derive(Debug, Error)]
@@ -85,22 +86,33 @@ impl CallError {
     }
 }
 
+/// Cheap to clone: the pulls handed over by `AwaitPulls` run in tasks of their own.
+#[derive(Clone)]
 pub struct MessageService {
     store: Store,
     waiters: Arc<Waiters>,
-    page_reads: SharedReads<PageRequest>,
-    inbox_reads: SharedReads<InboxRequest>,
+    page_reads: Arc<SharedReads<PageRequest>>,
+    inbox_reads: Arc<SharedReads<InboxRequest>>,
+    sessions: Arc<await_pulls::Sessions>,
     /// `wait_ms` of a pull or a listing is clamped to this.
     max_wait: Duration,
 }
 
 impl MessageService {
-    pub fn new(store: Store, waiters: Arc<Waiters>, max_wait: Duration) -> Self {
+    /// At most `max_waiting` pulls handed over by `AwaitPulls` are held at once (as many as
+    /// `waiters` lets wait).
+    pub fn new(
+        store: Store,
+        waiters: Arc<Waiters>,
+        max_wait: Duration,
+        max_waiting: usize,
+    ) -> Self {
         Self {
             store,
             waiters,
-            page_reads: SharedReads::default(),
-            inbox_reads: SharedReads::default(),
+            page_reads: Arc::default(),
+            inbox_reads: Arc::default(),
+            sessions: Arc::new(await_pulls::Sessions::new(max_waiting)),
             max_wait,
         }
     }
@@ -219,6 +231,12 @@ impl ImService for MessageService {
     async fn pull_batch(&self, req: PullBatchRequest) -> Result<PullBatchResponse, ServerError> {
         Ok(PullBatchResponse {
             replies: batch::pulls(self, req).await,
+        })
+    }
+
+    async fn await_pulls(&self, req: AwaitPullsRequest) -> Result<AwaitPullsResponse, ServerError> {
+        Ok(AwaitPullsResponse {
+            replies: await_pulls::await_pulls(self, req).await,
         })
     }
 }

@@ -45,7 +45,8 @@ pub async fn run(mut config: Config, telemetry: Telemetry) -> anyhow::Result<()>
     let registered = config.registry.endpoints().is_some();
     tracing::info!(listen = %config.listen, "rpc-server ready");
     let max_wait = Duration::from_millis(config.pull_max_wait_ms);
-    ImServiceServer::new(MessageService::new(store, waiters.clone(), max_wait))
+    let service = MessageService::new(store, waiters.clone(), max_wait, config.pull_max_waiting);
+    ImServiceServer::new(service)
         .layer_front(CallerDeadlineLayer)
         .register_shutdown_hook(move || {
             Box::pin(async move {

@@ -12,6 +12,7 @@ mod mariadb;
 mod metrics;
 mod process;
 mod proxy;
+mod sockets;
 mod stack;
 
 pub use api::{Api, assert_error, send_times, texts, thrift, thrift_send, thrift_send_request};
@@ -22,4 +23,5 @@ pub use mariadb::MariaDb;
 pub use metrics::{metric, metrics_text};
 pub use process::{ServerProcess, binary_path, free_port};
 pub use proxy::Proxy;
+pub use sockets::connections_accepted_on;
 pub use stack::{Stack, start_http_server, start_rpc_server, start_rpc_server_with};

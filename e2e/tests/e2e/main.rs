@@ -2,6 +2,7 @@
 //! the harness first: `im_testkit::binary_path`) on fresh MariaDB databases and etcd, spoken to
 //! over HTTP and Thrift. One module per area.
 
+mod awaits;
 mod batches;
 mod client_msg_id;
 mod cluster;

@@ -14,8 +14,9 @@
 //! Each call keeps its deadline: it travels with it (`BudgetsMs`), and the rpc-server leaves
 //! out whatever it did not commit in time; a call whose caller went away before its exchange
 //! left is left out here. Pulls that may wait never join a batch, which would hold back the
-//! others, and replicas that do not know the batch methods (a Kitex server, an older release)
-//! get their calls one by one.
+//! others: they are handed over to the replica to wait there, all on one call (`awaits`).
+//! Replicas that do not know these methods (a Kitex server, an older release) get their calls
+//! one by one.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -33,8 +34,10 @@ use volo::net::Address;
 use volo_thrift::context::ClientContext;
 use volo_thrift::{ApplicationException, ApplicationExceptionKind, ClientError};
 
+use awaits::Awaits;
 use exchange::Queue;
 
+mod awaits;
 mod exchange;
 
 /// When the whole call gives up, kept in the task's metainfo by `RpcClient::call`.
@@ -55,6 +58,7 @@ impl CoalesceLayer {
             exchanges,
             sends: Mutex::default(),
             pulls: Mutex::default(),
+            awaits: Mutex::default(),
             support: Mutex::default(),
         };
         Self {
@@ -103,11 +107,20 @@ where
             Some(replica) if batches.exchanges > 0 => replica,
             _ => return self.inner.call(cx, req).await,
         };
-        let support = lock(&batches.support).get(&replica).copied();
+        let exchange = match &req {
+            ImServiceRequestSend::Pull(pull) if pull.req.wait_ms.is_some_and(|ms| ms > 0) => {
+                Exchange::Await
+            }
+            _ => Exchange::Batch,
+        };
+        let support = lock(&batches.support)
+            .get(&(replica.clone(), exchange))
+            .copied();
         if support == Some(Support::OneByOne) {
             return self.inner.call(cx, req).await;
         }
-        // Until the replica has answered a batch, a copy of the call is kept to make alone.
+        // Until the replica has answered such an exchange, a copy of the call is kept to make
+        // alone.
         let unproven = support.is_none();
         let deadline = deadline(cx);
         let (answer, alone) = match req {
@@ -126,6 +139,20 @@ where
                 let alone = unproven.then(|| ImServiceRequestSend::Pull(pull.clone()));
                 let queue = queue_of(&batches.pulls, &replica);
                 let answer = queue.call(batches, replica, pull.req, deadline).await;
+                let answer = answer.map(|resp| {
+                    Some(ImServiceResponseRecv::Pull(ImServicePullResultRecv::Ok(
+                        resp,
+                    )))
+                });
+                (answer, alone)
+            }
+            ImServiceRequestSend::Pull(pull) => {
+                let alone = unproven.then(|| ImServiceRequestSend::Pull(pull.clone()));
+                let awaits = lock(&batches.awaits)
+                    .entry(replica.clone())
+                    .or_default()
+                    .clone();
+                let answer = awaits.call(batches, replica, pull.req, deadline).await;
                 let answer = answer.map(|resp| {
                     Some(ImServiceResponseRecv::Pull(ImServicePullResultRecv::Ok(
                         resp,
@@ -155,6 +182,15 @@ pub(super) enum Failed {
     Error(ClientError),
     /// The replica does not know the batch methods; nothing ran.
     NoBatches,
+}
+
+/// The two kinds of exchange a replica may or may not know.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Exchange {
+    /// `SendBatch` and `PullBatch`.
+    Batch,
+    /// `AwaitPulls`.
+    Await,
 }
 
 /// What a replica was found to answer.
@@ -188,8 +224,10 @@ pub(super) struct Batches {
     exchanges: usize,
     sends: Mutex<HashMap<Address, Arc<Queue<SendRequest, SendResponse>>>>,
     pulls: Mutex<HashMap<Address, Arc<Queue<PullRequest, PullResponse>>>>,
-    /// Whether a replica answered a batch, or "unknown method"; not yet known: absent.
-    support: Mutex<HashMap<Address, Support>>,
+    awaits: Mutex<HashMap<Address, Arc<Awaits>>>,
+    /// Whether a replica answered an exchange of a kind, or "unknown method"; not yet known:
+    /// absent.
+    support: Mutex<HashMap<(Address, Exchange), Support>>,
 }
 
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

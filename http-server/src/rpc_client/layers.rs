@@ -105,7 +105,8 @@ fn wait(req: &ImServiceRequestSend) -> Duration {
     let wait_ms = match req {
         ImServiceRequestSend::Send(_)
         | ImServiceRequestSend::SendBatch(_)
-        | ImServiceRequestSend::PullBatch(_) => None,
+        | ImServiceRequestSend::PullBatch(_)
+        | ImServiceRequestSend::AwaitPulls(_) => None,
         ImServiceRequestSend::Pull(pull) => pull.req.wait_ms,
         ImServiceRequestSend::Chats(chats) => chats.req.wait_ms,
     };

@@ -30,7 +30,8 @@ impl Repeat {
             ImServiceRequestSend::Send(send) => Self::of_send(&send.req),
             ImServiceRequestSend::Pull(_)
             | ImServiceRequestSend::Chats(_)
-            | ImServiceRequestSend::PullBatch(_) => Self::Harmless,
+            | ImServiceRequestSend::PullBatch(_)
+            | ImServiceRequestSend::AwaitPulls(_) => Self::Harmless,
             // Never through these layers (see `coalesce`); judged as its most fragile send.
             ImServiceRequestSend::SendBatch(_) => Self::Duplicates,
         }

@@ -81,6 +81,15 @@ impl Waiters {
         self.stopping.send_replace(true);
     }
 
+    /// Returns once the server stops.
+    pub async fn stopped(&self) {
+        let _ = self
+            .stopping
+            .subscribe()
+            .wait_for(|stopping| *stopping)
+            .await;
+    }
+
     /// The topics being waited on.
     pub(super) fn waited_on(&self) -> Vec<Topic> {
         let topics = self.topics.lock().expect("waiters lock");

@@ -15,11 +15,11 @@ use volo_thrift::client::CallOpt;
 use volo_thrift::context::ClientContext;
 use volo_thrift::{ApplicationException, ApplicationExceptionKind, ClientError};
 
-use super::{Batches, Failed, Support, lock};
+use super::{Batches, Exchange, Failed, Support, lock};
 use crate::rpc_client::retry::NoAnswer;
 
 /// Calls in one exchange at most; the rpc-server refuses more.
-const MAX_BATCH: usize = 1024;
+pub(super) const MAX_BATCH: usize = 1024;
 
 /// Taken off each call's budget, for its answer to travel back before its caller gives up.
 const ANSWER_MARGIN: Duration = Duration::from_millis(100);
@@ -120,9 +120,7 @@ async fn exchange<Req: Batched<Resp>, Resp>(
     let mut budgets = Vec::with_capacity(batch.len());
     let mut answers = Vec::with_capacity(batch.len());
     for waiting in batch {
-        let budget = waiting.deadline.saturating_duration_since(now);
-        let budget = budget.saturating_sub(ANSWER_MARGIN).as_millis();
-        budgets.push(i32::try_from(budget).unwrap_or(i32::MAX));
+        budgets.push(budget_ms(waiting.deadline, now));
         reqs.push(waiting.req);
         answers.push(waiting.answer);
     }
@@ -137,7 +135,8 @@ async fn exchange<Req: Batched<Resp>, Resp>(
     };
     match result {
         Ok(replies) if replies.len() == count => {
-            lock(&batches.support).insert(replica.clone(), Support::Batches);
+            let support = (replica.clone(), Exchange::Batch);
+            lock(&batches.support).insert(support, Support::Batches);
             for (answer, reply) in answers.into_iter().zip(replies) {
                 let _ = answer.send(Ok(reply));
             }
@@ -153,11 +152,18 @@ async fn exchange<Req: Batched<Resp>, Resp>(
             if err.kind() == ApplicationExceptionKind::UNKNOWN_METHOD =>
         {
             tracing::info!(%replica, "the replica has no batch methods: calling it one by one");
-            lock(&batches.support).insert(replica.clone(), Support::OneByOne);
+            let support = (replica.clone(), Exchange::Batch);
+            lock(&batches.support).insert(support, Support::OneByOne);
             answer_all(answers, || Failed::NoBatches);
         }
         Err(err) => answer_all(answers, || Failed::Error(err.clone())),
     }
+}
+
+/// What a call still has of its time at `now`, less the time its answer takes to travel back.
+pub(super) fn budget_ms(deadline: Instant, now: Instant) -> i32 {
+    let budget = deadline.saturating_duration_since(now);
+    i32::try_from(budget.saturating_sub(ANSWER_MARGIN).as_millis()).unwrap_or(i32::MAX)
 }
 
 fn answer_all<Resp>(
@@ -195,7 +201,7 @@ type Addressed = ImServiceOneShotClient<
     >,
 >;
 
-fn addressed(client: &ImServiceClient, replica: &Address) -> Addressed {
+pub(super) fn addressed(client: &ImServiceClient, replica: &Address) -> Addressed {
     let opt = CallOpt {
         address: Some(replica.clone()),
         ..CallOpt::default()

@@ -1,0 +1,162 @@
+//! The waiting pulls of one replica, handed over with `AwaitPulls`: one call under way holds all
+//! of them (and a second one, for a moment, hands new ones over), instead of a connection each.
+//!
+//! The replica keeps a session for this process's name; each call hands over the pulls that
+//! came since the last one and returns with the answers ready, the newest call ending the one
+//! before it. A call that fails or times out fails every pull of the session (pulls are safe to
+//! run again, and the layers above try them on the next replica), and the next call starts a
+//! session under a new name, leaving the old one for the replica to forget.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use im_idl::{AwaitPullsRequest, AwaitedPullRequest, PullRequest, PullResponse};
+use tokio::sync::oneshot;
+use volo::net::Address;
+use volo_thrift::{ApplicationException, ApplicationExceptionKind, ClientError};
+
+use super::exchange::{MAX_BATCH, addressed, budget_ms};
+use super::{Batches, Exchange, Failed, Support, lock};
+use crate::rpc_client::retry::NoAnswer;
+
+/// How long a call holds on at the replica for an answer; a replica that stops answering
+/// altogether is found out after this and `SILENCE`.
+const HOLD: Duration = Duration::from_secs(10);
+const SILENCE: Duration = Duration::from_secs(2);
+
+/// Calls under way to one replica: one holding on, one handing new pulls over.
+const CALLS: usize = 2;
+
+type Answer = oneshot::Sender<Result<PullResponse, Failed>>;
+
+#[derive(Default)]
+pub(super) struct Awaits {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// This process's name at the replica: made anew after a failed call.
+    waiter: Option<String>,
+    /// Pulls not yet handed over.
+    new: Vec<AwaitedPullRequest>,
+    /// Every pull not yet answered, handed over or not.
+    unanswered: HashMap<i64, Answer>,
+    calls: usize,
+    next_id: i64,
+}
+
+impl Awaits {
+    pub(super) async fn call(
+        self: Arc<Self>,
+        batches: &Arc<Batches>,
+        replica: Address,
+        pull: PullRequest,
+        deadline: Instant,
+    ) -> Result<PullResponse, Failed> {
+        let (answer, answered) = oneshot::channel();
+        let start_call = {
+            let mut state = lock(&self.state);
+            let id = state.next_id;
+            state.next_id += 1;
+            state.new.push(AwaitedPullRequest {
+                id,
+                pull,
+                budget_ms: Some(budget_ms(deadline, Instant::now())),
+            });
+            state.unanswered.insert(id, answer);
+            let free = state.calls < CALLS;
+            state.calls += usize::from(free);
+            free
+        };
+        if start_call {
+            tokio::spawn(self.hold_while_waited(batches.clone(), replica));
+        }
+        answered.await.unwrap_or_else(|_| {
+            Err(Failed::Error(ClientError::Application(
+                ApplicationException::new(
+                    ApplicationExceptionKind::INTERNAL_ERROR,
+                    "the waiting pull ended without an answer",
+                ),
+            )))
+        })
+    }
+
+    /// Calls the replica again and again while any pull waits for its answer.
+    async fn hold_while_waited(self: Arc<Self>, batches: Arc<Batches>, replica: Address) {
+        loop {
+            let req = {
+                let mut state = lock(&self.state);
+                // Callers that went away before their pull was handed over are left out.
+                let gone: Vec<i64> = (state.unanswered.iter())
+                    .filter(|(_, answer)| answer.is_closed())
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in &gone {
+                    state.unanswered.remove(id);
+                }
+                let state = &mut *state;
+                let unanswered = &state.unanswered;
+                state.new.retain(|pull| unanswered.contains_key(&pull.id));
+                // Another call is under way, and this one has nothing to hand over.
+                if state.unanswered.is_empty() || (state.new.is_empty() && state.calls > 1) {
+                    state.calls -= 1;
+                    return;
+                }
+                let handing = state.new.len().min(MAX_BATCH);
+                let rest = state.new.split_off(handing);
+                AwaitPullsRequest {
+                    waiter: state
+                        .waiter
+                        .get_or_insert_with(new_waiter_name)
+                        .clone()
+                        .into(),
+                    pulls: std::mem::replace(&mut state.new, rest),
+                    hold_ms: HOLD.as_millis() as i32,
+                }
+            };
+            let handed = req.pulls.len();
+            metrics::histogram!("im_rpc_client_batch_size", "method" => "await_pulls")
+                .record(handed as f64);
+            let call = addressed(&batches.client, &replica).await_pulls(req);
+            let result = tokio::time::timeout(HOLD + SILENCE, call).await;
+            let mut state = lock(&self.state);
+            let failed: Box<dyn Fn() -> Failed> = match result {
+                Ok(Ok(resp)) => {
+                    lock(&batches.support)
+                        .insert((replica.clone(), Exchange::Await), Support::Batches);
+                    for answer in resp.replies {
+                        if let Some(caller) = state.unanswered.remove(&answer.id) {
+                            let _ = caller.send(Ok(answer.reply));
+                        }
+                    }
+                    continue;
+                }
+                Ok(Err(ClientError::Application(err)))
+                    if err.kind() == ApplicationExceptionKind::UNKNOWN_METHOD =>
+                {
+                    tracing::info!(%replica, "the replica cannot hold pulls: one call each");
+                    let support = (replica.clone(), Exchange::Await);
+                    lock(&batches.support).insert(support, Support::OneByOne);
+                    Box::new(|| Failed::NoBatches)
+                }
+                Ok(Err(err)) => Box::new(move || Failed::Error(err.clone())),
+                // Made anew for each pull: a clone of an error keeps its text, not its type.
+                Err(_) => Box::new(|| Failed::Error(NoAnswer(HOLD + SILENCE).into_client_error())),
+            };
+            state.waiter = None;
+            state.new.clear();
+            for (_, caller) in state.unanswered.drain() {
+                let _ = caller.send(Err(failed()));
+            }
+        }
+    }
+}
+
+/// Unique to this process and call: the replica tells sessions apart by it.
+fn new_waiter_name() -> String {
+    let random = RandomState::new().hash_one(Instant::now());
+    format!("http-server-{}-{random:016x}", std::process::id())
+}

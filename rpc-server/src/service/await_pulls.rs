@@ -1,0 +1,205 @@
+//! `AwaitPulls`: long polls handed over by a caller that then holds one call open for all of
+//! them, instead of one connection each.
+//!
+//! Each caller (a *waiter*, named by the caller) has a session here. A pull handed over runs as
+//! a `Pull` call would, waiting on the replica with no database connection, in a task of its
+//! session; its answer, once ready, waits in the session for the caller's call under way, which
+//! returns as soon as there is one. A newer call of the same waiter ends the older one at once
+//! with no answers (answers go only to the newest call, which gets them all), so a caller needs
+//! one call in flight, and a second for a moment to hand new pulls over.
+//!
+//! Pulls handed over and not yet collected are capped (as waiting `Pull` calls are); beyond the
+//! cap a pull is answered at once with code 2. A session with no call for a minute is forgotten,
+//! its pulls with it: its caller went away.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
+use im_idl::lenient::{AwaitPullsRequest, AwaitedPullRequest, AwaitedPullResponse};
+use pilota::Bytes;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+use super::batch::MAX_ITEMS;
+use super::{CallError, MessageService, count_request, pull_response};
+
+/// The longest a call may hold on for an answer.
+const MAX_HOLD: Duration = Duration::from_secs(30);
+
+/// A session with no call for this long is forgotten.
+const FORGET_AFTER: Duration = Duration::from_secs(60);
+
+/// Every waiter's session, and the pulls they hold.
+pub(super) struct Sessions {
+    by_waiter: Mutex<HashMap<Bytes, Arc<Session>>>,
+    held: Arc<AtomicUsize>,
+    max_held: usize,
+}
+
+struct Session {
+    ready: Mutex<Vec<(AwaitedPullResponse, Option<Held>)>>,
+    /// Woken when an answer is ready, a call takes its turn, or a pull ends.
+    changed: Notify,
+    /// Moves with every call: only the newest call collects answers.
+    turn: AtomicU64,
+    /// Calls under way, and when the last one came.
+    calls: Mutex<(usize, Instant)>,
+    /// The session's pulls; dropping the session aborts those still waiting.
+    pulls: Mutex<JoinSet<()>>,
+    running: AtomicUsize,
+}
+
+/// One pull counted against the cap until its answer is collected (or forgotten).
+struct Held(Arc<AtomicUsize>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Sessions {
+    /// At most `max_held` pulls handed over and not yet collected, all waiters together.
+    pub(super) fn new(max_held: usize) -> Self {
+        Self {
+            by_waiter: Mutex::default(),
+            held: Arc::default(),
+            max_held,
+        }
+    }
+
+    fn hold(&self) -> Option<Held> {
+        if self.held.fetch_add(1, Ordering::SeqCst) >= self.max_held {
+            self.held.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        Some(Held(self.held.clone()))
+    }
+
+    /// The waiter's session, made when new; sessions idle too long are forgotten on the way.
+    fn session(&self, waiter: Bytes) -> Arc<Session> {
+        let mut sessions = lock(&self.by_waiter);
+        sessions.retain(|_, session| {
+            let (calls, last) = *lock(&session.calls);
+            calls > 0 || last.elapsed() < FORGET_AFTER
+        });
+        sessions
+            .entry(waiter)
+            .or_insert_with(|| {
+                Arc::new(Session {
+                    ready: Mutex::default(),
+                    changed: Notify::new(),
+                    turn: AtomicU64::new(0),
+                    calls: Mutex::new((0, Instant::now())),
+                    pulls: Mutex::new(JoinSet::new()),
+                    running: AtomicUsize::new(0),
+                })
+            })
+            .clone()
+    }
+}
+
+/// Hands the request's pulls over, then returns the waiter's answers as soon as there are any,
+/// after `HoldMs` with none, or at once with none when a newer call of the same waiter comes.
+pub(super) async fn await_pulls(
+    service: &MessageService,
+    req: AwaitPullsRequest,
+) -> Vec<AwaitedPullResponse> {
+    let sessions = &service.sessions;
+    let session = sessions.session(req.waiter.unwrap_or_default());
+    let _call = CallUnderWay::start(&session);
+    for (i, item) in req.pulls.unwrap_or_default().into_iter().enumerate() {
+        let id = item.id.unwrap_or_default();
+        match (i < MAX_ITEMS, sessions.hold()) {
+            (true, Some(held)) => session.start(service, item, held),
+            (false, held) => session.answer(id, Err(CallError::BatchTooLarge), held),
+            (true, None) => session.answer(id, Err(CallError::TooManyWaiting), None),
+        }
+    }
+    let hold = Duration::from_millis(req.hold_ms.unwrap_or(0).max(0) as u64).min(MAX_HOLD);
+    session.collect(service, hold).await
+}
+
+impl Session {
+    fn start(self: &Arc<Self>, service: &MessageService, item: AwaitedPullRequest, held: Held) {
+        let (service, session) = (service.clone(), Arc::downgrade(self));
+        let id = item.id.unwrap_or_default();
+        // The pull's own budget: it outlives the call that handed it over.
+        let deadline = item
+            .budget_ms
+            .map(|ms| Instant::now() + Duration::from_millis(ms.max(0) as u64));
+        self.running.fetch_add(1, Ordering::SeqCst);
+        let mut pulls = lock(&self.pulls);
+        while pulls.try_join_next().is_some() {}
+        pulls.spawn(async move {
+            let result = match item.pull {
+                Some(pull) => service.pull(pull, deadline, false).await,
+                None => Err(im_domain::InvalidInput::Missing { field: "pull" }.into()),
+            };
+            if let Some(session) = Weak::upgrade(&session) {
+                session.answer(id, result, Some(held));
+                session.running.fetch_sub(1, Ordering::SeqCst);
+                session.changed.notify_waiters();
+            }
+        });
+    }
+
+    fn answer(&self, id: i64, result: Result<im_domain::Page, CallError>, held: Option<Held>) {
+        let reply = pull_response(result);
+        count_request("pull", reply.code);
+        lock(&self.ready).push((AwaitedPullResponse { id, reply }, held));
+        self.changed.notify_waiters();
+    }
+
+    async fn collect(&self, service: &MessageService, hold: Duration) -> Vec<AwaitedPullResponse> {
+        let turn = self.turn.fetch_add(1, Ordering::SeqCst) + 1;
+        self.changed.notify_waiters();
+        let until = tokio::time::Instant::now() + hold;
+        let mut stopping = false;
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.turn.load(Ordering::SeqCst) != turn {
+                return Vec::new();
+            }
+            let ready = std::mem::take(&mut *lock(&self.ready));
+            // Stopping, the pulls end their waits at once: their answers go with this call.
+            let all_ended = stopping && self.running.load(Ordering::SeqCst) == 0;
+            if !ready.is_empty() || all_ended {
+                return ready.into_iter().map(|(answer, _held)| answer).collect();
+            }
+            tokio::select! {
+                () = &mut changed => {}
+                () = tokio::time::sleep_until(until), if !stopping => return Vec::new(),
+                () = service.waiters.stopped(), if !stopping => stopping = true,
+            }
+        }
+    }
+}
+
+/// Counts a call under way for as long as it is, so that its session is not forgotten.
+struct CallUnderWay<'a>(&'a Session);
+
+impl<'a> CallUnderWay<'a> {
+    fn start(session: &'a Session) -> Self {
+        let mut calls = lock(&session.calls);
+        *calls = (calls.0 + 1, Instant::now());
+        metrics::gauge!("im_await_pulls_calls").increment(1.0);
+        Self(session)
+    }
+}
+
+impl Drop for CallUnderWay<'_> {
+    fn drop(&mut self) {
+        let mut calls = lock(&self.0.calls);
+        *calls = (calls.0 - 1, Instant::now());
+        metrics::gauge!("im_await_pulls_calls").decrement(1.0);
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
