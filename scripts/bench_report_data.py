@@ -12,6 +12,11 @@ everything = {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json")}
 runs = {name: run for name, run in everything.items() if "throughput" in run}
 polls = {name: run for name, run in everything.items() if "delivery" in run}
 rss = {p.name.removesuffix(".rss"): json.loads(p.read_text()) for p in folder.glob("*.rss")}
+# Resident memory of each server just before a long-poll run and 5 s after it.
+rss_before = {p.name.removesuffix(".rss-before"): json.loads(p.read_text())
+              for p in folder.glob("*.rss-before")}
+rss_after = {p.name.removesuffix(".rss-after"): json.loads(p.read_text())
+             for p in folder.glob("*.rss-after")}
 cpu = {p.name.removesuffix(".cpu"): json.loads(p.read_text()) for p in folder.glob("*.cpu")}
 wrk = {name: run for name, run in everything.items() if "duration_us" in run}
 slap = {name: run for name, run in everything.items() if run.get("tool") == "mysqlslap"}
