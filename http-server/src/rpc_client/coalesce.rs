@@ -184,6 +184,16 @@ pub(super) enum Failed {
     NoBatches,
 }
 
+impl Failed {
+    /// A call left without an answer by an exchange that ended (a bug, never a replica's fault).
+    fn internal(what: &'static str) -> Self {
+        Self::Error(ClientError::Application(ApplicationException::new(
+            ApplicationExceptionKind::INTERNAL_ERROR,
+            what,
+        )))
+    }
+}
+
 /// The two kinds of exchange a replica may or may not know.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum Exchange {

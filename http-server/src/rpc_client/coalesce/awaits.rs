@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use im_idl::{AwaitPullsRequest, AwaitedPullRequest, PullRequest, PullResponse};
 use tokio::sync::oneshot;
 use volo::net::Address;
-use volo_thrift::{ApplicationException, ApplicationExceptionKind, ClientError};
+use volo_thrift::{ApplicationExceptionKind, ClientError};
 
 use super::exchange::{MAX_BATCH, addressed, budget_ms};
 use super::{Batches, Exchange, Failed, Support, lock};
@@ -74,14 +74,9 @@ impl Awaits {
         if start_call {
             tokio::spawn(self.hold_while_waited(batches.clone(), replica));
         }
-        answered.await.unwrap_or_else(|_| {
-            Err(Failed::Error(ClientError::Application(
-                ApplicationException::new(
-                    ApplicationExceptionKind::INTERNAL_ERROR,
-                    "the waiting pull ended without an answer",
-                ),
-            )))
-        })
+        answered
+            .await
+            .unwrap_or_else(|_| Err(Failed::internal("the waiting pull ended without an answer")))
     }
 
     /// Calls the replica again and again while any pull waits for its answer.

@@ -74,14 +74,9 @@ impl<Req: Batched<Resp>, Resp: Send + 'static> Queue<Req, Resp> {
         if leave_now {
             tokio::spawn(self.exchange_while_waiting(batches.clone(), replica));
         }
-        answered.await.unwrap_or_else(|_| {
-            Err(Failed::Error(ClientError::Application(
-                ApplicationException::new(
-                    ApplicationExceptionKind::INTERNAL_ERROR,
-                    "the exchange ended without an answer",
-                ),
-            )))
-        })
+        answered
+            .await
+            .unwrap_or_else(|_| Err(Failed::internal("the exchange ended without an answer")))
     }
 
     /// Carries what is waiting, again and again, until nothing is.
