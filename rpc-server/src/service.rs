@@ -137,23 +137,9 @@ impl MessageService {
         Ok(self.store.append(new, deadline).await?)
     }
 
-    /// `batched`: one item of a batch, which never waits (its `wait_ms` is not even checked).
-    async fn pull(
-        &self,
-        req: PullRequest,
-        deadline: Option<Instant>,
-        batched: bool,
-    ) -> Result<Page, CallError> {
-        let page = PageRequest::parse(
-            text_field("chat", req.chat.as_ref())?,
-            required("cursor", req.cursor)?,
-            required("limit", req.limit)?.into(),
-            req.reverse.unwrap_or(false),
-        )?;
-        let wait = match batched {
-            true => Duration::ZERO,
-            false => parse_wait(req.wait_ms.unwrap_or(0).into(), self.max_wait)?,
-        };
+    async fn pull(&self, req: PullRequest, deadline: Option<Instant>) -> Result<Page, CallError> {
+        let page = page_request(&req)?;
+        let wait = parse_wait(req.wait_ms.unwrap_or(0).into(), self.max_wait)?;
         self.answer(&page, &self.page_reads, wait, deadline).await
     }
 
@@ -187,6 +173,16 @@ impl MessageService {
     }
 }
 
+/// The page a pull asks for, checked.
+fn page_request(req: &PullRequest) -> Result<PageRequest, InvalidInput> {
+    PageRequest::parse(
+        text_field("chat", req.chat.as_ref())?,
+        required("cursor", req.cursor)?,
+        required("limit", req.limit)?.into(),
+        req.reverse.unwrap_or(false),
+    )
+}
+
 /// A field the published IDL marks `required`.
 fn required<T>(field: &'static str, value: Option<T>) -> Result<T, InvalidInput> {
     value.ok_or(InvalidInput::Missing { field })
@@ -211,7 +207,7 @@ impl ImService for MessageService {
     }
 
     async fn pull(&self, req: PullRequest) -> Result<PullResponse, ServerError> {
-        let resp = pull_response(MessageService::pull(self, req, caller_deadline(), false).await);
+        let resp = pull_response(MessageService::pull(self, req, caller_deadline()).await);
         count_request("pull", resp.code);
         Ok(resp)
     }

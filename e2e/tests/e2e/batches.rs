@@ -76,6 +76,68 @@ async fn each_pull_of_a_batch_is_answered_on_its_own() {
 }
 
 #[tokio::test]
+async fn a_batch_of_pulls_is_answered_as_single_pulls_are_in_one_read() {
+    let stack = Stack::start(1);
+    let api = stack.api();
+    let mut send_times = Vec::new();
+    for n in 0..5 {
+        let sent = api.send_ok("qa:qb", "qa", &format!("m{n}")).await;
+        send_times.push(sent["send_time"].as_i64().unwrap());
+    }
+    api.send_ok("qc:qd", "qc", "other room").await;
+    let pull = |chat: &str, cursor, limit, reverse| PullRequest {
+        chat: chat.to_owned().into(),
+        cursor,
+        limit,
+        reverse: Some(reverse),
+        wait_ms: None,
+    };
+    // Forward and backward pages, partial and whole, of two rooms and an empty one, as single
+    // pulls answer them.
+    let pulls = vec![
+        pull("qa:qb", 0, 2, false),
+        pull("qa:qb", send_times[2], 10, false),
+        pull("qa:qb", 0, 2, true),
+        pull("qc:qd", 0, 10, false),
+        pull("qa:qb", send_times[3], 10, true),
+        pull("qe:qf", 0, 10, false),
+        pull("qb:qa", 0, 10, false),
+    ];
+    let rpc = thrift(stack.replicas[0].addr);
+    let mut singles = Vec::new();
+    for single in &pulls {
+        singles.push(rpc.pull(single.clone()).await.unwrap());
+    }
+    let admin = stack.replicas[0].admin;
+    let single_reads = statements(admin, "read_page").await;
+    let req = PullBatchRequest {
+        pulls,
+        budgets_ms: None,
+    };
+    let replies = rpc.pull_batch(req).await.unwrap().replies;
+    assert_eq!(replies, singles);
+    assert_eq!(
+        statements(admin, "read_page").await,
+        single_reads,
+        "no page read alone"
+    );
+    assert_eq!(
+        statements(admin, "read_pages").await,
+        1.0,
+        "one read for the batch"
+    );
+}
+
+/// Reads of kind `op` the rpc-server with this admin address has made.
+async fn statements(admin: std::net::SocketAddr, op: &str) -> f64 {
+    metric(
+        admin,
+        &format!("im_store_duration_seconds_count{{op=\"{op}\"}}"),
+    )
+    .await
+}
+
+#[tokio::test]
 async fn concurrent_calls_to_one_replica_share_exchanges_and_each_gets_its_answer() {
     let stack = Stack::start(1);
     let api = stack.api();

@@ -135,7 +135,7 @@ impl Session {
         while pulls.try_join_next().is_some() {}
         pulls.spawn(async move {
             let result = match item.pull {
-                Some(pull) => service.pull(pull, deadline, false).await,
+                Some(pull) => service.pull(pull, deadline).await,
                 None => Err(im_domain::InvalidInput::Missing { field: "pull" }.into()),
             };
             if let Some(session) = Weak::upgrade(&session) {

@@ -1,5 +1,6 @@
 //! All SQL of the service: the schema's migrations, appending messages and moving inboxes (in
-//! `writer`), reading pages (`page`) and inbox listings (`listing`) on lent connections
+//! `writer`), reading pages (`page`, many at once: `pages`) and inbox listings (`listing`) on
+//! lent connections
 //! (`reader`), the one reading of database errors (`error`), and which database node it all
 //! goes to (`cluster`).
 
@@ -8,13 +9,14 @@ mod connection;
 mod error;
 mod listing;
 mod page;
+mod pages;
 mod reader;
 mod writer;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use im_domain::{Inbox, InboxRequest, NewMessage, Page, PageRequest, StoredMessage};
+use im_domain::{Direction, Inbox, InboxRequest, NewMessage, Page, PageRequest, StoredMessage};
 use sqlx::{MySql, QueryBuilder};
 
 use crate::clock::Clock;
@@ -149,6 +151,48 @@ impl Store {
             .collect::<Result<Vec<StoredMessage>, _>>()
             .map_err(|err| StoreError::Internal(Internal::DamagedRow(err)))?;
         Ok(req.page(messages))
+    }
+
+    /// The pages of `reqs`, in order, read with one statement per direction (see [`pages`]),
+    /// within the store's deadline and `caller_deadline`. A failed read fails every page.
+    pub async fn read_pages(
+        &self,
+        reqs: &[PageRequest],
+        caller_deadline: Option<Instant>,
+    ) -> Result<Vec<Page>, StoreError> {
+        let started = Instant::now();
+        let deadline = self.deadline(caller_deadline);
+        let mut messages: Vec<Vec<StoredMessage>> = vec![Vec::new(); reqs.len()];
+        for direction in [Direction::Forward, Direction::Backward] {
+            let (places, pages): (Vec<usize>, Vec<&PageRequest>) = (reqs.iter().enumerate())
+                .filter(|(_, req)| req.window().direction() == direction)
+                .unzip();
+            if pages.is_empty() {
+                continue;
+            }
+            let batch = pages::PageBatch { pages, direction };
+            for row in self.reader.read(&batch, deadline).await? {
+                let place = usize::try_from(row.page).ok().and_then(|i| places.get(i));
+                let Some(&place) = place else { continue };
+                let message = row.row.into_message(reqs[place].room());
+                let message =
+                    message.map_err(|err| StoreError::Internal(Internal::DamagedRow(err)))?;
+                messages[place].push(message);
+            }
+        }
+        record_latency("read_pages", started);
+        Ok(reqs
+            .iter()
+            .zip(messages)
+            .map(|(req, mut messages)| {
+                // The union's parts come back in their own order; each page's is restored.
+                messages.sort_by_key(|m| m.send_time());
+                if req.window().direction() == Direction::Backward {
+                    messages.reverse();
+                }
+                req.page(messages)
+            })
+            .collect())
     }
 
     /// One range read of the member's (member, version) index, each room with its newest
