@@ -5,7 +5,12 @@ use std::net::SocketAddr;
 use std::sync::{LazyLock, Mutex, PoisonError};
 
 use listenfd::ListenFd;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
+
+/// Connections the kernel queues before the server accepts them (capped by
+/// `net.core.somaxconn`): thousands of clients that connect at once, as long polls do after a
+/// restart, must not find the queue full (std's `bind` queues 128).
+const BACKLOG: u32 = 4096;
 
 /// Which of the handed-over sockets a server's listener is.
 #[derive(Clone, Copy, Debug)]
@@ -27,11 +32,46 @@ pub fn listen(addr: SocketAddr, socket: Socket) -> io::Result<TcpListener> {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .take_tcp_listener(socket as usize)?;
-    let listener = match inherited {
-        Some(listener) => listener,
-        None => std::net::TcpListener::bind(addr)
-            .map_err(|err| io::Error::new(err.kind(), format!("cannot listen on {addr}: {err}")))?,
+    match inherited {
+        Some(listener) => {
+            listener.set_nonblocking(true)?;
+            TcpListener::from_std(listener)
+        }
+        None => bind(addr)
+            .map_err(|err| io::Error::new(err.kind(), format!("cannot listen on {addr}: {err}"))),
+    }
+}
+
+fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
     };
-    listener.set_nonblocking(true)?;
-    TcpListener::from_std(listener)
+    // As std's `bind` does: a restarted server binds while old connections are in TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_thousand_clients_connect_at_once_before_any_is_accepted() {
+        let listener = listen("127.0.0.1:0".parse().unwrap(), Socket::Api).unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Nothing accepts: every connection waits in the kernel's queue, which std's 128
+        // would overflow (the client's handshake then stalls until the timeout).
+        let clients: Vec<TcpStream> = (0..1000)
+            .map(|n| {
+                TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+                    .unwrap_or_else(|err| panic!("client {n} could not connect: {err}"))
+            })
+            .collect();
+        assert_eq!(clients.len(), 1000);
+    }
 }
