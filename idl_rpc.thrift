@@ -86,17 +86,26 @@ struct PullBatchResponse {
 // process) hands pulls over, each named by its Id, and collects their answers with later calls;
 // a pull waits at the replica as Pull would. A newer call of the same Waiter ends the one before
 // it at once, with no answers, so one connection carries all of a Waiter's waits. A Waiter that
-// makes no call for a minute is forgotten, with its pulls.
+// makes no call for a minute is forgotten, with its pulls. Waiting Chats listings are handed over
+// and answered the same way (Chats and ChatsReplies, added later), their Ids unique among the
+// Waiter's pulls and listings.
 struct AwaitedPullRequest {
     1: required i64 Id           // names the answer
     2: required PullRequest Pull // WaitMs as in Pull
     3: optional i32 BudgetMs     // how long its caller still waits, in ms
 }
 
+struct AwaitedChatsRequest {
+    1: required i64 Id             // names the answer
+    2: required ChatsRequest Chats // WaitMs as in Chats
+    3: optional i32 BudgetMs       // how long its caller still waits, in ms
+}
+
 struct AwaitPullsRequest {
     1: required string Waiter
-    2: required list<AwaitedPullRequest> Pulls // handed over now (at most 1024)
+    2: required list<AwaitedPullRequest> Pulls // handed over now (at most 1024, with Chats)
     3: required i32 HoldMs // how long this call may wait for an answer (at most 30000)
+    4: optional list<AwaitedChatsRequest> Chats // listings handed over now
 }
 
 struct AwaitedPullResponse {
@@ -104,8 +113,14 @@ struct AwaitedPullResponse {
     2: required PullResponse Reply
 }
 
+struct AwaitedChatsResponse {
+    1: required i64 Id
+    2: required ChatsResponse Reply
+}
+
 struct AwaitPullsResponse {
     1: required list<AwaitedPullResponse> Replies // the answers ready, in no order
+    2: optional list<AwaitedChatsResponse> ChatsReplies // the listings' answers ready
 }
 
 service IMService {

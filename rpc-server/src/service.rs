@@ -143,7 +143,11 @@ impl MessageService {
         self.answer(&page, &self.page_reads, wait, deadline).await
     }
 
-    async fn chats(&self, req: ChatsRequest) -> Result<Inbox, CallError> {
+    async fn chats(
+        &self,
+        req: ChatsRequest,
+        deadline: Option<Instant>,
+    ) -> Result<Inbox, CallError> {
         let listing = InboxRequest::parse(
             text_field("member", req.member.as_ref())?,
             req.cursor.unwrap_or(0),
@@ -151,7 +155,7 @@ impl MessageService {
             req.reverse.unwrap_or(false),
         )?;
         let wait = parse_wait(req.wait_ms.unwrap_or(0).into(), self.max_wait)?;
-        self.answer(&listing, &self.inbox_reads, wait, caller_deadline())
+        self.answer(&listing, &self.inbox_reads, wait, deadline)
             .await
     }
 
@@ -213,7 +217,7 @@ impl ImService for MessageService {
     }
 
     async fn chats(&self, req: ChatsRequest) -> Result<ChatsResponse, ServerError> {
-        let resp = self.answer_chats(req).await;
+        let resp = chats_response(MessageService::chats(self, req, caller_deadline()).await);
         count_request("chats", resp.code);
         Ok(resp)
     }
@@ -231,9 +235,7 @@ impl ImService for MessageService {
     }
 
     async fn await_pulls(&self, req: AwaitPullsRequest) -> Result<AwaitPullsResponse, ServerError> {
-        Ok(AwaitPullsResponse {
-            replies: await_pulls::await_pulls(self, req).await,
-        })
+        Ok(await_pulls::await_pulls(self, req).await)
     }
 }
 
@@ -279,35 +281,33 @@ fn pull_response(result: Result<Page, CallError>) -> PullResponse {
     }
 }
 
-impl MessageService {
-    async fn answer_chats(&self, req: ChatsRequest) -> ChatsResponse {
-        match MessageService::chats(self, req).await {
-            Ok(inbox) => ChatsResponse {
-                code: ErrorCode::OK,
-                msg: Bytes::from_static(b"success"),
-                chats: Some(
-                    inbox
-                        .chats
-                        .into_iter()
-                        .map(|entry| ChatEntry {
-                            chat: entry.chat.into(),
-                            version: entry.version,
-                            last_message: to_thrift(entry.last_message),
-                        })
-                        .collect(),
-                ),
-                has_more: Some(inbox.has_more),
-                next_cursor: Some(inbox.next_cursor),
-            },
-            Err(err) => {
-                let (code, msg) = err.code_and_msg();
-                ChatsResponse {
-                    code,
-                    msg,
-                    chats: None,
-                    has_more: None,
-                    next_cursor: None,
-                }
+fn chats_response(result: Result<Inbox, CallError>) -> ChatsResponse {
+    match result {
+        Ok(inbox) => ChatsResponse {
+            code: ErrorCode::OK,
+            msg: Bytes::from_static(b"success"),
+            chats: Some(
+                inbox
+                    .chats
+                    .into_iter()
+                    .map(|entry| ChatEntry {
+                        chat: entry.chat.into(),
+                        version: entry.version,
+                        last_message: to_thrift(entry.last_message),
+                    })
+                    .collect(),
+            ),
+            has_more: Some(inbox.has_more),
+            next_cursor: Some(inbox.next_cursor),
+        },
+        Err(err) => {
+            let (code, msg) = err.code_and_msg();
+            ChatsResponse {
+                code,
+                msg,
+                chats: None,
+                has_more: None,
+                next_cursor: None,
             }
         }
     }

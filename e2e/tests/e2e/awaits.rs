@@ -1,11 +1,14 @@
-//! Long polls that hold no connection each: the http-server hands waiting pulls over to the
-//! replica with `AwaitPulls` and holds one call open for all of them. Each pull is answered by
-//! its id, on its own; a newer call of the same waiter ends the older one; a replica killed
-//! under waiting pulls fails none of them.
+//! Long polls that hold no connection each: the http-server hands waiting pulls and inbox
+//! listings over to the replica with `AwaitPulls` and holds one call open for all of them. Each
+//! is answered by its id, on its own; a newer call of the same waiter ends the older one; a
+//! replica killed under waiting pulls fails none of them.
 
 use std::time::Duration;
 
-use im_idl::{AwaitPullsRequest, AwaitPullsResponse, AwaitedPullRequest, PullRequest};
+use im_idl::{
+    AwaitPullsRequest, AwaitPullsResponse, AwaitedChatsRequest, AwaitedPullRequest, ChatsRequest,
+    ImServiceClient, PullRequest,
+};
 use im_testkit::{Api, Stack, connections_accepted_on, eventually, metric, thrift};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -28,10 +31,15 @@ fn spawn_waiting_pulls(
 
 /// Returns once `count` pulls wait on the replicas with these admin addresses, together.
 async fn pulls_waiting(admins: &[std::net::SocketAddr], count: f64) {
-    eventually("the pulls wait", AT_ONCE, || async {
+    waiting(admins, "im_pull_waiting", count).await;
+}
+
+/// Returns once the gauge `name` adds up to `count` on the replicas with these admin addresses.
+async fn waiting(admins: &[std::net::SocketAddr], name: &str, count: f64) {
+    eventually(name, AT_ONCE, || async {
         let mut waiting = 0.0;
         for admin in admins {
-            waiting += metric(*admin, "im_pull_waiting").await;
+            waiting += metric(*admin, name).await;
         }
         waiting >= count
     })
@@ -48,13 +56,19 @@ async fn each_pull_gets_its_message(
             .await;
     }
     for (n, pull) in pulls.into_iter().enumerate() {
-        let (status, page) = tokio::time::timeout(AT_ONCE, pull)
-            .await
-            .expect("the message ends the wait")
-            .unwrap();
-        assert_eq!(status, StatusCode::OK, "{page}");
+        let page = answer_of(pull).await;
         assert_eq!(page["messages"][0]["text"], format!("to w{n}"), "{page}");
     }
+}
+
+/// The 200 answer a waiting call ends with, which must come at once.
+async fn answer_of(call: tokio::task::JoinHandle<(StatusCode, Value)>) -> Value {
+    let (status, answer) = tokio::time::timeout(AT_ONCE, call)
+        .await
+        .expect("the message ends the wait")
+        .unwrap();
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    answer
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -66,6 +80,36 @@ async fn waiting_pulls_share_a_few_connections_and_each_gets_its_message() {
     // One call holding on, one handing new pulls over, and the batches' own.
     let held = connections_accepted_on(stack.replicas[0].addr.port());
     assert!(held <= 4, "200 waiting pulls hold {held} connections");
+    each_pull_gets_its_message(&api, pulls).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn waiting_listings_share_the_connections_of_waiting_pulls_and_each_sees_its_change() {
+    let stack = Stack::start(1);
+    let api = stack.api();
+    let pulls = spawn_waiting_pulls(&api, 100);
+    let listings: Vec<_> = (0..100)
+        .map(|n| {
+            let api = api.clone();
+            tokio::spawn(async move { api.chats(&format!("member=c{n}&wait_ms=20000")).await })
+        })
+        .collect();
+    let admin = [stack.replicas[0].admin];
+    pulls_waiting(&admin, 100.0).await;
+    waiting(&admin, "im_chats_waiting", 100.0).await;
+    let held = connections_accepted_on(stack.replicas[0].addr.port());
+    assert!(
+        held <= 4,
+        "100 waiting pulls and 100 listings hold {held} connections"
+    );
+
+    for n in 0..listings.len() {
+        api.send_ok(&format!("y:c{n}"), "y", "hello").await;
+    }
+    for (n, listing) in listings.into_iter().enumerate() {
+        let inbox = answer_of(listing).await;
+        assert_eq!(inbox["chats"][0]["chat"], format!("c{n}:y"), "{inbox}");
+    }
     each_pull_gets_its_message(&api, pulls).await;
 }
 
@@ -105,7 +149,43 @@ fn await_pulls(pulls: Vec<AwaitedPullRequest>) -> AwaitPullsRequest {
         waiter: "test-waiter".into(),
         pulls,
         hold_ms: 20_000,
+        chats: None,
     }
+}
+
+fn awaited_listing(id: i64, member: &str) -> AwaitedChatsRequest {
+    let chats = ChatsRequest {
+        member: member.to_owned().into(),
+        cursor: None,
+        limit: None,
+        reverse: None,
+        wait_ms: Some(20_000),
+    };
+    AwaitedChatsRequest {
+        id,
+        chats,
+        budget_ms: Some(30_000),
+    }
+}
+
+/// Holds a call open, sends a message, and returns what the call collected.
+async fn collected_after_sending(
+    rpc: &ImServiceClient,
+    api: &Api,
+    chat: &str,
+    sender: &str,
+    text: &str,
+) -> AwaitPullsResponse {
+    let collecting = tokio::spawn({
+        let rpc = rpc.clone();
+        async move { rpc.await_pulls(await_pulls(vec![])).await }
+    });
+    api.send_ok(chat, sender, text).await;
+    tokio::time::timeout(AT_ONCE, collecting)
+        .await
+        .expect("the message ends the call's hold")
+        .unwrap()
+        .unwrap()
 }
 
 /// The ids and codes of an answer, by id.
@@ -158,19 +238,44 @@ async fn await_pulls_answers_each_pull_by_its_id_and_a_newer_call_ends_the_older
     );
 
     // The pull handed over first is still waiting, and its answer comes to the next call.
-    let collecting = tokio::spawn({
-        let rpc = rpc.clone();
-        async move { rpc.await_pulls(await_pulls(vec![])).await }
-    });
-    api.send_ok("wa:wb", "wa", "woken").await;
-    let woken = tokio::time::timeout(AT_ONCE, collecting)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let woken = collected_after_sending(&rpc, &api, "wa:wb", "wa", "woken").await;
     assert_eq!(ids_and_codes(&woken), [(1, 0)]);
     let texts: Vec<_> = (woken.replies[0].reply.messages.iter().flatten())
         .map(|m| m.text.clone().unwrap().to_string())
         .collect();
     assert_eq!(texts, ["woken"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn await_pulls_answers_waiting_listings_by_their_ids_beside_the_pulls() {
+    let stack = Stack::start(1);
+    let api = stack.api();
+    let rpc = thrift(stack.replicas[0].addr);
+    let with_listings = |pulls, listings| AwaitPullsRequest {
+        chats: Some(listings),
+        ..await_pulls(pulls)
+    };
+
+    // An invalid listing is answered at once, alone; the waiting pull and listing stay behind.
+    let first = rpc
+        .await_pulls(with_listings(
+            vec![awaited(1, "la:lb", 0, 20_000)],
+            vec![awaited_listing(2, "lc"), awaited_listing(3, "bad member")],
+        ))
+        .await
+        .unwrap();
+    assert!(first.replies.is_empty(), "{first:?}");
+    let listed = first.chats_replies.unwrap_or_default();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!((listed[0].id, listed[0].reply.code), (3, 1), "{listed:?}");
+
+    // A message for lc ends the listing's wait, not the pull's.
+    let woken = collected_after_sending(&rpc, &api, "lc:ld", "ld", "for lc").await;
+    assert!(woken.replies.is_empty(), "{woken:?}");
+    let listed = woken.chats_replies.unwrap_or_default();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!((listed[0].id, listed[0].reply.code), (2, 0), "{listed:?}");
+    let chats = listed[0].reply.chats.as_deref().unwrap_or_default();
+    assert_eq!(chats.len(), 1, "{chats:?}");
+    assert_eq!(&*chats[0].chat, "lc:ld");
 }

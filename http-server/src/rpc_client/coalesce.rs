@@ -13,8 +13,9 @@
 //!
 //! Each call keeps its deadline: it travels with it (`BudgetsMs`), and the rpc-server leaves
 //! out whatever it did not commit in time; a call whose caller went away before its exchange
-//! left is left out here. Pulls that may wait never join a batch, which would hold back the
-//! others: they are handed over to the replica to wait there, all on one call (`awaits`).
+//! left is left out here. Pulls and inbox listings that may wait never join a batch, which would
+//! hold back the others: they are handed over to the replica to wait there, all on one call
+//! (`awaits`).
 //! Replicas that do not know these methods (a Kitex server, an older release) get their calls
 //! one by one.
 
@@ -23,8 +24,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use im_idl::{
-    ImServiceClient, ImServicePullResultRecv, ImServiceRequestSend, ImServiceResponseRecv,
-    ImServiceSendResultRecv, PullRequest, PullResponse, SendRequest, SendResponse,
+    ImServiceChatsResultRecv, ImServiceClient, ImServicePullResultRecv, ImServiceRequestSend,
+    ImServiceResponseRecv, ImServiceSendResultRecv, PullRequest, PullResponse, SendRequest,
+    SendResponse,
 };
 use metainfo::METAINFO;
 use volo::Service;
@@ -34,7 +36,7 @@ use volo::net::Address;
 use volo_thrift::context::ClientContext;
 use volo_thrift::{ApplicationException, ApplicationExceptionKind, ClientError};
 
-use awaits::Awaits;
+use awaits::{Awaited, Awaits, Reply};
 use exchange::Queue;
 
 mod awaits;
@@ -111,6 +113,9 @@ where
             ImServiceRequestSend::Pull(pull) if pull.req.wait_ms.is_some_and(|ms| ms > 0) => {
                 Exchange::Await
             }
+            ImServiceRequestSend::Chats(chats) if chats.req.wait_ms.is_some_and(|ms| ms > 0) => {
+                Exchange::Await
+            }
             _ => Exchange::Batch,
         };
         let support = lock(&batches.support)
@@ -148,17 +153,17 @@ where
             }
             ImServiceRequestSend::Pull(pull) => {
                 let alone = unproven.then(|| ImServiceRequestSend::Pull(pull.clone()));
-                let awaits = lock(&batches.awaits)
-                    .entry(replica.clone())
-                    .or_default()
-                    .clone();
-                let answer = awaits.call(batches, replica, pull.req, deadline).await;
-                let answer = answer.map(|resp| {
-                    Some(ImServiceResponseRecv::Pull(ImServicePullResultRecv::Ok(
-                        resp,
-                    )))
-                });
-                (answer, alone)
+                let awaits = awaits_of(batches, &replica);
+                let awaited = Awaited::Pull(pull.req);
+                let answer = awaits.call(batches, replica, awaited, deadline).await;
+                (answer.map(Reply::into_recv), alone)
+            }
+            ImServiceRequestSend::Chats(chats) if exchange == Exchange::Await => {
+                let alone = unproven.then(|| ImServiceRequestSend::Chats(chats.clone()));
+                let awaits = awaits_of(batches, &replica);
+                let awaited = Awaited::Chats(chats.req);
+                let answer = awaits.call(batches, replica, awaited, deadline).await;
+                (answer.map(Reply::into_recv), alone)
             }
             req => return self.inner.call(cx, req).await,
         };
@@ -242,6 +247,22 @@ pub(super) struct Batches {
 
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn awaits_of(batches: &Batches, replica: &Address) -> Arc<Awaits> {
+    lock(&batches.awaits)
+        .entry(replica.clone())
+        .or_default()
+        .clone()
+}
+
+impl Reply {
+    fn into_recv(self) -> Option<ImServiceResponseRecv> {
+        Some(match self {
+            Self::Pull(resp) => ImServiceResponseRecv::Pull(ImServicePullResultRecv::Ok(resp)),
+            Self::Chats(resp) => ImServiceResponseRecv::Chats(ImServiceChatsResultRecv::Ok(resp)),
+        })
+    }
 }
 
 fn queue_of<Req, Resp>(

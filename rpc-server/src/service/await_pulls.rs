@@ -1,29 +1,33 @@
-//! `AwaitPulls`: long polls handed over by a caller that then holds one call open for all of
-//! them, instead of one connection each.
+//! `AwaitPulls`: long polls (waiting pulls and waiting inbox listings) handed over by a caller
+//! that then holds one call open for all of them, instead of one connection each.
 //!
-//! Each caller (a *waiter*, named by the caller) has a session here. A pull handed over runs as
-//! a `Pull` call would, waiting on the replica with no database connection, in a task of its
-//! session; its answer, once ready, waits in the session for the caller's call under way, which
+//! Each caller (a *waiter*, named by the caller) has a session here. A pull (or listing) handed
+//! over runs as a `Pull` (or `Chats`) call would, waiting on the replica with no database
+//! connection, in a task of its session; its answer, once ready, waits in the session for the caller's call under way, which
 //! returns as soon as there is one. A newer call of the same waiter ends the older one at once
 //! with no answers (answers go only to the newest call, which gets them all), so a caller needs
 //! one call in flight, and a second for a moment to hand new pulls over.
 //!
-//! Pulls handed over and not yet collected are capped (as waiting `Pull` calls are); beyond the
-//! cap a pull is answered at once with code 2. A session with no call for a minute is forgotten,
-//! its pulls with it: its caller went away.
+//! Pulls and listings handed over and not yet collected are capped together (as waiting calls
+//! are); beyond the cap one is answered at once with code 2. A session with no call for a minute
+//! is forgotten, its pulls and listings with it: its caller went away.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
-use im_idl::lenient::{AwaitPullsRequest, AwaitedPullRequest, AwaitedPullResponse};
+use im_domain::{Inbox, InvalidInput, Page};
+use im_idl::lenient::{
+    AwaitPullsRequest, AwaitPullsResponse, AwaitedChatsResponse, AwaitedPullResponse, ChatsRequest,
+    PullRequest,
+};
 use pilota::Bytes;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 use super::batch::MAX_ITEMS;
-use super::{CallError, MessageService, count_request, pull_response};
+use super::{CallError, MessageService, chats_response, count_request, pull_response};
 
 /// The longest a call may hold on for an answer.
 const MAX_HOLD: Duration = Duration::from_secs(30);
@@ -39,16 +43,66 @@ pub(super) struct Sessions {
 }
 
 struct Session {
-    ready: Mutex<Vec<(AwaitedPullResponse, Option<Held>)>>,
+    ready: Mutex<Vec<(Ready, Option<Held>)>>,
     /// Woken when an answer is ready, a call takes its turn, or a pull ends.
     changed: Notify,
     /// Moves with every call: only the newest call collects answers.
     turn: AtomicU64,
     /// Calls under way, and when the last one came.
     calls: Mutex<(usize, Instant)>,
-    /// The session's pulls; dropping the session aborts those still waiting.
-    pulls: Mutex<JoinSet<()>>,
+    /// The session's pulls and listings; dropping the session aborts those still waiting.
+    tasks: Mutex<JoinSet<()>>,
     running: AtomicUsize,
+}
+
+/// An answer waiting for the waiter's next call.
+enum Ready {
+    Pull(AwaitedPullResponse),
+    Chats(AwaitedChatsResponse),
+}
+
+impl Ready {
+    fn pull(id: i64, result: Result<Page, CallError>) -> Self {
+        let reply = pull_response(result);
+        count_request("pull", reply.code);
+        Self::Pull(AwaitedPullResponse { id, reply })
+    }
+
+    fn chats(id: i64, result: Result<Inbox, CallError>) -> Self {
+        let reply = chats_response(result);
+        count_request("chats", reply.code);
+        Self::Chats(AwaitedChatsResponse { id, reply })
+    }
+}
+
+/// A call handed over: a pull or a listing (missing if its caller left it out).
+enum Job {
+    Pull(Option<PullRequest>),
+    Chats(Option<ChatsRequest>),
+}
+
+impl Job {
+    async fn run(self, service: MessageService, id: i64, deadline: Option<Instant>) -> Ready {
+        match self {
+            Self::Pull(Some(pull)) => Ready::pull(id, service.pull(pull, deadline).await),
+            Self::Chats(Some(chats)) => Ready::chats(id, service.chats(chats, deadline).await),
+            job => job.refused(id, InvalidInput::Missing { field: job.field() }.into()),
+        }
+    }
+
+    fn refused(&self, id: i64, err: CallError) -> Ready {
+        match self {
+            Self::Pull(_) => Ready::pull(id, Err(err)),
+            Self::Chats(_) => Ready::chats(id, Err(err)),
+        }
+    }
+
+    fn field(&self) -> &'static str {
+        match self {
+            Self::Pull(_) => "pull",
+            Self::Chats(_) => "chats",
+        }
+    }
 }
 
 /// One pull counted against the cap until its answer is collected (or forgotten).
@@ -93,7 +147,7 @@ impl Sessions {
                     changed: Notify::new(),
                     turn: AtomicU64::new(0),
                     calls: Mutex::new((0, Instant::now())),
-                    pulls: Mutex::new(JoinSet::new()),
+                    tasks: Mutex::new(JoinSet::new()),
                     running: AtomicUsize::new(0),
                 })
             })
@@ -101,59 +155,71 @@ impl Sessions {
     }
 }
 
-/// Hands the request's pulls over, then returns the waiter's answers as soon as there are any,
-/// after `HoldMs` with none, or at once with none when a newer call of the same waiter comes.
+/// Hands the request's pulls and listings over, then returns the waiter's answers as soon as
+/// there are any, after `HoldMs` with none, or at once with none when a newer call of the same
+/// waiter comes.
 pub(super) async fn await_pulls(
     service: &MessageService,
     req: AwaitPullsRequest,
-) -> Vec<AwaitedPullResponse> {
+) -> AwaitPullsResponse {
     let sessions = &service.sessions;
     let session = sessions.session(req.waiter.unwrap_or_default());
     let _call = CallUnderWay::start(&session);
-    for (i, item) in req.pulls.unwrap_or_default().into_iter().enumerate() {
-        let id = item.id.unwrap_or_default();
+    let pulls = (req.pulls.unwrap_or_default().into_iter())
+        .map(|item| (item.id, item.budget_ms, Job::Pull(item.pull)));
+    let listings = (req.chats.unwrap_or_default().into_iter())
+        .map(|item| (item.id, item.budget_ms, Job::Chats(item.chats)));
+    for (i, (id, budget_ms, job)) in pulls.chain(listings).enumerate() {
+        let id = id.unwrap_or_default();
         match (i < MAX_ITEMS, sessions.hold()) {
-            (true, Some(held)) => session.start(service, item, held),
-            (false, held) => session.answer(id, Err(CallError::BatchTooLarge), held),
-            (true, None) => session.answer(id, Err(CallError::TooManyWaiting), None),
+            (true, Some(held)) => {
+                session.start(held, job.run(service.clone(), id, deadline_of(budget_ms)))
+            }
+            (false, held) => session.answer(job.refused(id, CallError::BatchTooLarge), held),
+            (true, None) => session.answer(job.refused(id, CallError::TooManyWaiting), None),
         }
     }
     let hold = Duration::from_millis(req.hold_ms.unwrap_or(0).max(0) as u64).min(MAX_HOLD);
-    session.collect(service, hold).await
+    let (mut replies, mut chats_replies) = (Vec::new(), Vec::new());
+    for ready in session.collect(service, hold).await {
+        match ready {
+            Ready::Pull(reply) => replies.push(reply),
+            Ready::Chats(reply) => chats_replies.push(reply),
+        }
+    }
+    AwaitPullsResponse {
+        replies,
+        chats_replies: Some(chats_replies),
+    }
+}
+
+/// A handed-over call's own budget: it outlives the call that handed it over.
+fn deadline_of(budget_ms: Option<i32>) -> Option<Instant> {
+    budget_ms.map(|ms| Instant::now() + Duration::from_millis(ms.max(0) as u64))
 }
 
 impl Session {
-    fn start(self: &Arc<Self>, service: &MessageService, item: AwaitedPullRequest, held: Held) {
-        let (service, session) = (service.clone(), Arc::downgrade(self));
-        let id = item.id.unwrap_or_default();
-        // The pull's own budget: it outlives the call that handed it over.
-        let deadline = item
-            .budget_ms
-            .map(|ms| Instant::now() + Duration::from_millis(ms.max(0) as u64));
+    fn start(self: &Arc<Self>, held: Held, work: impl Future<Output = Ready> + Send + 'static) {
+        let session = Arc::downgrade(self);
         self.running.fetch_add(1, Ordering::SeqCst);
-        let mut pulls = lock(&self.pulls);
-        while pulls.try_join_next().is_some() {}
-        pulls.spawn(async move {
-            let result = match item.pull {
-                Some(pull) => service.pull(pull, deadline).await,
-                None => Err(im_domain::InvalidInput::Missing { field: "pull" }.into()),
-            };
+        let mut tasks = lock(&self.tasks);
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(async move {
+            let ready = work.await;
             if let Some(session) = Weak::upgrade(&session) {
-                session.answer(id, result, Some(held));
+                session.answer(ready, Some(held));
                 session.running.fetch_sub(1, Ordering::SeqCst);
                 session.changed.notify_waiters();
             }
         });
     }
 
-    fn answer(&self, id: i64, result: Result<im_domain::Page, CallError>, held: Option<Held>) {
-        let reply = pull_response(result);
-        count_request("pull", reply.code);
-        lock(&self.ready).push((AwaitedPullResponse { id, reply }, held));
+    fn answer(&self, ready: Ready, held: Option<Held>) {
+        lock(&self.ready).push((ready, held));
         self.changed.notify_waiters();
     }
 
-    async fn collect(&self, service: &MessageService, hold: Duration) -> Vec<AwaitedPullResponse> {
+    async fn collect(&self, service: &MessageService, hold: Duration) -> Vec<Ready> {
         let turn = self.turn.fetch_add(1, Ordering::SeqCst) + 1;
         self.changed.notify_waiters();
         let until = tokio::time::Instant::now() + hold;

@@ -1,18 +1,22 @@
-//! The waiting pulls of one replica, handed over with `AwaitPulls`: one call under way holds all
-//! of them (and a second one, for a moment, hands new ones over), instead of a connection each.
+//! The waiting pulls and inbox listings of one replica, handed over with `AwaitPulls`: one call
+//! under way holds all of them (and a second one, for a moment, hands new ones over), instead of
+//! a connection each.
 //!
-//! The replica keeps a session for this process's name; each call hands over the pulls that
+//! The replica keeps a session for this process's name; each call hands over the calls that
 //! came since the last one and returns with the answers ready, the newest call ending the one
-//! before it. A call that fails or times out fails every pull of the session (pulls are safe to
-//! run again, and the layers above try them on the next replica), and the next call starts a
-//! session under a new name, leaving the old one for the replica to forget.
+//! before it. A call that fails or times out fails every waiting call of the session (reads are
+//! safe to run again, and the layers above try them on the next replica), and the next call
+//! starts a session under a new name, leaving the old one for the replica to forget.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use im_idl::{AwaitPullsRequest, AwaitedPullRequest, PullRequest, PullResponse};
+use im_idl::{
+    AwaitPullsRequest, AwaitedChatsRequest, AwaitedPullRequest, ChatsRequest, ChatsResponse,
+    PullRequest, PullResponse,
+};
 use tokio::sync::oneshot;
 use volo::net::Address;
 use volo_thrift::{ApplicationExceptionKind, ClientError};
@@ -29,7 +33,19 @@ const SILENCE: Duration = Duration::from_secs(2);
 /// Calls under way to one replica: one holding on, one handing new pulls over.
 const CALLS: usize = 2;
 
-type Answer = oneshot::Sender<Result<PullResponse, Failed>>;
+/// A call that waits at the replica.
+pub(super) enum Awaited {
+    Pull(PullRequest),
+    Chats(ChatsRequest),
+}
+
+/// Its answer.
+pub(super) enum Reply {
+    Pull(PullResponse),
+    Chats(ChatsResponse),
+}
+
+type Answer = oneshot::Sender<Result<Reply, Failed>>;
 
 #[derive(Default)]
 pub(super) struct Awaits {
@@ -40,9 +56,10 @@ pub(super) struct Awaits {
 struct State {
     /// This process's name at the replica: made anew after a failed call.
     waiter: Option<String>,
-    /// Pulls not yet handed over.
-    new: Vec<AwaitedPullRequest>,
-    /// Every pull not yet answered, handed over or not.
+    /// Calls not yet handed over.
+    new_pulls: Vec<AwaitedPullRequest>,
+    new_chats: Vec<AwaitedChatsRequest>,
+    /// Every call not yet answered, handed over or not.
     unanswered: HashMap<i64, Answer>,
     calls: usize,
     next_id: i64,
@@ -53,19 +70,27 @@ impl Awaits {
         self: Arc<Self>,
         batches: &Arc<Batches>,
         replica: Address,
-        pull: PullRequest,
+        awaited: Awaited,
         deadline: Instant,
-    ) -> Result<PullResponse, Failed> {
+    ) -> Result<Reply, Failed> {
         let (answer, answered) = oneshot::channel();
         let start_call = {
             let mut state = lock(&self.state);
             let id = state.next_id;
             state.next_id += 1;
-            state.new.push(AwaitedPullRequest {
-                id,
-                pull,
-                budget_ms: Some(budget_ms(deadline, Instant::now())),
-            });
+            let budget_ms = Some(budget_ms(deadline, Instant::now()));
+            match awaited {
+                Awaited::Pull(pull) => state.new_pulls.push(AwaitedPullRequest {
+                    id,
+                    pull,
+                    budget_ms,
+                }),
+                Awaited::Chats(chats) => state.new_chats.push(AwaitedChatsRequest {
+                    id,
+                    chats,
+                    budget_ms,
+                }),
+            }
             state.unanswered.insert(id, answer);
             let free = state.calls < CALLS;
             state.calls += usize::from(free);
@@ -76,15 +101,15 @@ impl Awaits {
         }
         answered
             .await
-            .unwrap_or_else(|_| Err(Failed::internal("the waiting pull ended without an answer")))
+            .unwrap_or_else(|_| Err(Failed::internal("the waiting call ended without an answer")))
     }
 
-    /// Calls the replica again and again while any pull waits for its answer.
+    /// Calls the replica again and again while any call waits for its answer.
     async fn hold_while_waited(self: Arc<Self>, batches: Arc<Batches>, replica: Address) {
         loop {
             let req = {
                 let mut state = lock(&self.state);
-                // Callers that went away before their pull was handed over are left out.
+                // Callers that went away before their call was handed over are left out.
                 let gone: Vec<i64> = (state.unanswered.iter())
                     .filter(|(_, answer)| answer.is_closed())
                     .map(|(id, _)| *id)
@@ -94,25 +119,36 @@ impl Awaits {
                 }
                 let state = &mut *state;
                 let unanswered = &state.unanswered;
-                state.new.retain(|pull| unanswered.contains_key(&pull.id));
+                state
+                    .new_pulls
+                    .retain(|pull| unanswered.contains_key(&pull.id));
+                state
+                    .new_chats
+                    .retain(|chats| unanswered.contains_key(&chats.id));
+                let nothing_new = state.new_pulls.is_empty() && state.new_chats.is_empty();
                 // Another call is under way, and this one has nothing to hand over.
-                if state.unanswered.is_empty() || (state.new.is_empty() && state.calls > 1) {
+                if state.unanswered.is_empty() || (nothing_new && state.calls > 1) {
                     state.calls -= 1;
                     return;
                 }
-                let handing = state.new.len().min(MAX_BATCH);
-                let rest = state.new.split_off(handing);
+                let pulls = state.new_pulls.len().min(MAX_BATCH);
+                let chats = state.new_chats.len().min(MAX_BATCH - pulls);
+                let (rest_pulls, rest_chats) = (
+                    state.new_pulls.split_off(pulls),
+                    state.new_chats.split_off(chats),
+                );
                 AwaitPullsRequest {
                     waiter: state
                         .waiter
                         .get_or_insert_with(new_waiter_name)
                         .clone()
                         .into(),
-                    pulls: std::mem::replace(&mut state.new, rest),
+                    pulls: std::mem::replace(&mut state.new_pulls, rest_pulls),
                     hold_ms: HOLD.as_millis() as i32,
+                    chats: Some(std::mem::replace(&mut state.new_chats, rest_chats)),
                 }
             };
-            let handed = req.pulls.len();
+            let handed = req.pulls.len() + req.chats.as_ref().map_or(0, Vec::len);
             metrics::histogram!("im_rpc_client_batch_size", "method" => "await_pulls")
                 .record(handed as f64);
             let call = addressed(&batches.client, &replica).await_pulls(req);
@@ -122,9 +158,12 @@ impl Awaits {
                 Ok(Ok(resp)) => {
                     lock(&batches.support)
                         .insert((replica.clone(), Exchange::Await), Support::Batches);
-                    for answer in resp.replies {
-                        if let Some(caller) = state.unanswered.remove(&answer.id) {
-                            let _ = caller.send(Ok(answer.reply));
+                    let pulls = (resp.replies.into_iter()).map(|a| (a.id, Reply::Pull(a.reply)));
+                    let chats = (resp.chats_replies.unwrap_or_default().into_iter())
+                        .map(|a| (a.id, Reply::Chats(a.reply)));
+                    for (id, reply) in pulls.chain(chats) {
+                        if let Some(caller) = state.unanswered.remove(&id) {
+                            let _ = caller.send(Ok(reply));
                         }
                     }
                     continue;
@@ -132,7 +171,7 @@ impl Awaits {
                 Ok(Err(ClientError::Application(err)))
                     if err.kind() == ApplicationExceptionKind::UNKNOWN_METHOD =>
                 {
-                    tracing::info!(%replica, "the replica cannot hold pulls: one call each");
+                    tracing::info!(%replica, "the replica cannot hold waiting calls: one call each");
                     let support = (replica.clone(), Exchange::Await);
                     lock(&batches.support).insert(support, Support::OneByOne);
                     Box::new(|| Failed::NoBatches)
@@ -142,7 +181,8 @@ impl Awaits {
                 Err(_) => Box::new(|| Failed::Error(NoAnswer(HOLD + SILENCE).into_client_error())),
             };
             state.waiter = None;
-            state.new.clear();
+            state.new_pulls.clear();
+            state.new_chats.clear();
             for (_, caller) in state.unanswered.drain() {
                 let _ = caller.send(Err(failed()));
             }
