@@ -69,8 +69,10 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub header_timeout_ms: u64,
 
-    /// Most client connections open at once; one accepted beyond it is closed at once.
-    #[arg(long, env = "IM_HTTP_MAX_CONNECTIONS", default_value_t = 10_000,
+    /// Most client connections open at once; one accepted beyond it is answered 503 with
+    /// Retry-After and closed. Lowered to what the open-file limit allows (the server raises
+    /// its soft limit to the hard one at start), less 1,024 for its own files.
+    #[arg(long, env = "IM_HTTP_MAX_CONNECTIONS", default_value_t = 16_384,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub max_connections: usize,
 }

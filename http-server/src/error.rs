@@ -81,6 +81,26 @@ impl ApiError {
         )
     }
 
+    pub fn too_many_connections() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            "overloaded: too many connections open, retry later",
+        )
+    }
+
+    /// The JSON body of the answer.
+    pub fn body(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.reply()).unwrap_or_default()
+    }
+
+    fn reply(&self) -> ErrorReply<'_> {
+        ErrorReply {
+            code: self.code as i32,
+            msg: &self.msg,
+        }
+    }
+
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such route")
     }
@@ -147,11 +167,7 @@ impl From<RpcError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorReply {
-            code: self.code as i32,
-            msg: &self.msg,
-        };
-        let mut response = (self.status, Json(body)).into_response();
+        let mut response = (self.status, Json(self.reply())).into_response();
         if let Some(allow) = self.allow {
             response
                 .headers_mut()

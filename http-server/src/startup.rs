@@ -2,12 +2,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::bail;
-use im_ops::{ReadinessCheck, Socket, Telemetry, listen};
+use bytes::Bytes;
+use im_ops::{RESERVED_FILES, ReadinessCheck, Socket, Telemetry, listen, raise_open_file_limit};
 use volo::net::incoming::DefaultIncoming;
 use volo_etcd_registry::EtcdDiscover;
 use volo_http::server::Server;
 
 use crate::config::Config;
+use crate::error::ApiError;
 use crate::routes::{self, ApiLimits};
 use crate::rpc_client::{Replicas, RpcClient};
 
@@ -33,7 +35,7 @@ pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
     };
     let mut server = Server::new(routes::router(rpc, ready, telemetry, limits));
     server
-        .set_max_connections(config.max_connections)
+        .set_max_connections(connection_cap(config.max_connections), refusal())
         .http1_config()
         .set_header_read_timeout(Duration::from_millis(config.header_timeout_ms));
     server
@@ -42,6 +44,41 @@ pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
         .map_err(|err| anyhow::anyhow!("http server failed: {err}"))?;
     tracing::info!("http-server stopped");
     Ok(())
+}
+
+/// The most client connections served at once: as configured, unless the open-file limit (raised
+/// as far as it goes) cannot hold that many. Beyond the file limit, accepting a connection would
+/// fail, and the client would get no answer at all.
+fn connection_cap(configured: usize) -> usize {
+    match raise_open_file_limit() {
+        Ok(files) => {
+            let cap =
+                usize::try_from(files.saturating_sub(RESERVED_FILES).max(1)).unwrap_or(usize::MAX);
+            if configured > cap {
+                tracing::warn!(
+                    configured,
+                    open_file_limit = files,
+                    "IM_HTTP_MAX_CONNECTIONS is more than the open-file limit allows: serving at most {cap}"
+                );
+            }
+            configured.min(cap)
+        }
+        Err(err) => {
+            tracing::warn!(%err, "cannot read or raise the open-file limit");
+            configured
+        }
+    }
+}
+
+/// What a connection beyond the cap gets before it is closed: the 503 of any overload.
+fn refusal() -> Bytes {
+    let body = ApiError::too_many_connections().body();
+    let head = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    [head.into_bytes(), body].concat().into()
 }
 
 async fn find_replicas(config: &Config) -> anyhow::Result<Replicas> {

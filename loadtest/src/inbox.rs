@@ -69,8 +69,8 @@ pub async fn follow_inbox(
         };
         let listing = match listed {
             Ok(listing) => listing,
-            Err(_) => {
-                received.errors += 1;
+            Err(kind) => {
+                received.failed(kind);
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
@@ -90,8 +90,8 @@ pub async fn follow_inbox(
                             break;
                         }
                     }
-                    Err(_) => {
-                        received.errors += 1;
+                    Err(kind) => {
+                        received.failed(kind);
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                 }

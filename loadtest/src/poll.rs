@@ -4,7 +4,7 @@
 //! that every receiver got every message of each room it follows exactly once, in order: what
 //! the room holds at the end, walked page by page.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -39,6 +39,8 @@ pub struct PollSummary {
     pub send_errors: usize,
     pub delivered: u64,
     pub pull_errors: u64,
+    /// Every error by what it was: `send <kind>` and `pull <kind>`.
+    pub error_kinds: BTreeMap<String, u64>,
     pub delivery: Latency,
     pub violations: Vec<String>,
 }
@@ -55,7 +57,8 @@ pub(crate) struct Received {
     /// What the receiver got of each room it follows, in order.
     pub(crate) rooms: HashMap<usize, Vec<(i64, String)>>,
     pub(crate) latency: Histogram<u64>,
-    pub(crate) errors: u64,
+    /// Failed calls, by kind.
+    pub(crate) errors: BTreeMap<String, u64>,
 }
 
 impl Received {
@@ -63,8 +66,13 @@ impl Received {
         Self {
             rooms: rooms.into_iter().map(|room| (room, Vec::new())).collect(),
             latency: Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid bounds"),
-            errors: 0,
+            errors: BTreeMap::new(),
         }
+    }
+
+    /// Counts a failed call; the caller backs off before the next.
+    pub(crate) fn failed(&mut self, kind: String) {
+        *self.errors.entry(kind).or_default() += 1;
     }
 
     /// Where the receiver stands: the senders still send; or they are done and it catches up
@@ -176,14 +184,17 @@ pub async fn run(args: PollArgs) -> anyhow::Result<bool> {
         })
         .collect();
     let mut acked_per_room: HashMap<usize, usize> = HashMap::new();
-    let mut send_errors = 0;
+    let mut error_kinds: BTreeMap<String, u64> = BTreeMap::new();
     for sender in senders {
         let (acked, errors) = sender.await?;
         for (room, n) in acked {
             *acked_per_room.entry(room).or_default() += n;
         }
-        send_errors += errors;
+        for kind in errors {
+            *error_kinds.entry(format!("send {kind}")).or_default() += 1;
+        }
     }
+    let send_errors = error_kinds.values().sum::<u64>() as usize;
     let sent = acked_per_room.values().sum();
     done.send_replace(Some(Arc::new(acked_per_room)));
     let mut received = Vec::with_capacity(receivers.len());
@@ -197,7 +208,10 @@ pub async fn run(args: PollArgs) -> anyhow::Result<bool> {
     for r in &received {
         latency.add(&r.latency).context("same bounds")?;
         delivered += r.rooms.values().map(|got| got.len() as u64).sum::<u64>();
-        pull_errors += r.errors;
+        for (kind, n) in &r.errors {
+            pull_errors += n;
+            *error_kinds.entry(format!("pull {kind}")).or_default() += n;
+        }
     }
     let violations = check(&apis[0], &rooms, &received).await;
     let summary = PollSummary {
@@ -209,6 +223,7 @@ pub async fn run(args: PollArgs) -> anyhow::Result<bool> {
         send_errors,
         delivered,
         pull_errors,
+        error_kinds,
         delivery: Latency::of(&latency),
         violations,
     };
@@ -228,9 +243,9 @@ async fn send(
     acks: Acks,
     deadline: Instant,
     think: Duration,
-) -> (HashMap<usize, usize>, usize) {
+) -> (HashMap<usize, usize>, Vec<String>) {
     let mut rng = fastrand::Rng::with_seed(id as u64);
-    let (mut acked, mut errors) = (HashMap::new(), 0);
+    let (mut acked, mut errors) = (HashMap::new(), Vec::new());
     let mut seq = 0;
     while Instant::now() < deadline {
         let room = rng.usize(..rooms.len());
@@ -245,7 +260,7 @@ async fn send(
                 acks.lock().expect("acks lock").insert(text, Instant::now());
                 *acked.entry(room).or_default() += 1;
             }
-            Err(_) => errors += 1,
+            Err(kind) => errors.push(kind),
         }
         tokio::time::sleep(think).await;
     }
@@ -292,8 +307,8 @@ async fn receive(
                     tokio::time::sleep(every).await;
                 }
             }
-            Err(_) => {
-                received.errors += 1;
+            Err(kind) => {
+                received.failed(kind);
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
@@ -340,6 +355,12 @@ fn print(summary: &PollSummary) {
         "{:.1} s, {} messages sent ({} send errors), {} deliveries ({} pull errors)",
         summary.seconds, summary.sent, summary.send_errors, summary.delivered, summary.pull_errors
     );
+    if !summary.error_kinds.is_empty() {
+        let kinds: Vec<String> = (summary.error_kinds.iter())
+            .map(|(kind, n)| format!("{kind}: {n}"))
+            .collect();
+        println!("errors by kind: {}", kinds.join(", "));
+    }
     println!(
         "delivery latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}",
         d.p50_ms, d.p90_ms, d.p99_ms, d.p999_ms, d.max_ms

@@ -27,6 +27,10 @@ pub async fn run(mut config: Config, telemetry: Telemetry) -> anyhow::Result<()>
         config.db_readers,
         config.db_pool_size
     );
+    // Thrift clients may each keep a connection, and a long poll holds its own.
+    if let Err(err) = im_ops::raise_open_file_limit() {
+        tracing::warn!(%err, "cannot read or raise the open-file limit");
+    }
     let waiters = Waiters::new(config.pull_max_waiting);
     let store = open_store(&config, waiters.clone()).await?;
     tokio::spawn(watch_other_replicas(

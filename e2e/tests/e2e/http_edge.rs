@@ -194,7 +194,7 @@ async fn half_sent_headers_and_idle_connections_are_closed() {
 }
 
 #[tokio::test]
-async fn connections_beyond_the_cap_are_closed() {
+async fn connections_beyond_the_cap_are_refused_with_503_and_closed() {
     let http = start_http_server(
         vec![([127, 0, 0, 1], free_port()).into()],
         &[("IM_HTTP_MAX_CONNECTIONS", "2".to_owned())],
@@ -204,7 +204,18 @@ async fn connections_beyond_the_cap_are_closed() {
     let mut second = tokio::net::TcpStream::connect(http.addr).await.unwrap();
     ping_on(&mut second).await;
     let mut third = tokio::net::TcpStream::connect(http.addr).await.unwrap();
-    assert_eq!(read_until_closed(&mut third).await, "");
+    let refusal = read_until_closed(&mut third).await;
+    assert!(
+        refusal.starts_with("HTTP/1.1 503 ") && refusal.contains("retry-after: 1\r\n"),
+        "{refusal}"
+    );
+    let (_, body) = refusal.split_once("\r\n\r\n").unwrap();
+    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["code"], 2, "{body}");
+    assert!(
+        body["msg"].as_str().unwrap().contains("connections"),
+        "{body}"
+    );
     // The two served connections still work, and once one leaves a new one is served.
     ping_on(&mut first).await;
     drop(second);

@@ -101,7 +101,7 @@ pub struct Server<S, L = Identity, SP = DefaultProvider> {
     server: auto::Builder<TokioExecutor>,
     config: Config,
     // Patched (see PATCHED.md).
-    max_connections: Option<usize>,
+    max_connections: Option<ConnectionLimit>,
     shutdown_hooks: Vec<Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>>,
     span_provider: SP,
     #[cfg(feature = "__tls")]
@@ -259,10 +259,11 @@ impl<S, L, SP> Server<S, L, SP> {
         self
     }
 
-    /// Patched (see PATCHED.md): at most `max` connections are served at once; a connection
-    /// accepted beyond that is closed at once.
-    pub fn set_max_connections(&mut self, max: usize) -> &mut Self {
-        self.max_connections = Some(max);
+    /// Patched (see PATCHED.md): at most `max` connections are served at once. A connection
+    /// accepted beyond that gets `refusal` (a whole HTTP/1.1 response, which should say
+    /// `connection: close`) and is closed.
+    pub fn set_max_connections(&mut self, max: usize, refusal: bytes::Bytes) -> &mut Self {
+        self.max_connections = Some(ConnectionLimit { max, refusal });
         self
     }
 
@@ -413,13 +414,36 @@ impl<S, L, SP> Server<S, L, SP> {
     }
 }
 
+/// Patched (see PATCHED.md): the most connections served at once, and the response that one
+/// more gets.
+#[derive(Clone)]
+struct ConnectionLimit {
+    max: usize,
+    refusal: bytes::Bytes,
+}
+
+/// Patched (see PATCHED.md): writes `refusal` to a connection beyond the limit and closes it.
+/// What the client sent is read and dropped first, so that closing does not reset the
+/// connection before the client has read the refusal. Gives up after a second.
+async fn refuse(mut stream: volo::net::conn::ConnStream, refusal: bytes::Bytes) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let refuse = async {
+        stream.write_all(&refusal).await?;
+        stream.shutdown().await?;
+        let mut sent = [0; 1024];
+        while stream.read(&mut sent).await? > 0 {}
+        std::io::Result::Ok(())
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), refuse).await;
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn serve<I, S, SP>(
     server: Arc<auto::Builder<TokioExecutor>>,
     mut incoming: I,
     service: S,
     config: Config,
-    max_connections: Option<usize>,
+    max_connections: Option<ConnectionLimit>,
     exit_flag: Arc<RwLock<bool>>,
     conn_cnt: Arc<AtomicUsize>,
     exit_notify: Arc<Notify>,
@@ -439,12 +463,22 @@ async fn serve<I, S, SP>(
 
         let conn = match incoming.accept().await {
             Ok(Some(conn)) => conn,
+            // Patched (see PATCHED.md): out of file descriptors, accept fails at once until
+            // one is freed; trying again at once would spin.
+            Err(err) => {
+                tracing::warn!("[Volo-HTTP] accept failed: {err}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
             _ => continue,
         };
-        // Patched (see PATCHED.md): dropping the connection closes it.
-        if max_connections.is_some_and(|max| conn_cnt.load(Ordering::Relaxed) >= max) {
-            tracing::debug!("[Volo-HTTP] connection limit reached, closing a new connection");
-            continue;
+        // Patched (see PATCHED.md).
+        if let Some(limit) = &max_connections {
+            if conn_cnt.load(Ordering::Relaxed) >= limit.max {
+                tracing::debug!("[Volo-HTTP] connection limit reached, refusing a connection");
+                tokio::spawn(refuse(conn.stream, limit.refusal.clone()));
+                continue;
+            }
         }
         #[cfg(feature = "__tls")]
         let conn = {
