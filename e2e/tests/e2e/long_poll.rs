@@ -143,6 +143,63 @@ async fn a_waiter_on_one_replica_wakes_for_a_message_committed_by_another() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_client_that_hangs_up_gives_its_waiting_place_back_at_once() {
+    use tokio::io::AsyncWriteExt;
+    let database_url = fresh_database_url();
+    let rpc = start_rpc_server_with(&database_url, &[("ETCD_ENDPOINTS", String::new())]);
+    let http = start_http_server(
+        vec![rpc.addr],
+        &[("IM_HTTP_MAX_WAITING_PULLS", "1".to_owned())],
+    );
+    let api = Api::new(http.addr);
+    // The one place to wait, taken by a client that then hangs up mid-wait.
+    let mut client = tokio::net::TcpStream::connect(http.addr).await.unwrap();
+    client
+        .write_all(b"GET /api/pull?chat=hu:x&wait_ms=30000 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    pulls_waiting(rpc.admin, 1.0).await;
+    drop(client);
+    // Well within its 30 s, the place is free again.
+    eventually("the place is given back", AT_ONCE, || async {
+        let quick = api.client().get(api.url("/api/pull?chat=hu:y&wait_ms=1"));
+        matches!(api.try_answer(quick).await, Ok((StatusCode::OK, _, _)))
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_request_sent_behind_a_waiting_pull_is_answered_after_it() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stack = Stack::start(1);
+    let mut conn = tokio::net::TcpStream::connect(stack.http.addr)
+        .await
+        .unwrap();
+    conn.write_all(b"GET /api/pull?chat=pp:x&wait_ms=20000 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    pulls_waiting(stack.replicas[0].admin, 1.0).await;
+    // Pipelined on the same connection while the first waits: the server reads its start while
+    // watching for a hang-up, and must keep it.
+    conn.write_all(
+        b"GET /api/pull?chat=pp:x&reverse=true&limit=10 HTTP/1.1\r\nHost: x\r\n\
+          User-Agent: a-pipelining-client-with-a-long-name\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    stack.api().send_ok("pp:x", "pp", "hello").await;
+    let mut answers = String::new();
+    let mut chunk = [0u8; 1024];
+    while answers.matches("\"hello\"").count() < 2 {
+        let read = tokio::time::timeout(AT_ONCE, conn.read(&mut chunk)).await;
+        let n = read.expect("both answers come").unwrap();
+        assert!(n > 0, "closed before both answers: {answers}");
+        answers.push_str(&String::from_utf8_lossy(&chunk[..n]));
+    }
+    assert_eq!(answers.matches("HTTP/1.1 200 OK").count(), 2, "{answers}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn waiting_pulls_are_capped_and_hold_no_in_flight_permit() {
     let database_url = fresh_database_url();
     let rpc = start_rpc_server_with(

@@ -431,14 +431,20 @@ where
         cx: &mut ServerContext,
         req: Request<B>,
     ) -> Result<Self::Response, Self::Error> {
-        if let Ok(matched) = self.matcher.at(req.uri().clone().path()) {
-            if let Some((route, pattern)) = self.routes.get(matched.value) {
-                if !matched.params.is_empty() {
-                    cx.params_mut().extend(matched.params);
-                }
-                MatchedPath::record(cx, pattern);
-                return route.call(cx, req).await;
+        // Patched (see PATCHED.md): the match borrows the path only until the route is found.
+        // A clone of the URI, as the published code matched on, lived through the whole call,
+        // and with it the buffer the request's head was read into (8 to 16 KiB): a handler
+        // that waits, a long poll, held it all along.
+        let matched_route = self.matcher.at(req.uri().path()).ok().and_then(|matched| {
+            let (route, pattern) = self.routes.get(matched.value)?;
+            if !matched.params.is_empty() {
+                cx.params_mut().extend(matched.params);
             }
+            MatchedPath::record(cx, pattern);
+            Some(route)
+        });
+        if let Some(route) = matched_route {
+            return route.call(cx, req).await;
         }
 
         // No route handles this request. An outer router may already have recorded its prefix
