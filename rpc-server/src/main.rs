@@ -6,9 +6,10 @@ use rpc_server::{config::Config, startup};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[volo::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    let telemetry = im_ops::init();
-    startup::run(config, telemetry).await
+    im_ops::runtime()?.block_on(async {
+        let telemetry = im_ops::init();
+        startup::run(config, telemetry).await
+    })
 }
