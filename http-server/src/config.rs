@@ -71,7 +71,8 @@ pub struct Config {
 
     /// Most client connections open at once; one accepted beyond it is answered 503 with
     /// Retry-After and closed. Lowered to what the open-file limit allows (the server raises
-    /// its soft limit to the hard one at start), less 1,024 for its own files.
+    /// its soft limit to the hard one at start), less 1,024 for its own files (a quarter of a
+    /// limit below 4,096).
     #[arg(long, env = "IM_HTTP_MAX_CONNECTIONS", default_value_t = 16_384,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub max_connections: usize,

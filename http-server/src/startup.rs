@@ -3,7 +3,9 @@ use std::time::Duration;
 
 use anyhow::bail;
 use bytes::Bytes;
-use im_ops::{RESERVED_FILES, ReadinessCheck, Socket, Telemetry, listen, raise_open_file_limit};
+use im_ops::{
+    ReadinessCheck, Socket, Telemetry, connections_within, listen, raise_open_file_limit,
+};
 use volo::net::incoming::DefaultIncoming;
 use volo_etcd_registry::EtcdDiscover;
 use volo_http::server::Server;
@@ -47,13 +49,12 @@ pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
 }
 
 /// The most client connections served at once: as configured, unless the open-file limit (raised
-/// as far as it goes) cannot hold that many. Beyond the file limit, accepting a connection would
+/// as far as it goes) cannot hold that many besides the server's own files. Beyond the file limit, accepting a connection would
 /// fail, and the client would get no answer at all.
 fn connection_cap(configured: usize) -> usize {
     match raise_open_file_limit() {
         Ok(files) => {
-            let cap =
-                usize::try_from(files.saturating_sub(RESERVED_FILES).max(1)).unwrap_or(usize::MAX);
+            let cap = connections_within(files);
             if configured > cap {
                 tracing::warn!(
                     configured,

@@ -10,7 +10,7 @@ mod runtime;
 mod telemetry;
 
 pub use admin::{ReadinessCheck, admin_router};
-pub use files::{RESERVED_FILES, raise_open_file_limit};
+pub use files::{connections_within, raise_open_file_limit};
 pub use listener::{Socket, listen};
 pub use registry_args::RegistryArgs;
 pub use runtime::runtime;
