@@ -16,8 +16,8 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 
 /// mimalloc hands a thread's freed pages back to the system only when that thread allocates
 /// again, so a server that went idle after a burst (10,000 long polls answered) kept hundreds of
-/// MiB resident. A worker about to go idle collects its heap first; a busy one, which parks
-/// often, at most every [`COLLECT_EVERY`].
+/// MiB resident. A worker about to go idle collects its heap first, unless it did so within the
+/// last [`COLLECT_EVERY`] (a busy worker parks often); the next park after that collects.
 fn give_back_freed_memory() {
     thread_local! {
         static LAST: Cell<Option<Instant>> = const { Cell::new(None) };

@@ -263,7 +263,11 @@ impl<S, L, SP> Server<S, L, SP> {
     /// accepted beyond that gets `refusal` (a whole HTTP/1.1 response, which should say
     /// `connection: close`) and is closed.
     pub fn set_max_connections(&mut self, max: usize, refusal: bytes::Bytes) -> &mut Self {
-        self.max_connections = Some(ConnectionLimit { max, refusal });
+        self.max_connections = Some(ConnectionLimit {
+            max,
+            refusal,
+            refusing: Arc::default(),
+        });
         self
     }
 
@@ -420,13 +424,24 @@ impl<S, L, SP> Server<S, L, SP> {
 struct ConnectionLimit {
     max: usize,
     refusal: bytes::Bytes,
+    /// Refusals under way: each holds its connection for up to a second.
+    refusing: Arc<AtomicUsize>,
 }
+
+/// Patched (see PATCHED.md): the most refusals under way at once; beyond them a connection is
+/// closed at once, so that a flood of connections cannot take the files the server needs.
+const MAX_REFUSING: usize = 256;
 
 /// Patched (see PATCHED.md): writes `refusal` to a connection beyond the limit and closes it.
 /// What the client sent is read and dropped first, so that closing does not reset the
 /// connection before the client has read the refusal. Gives up after a second.
-async fn refuse(mut stream: volo::net::conn::ConnStream, refusal: bytes::Bytes) {
+async fn refuse(
+    mut stream: volo::net::conn::ConnStream,
+    refusal: bytes::Bytes,
+    refusing: Arc<AtomicUsize>,
+) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    defer! { refusing.fetch_sub(1, Ordering::Relaxed); }
     let refuse = async {
         stream.write_all(&refusal).await?;
         stream.shutdown().await?;
@@ -476,7 +491,12 @@ async fn serve<I, S, SP>(
         if let Some(limit) = &max_connections {
             if conn_cnt.load(Ordering::Relaxed) >= limit.max {
                 tracing::debug!("[Volo-HTTP] connection limit reached, refusing a connection");
-                tokio::spawn(refuse(conn.stream, limit.refusal.clone()));
+                if limit.refusing.fetch_add(1, Ordering::Relaxed) < MAX_REFUSING {
+                    let refusing = limit.refusing.clone();
+                    tokio::spawn(refuse(conn.stream, limit.refusal.clone(), refusing));
+                } else {
+                    limit.refusing.fetch_sub(1, Ordering::Relaxed);
+                }
                 continue;
             }
         }
