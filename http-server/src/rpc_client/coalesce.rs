@@ -153,14 +153,14 @@ where
             }
             ImServiceRequestSend::Pull(pull) => {
                 let alone = unproven.then(|| ImServiceRequestSend::Pull(pull.clone()));
-                let awaits = awaits_of(batches, &replica);
+                let awaits = queue_of(&batches.awaits, &replica);
                 let awaited = Awaited::Pull(pull.req);
                 let answer = awaits.call(batches, replica, awaited, deadline).await;
                 (answer.map(Reply::into_recv), alone)
             }
             ImServiceRequestSend::Chats(chats) if exchange == Exchange::Await => {
                 let alone = unproven.then(|| ImServiceRequestSend::Chats(chats.clone()));
-                let awaits = awaits_of(batches, &replica);
+                let awaits = queue_of(&batches.awaits, &replica);
                 let awaited = Awaited::Chats(chats.req);
                 let answer = awaits.call(batches, replica, awaited, deadline).await;
                 (answer.map(Reply::into_recv), alone)
@@ -249,13 +249,6 @@ pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn awaits_of(batches: &Batches, replica: &Address) -> Arc<Awaits> {
-    lock(&batches.awaits)
-        .entry(replica.clone())
-        .or_default()
-        .clone()
-}
-
 impl Reply {
     fn into_recv(self) -> Option<ImServiceResponseRecv> {
         Some(match self {
@@ -265,9 +258,7 @@ impl Reply {
     }
 }
 
-fn queue_of<Req, Resp>(
-    queues: &Mutex<HashMap<Address, Arc<Queue<Req, Resp>>>>,
-    replica: &Address,
-) -> Arc<Queue<Req, Resp>> {
+/// The replica's queue (or awaits) in `queues`, made when new.
+fn queue_of<T: Default>(queues: &Mutex<HashMap<Address, Arc<T>>>, replica: &Address) -> Arc<T> {
     lock(queues).entry(replica.clone()).or_default().clone()
 }
