@@ -1,10 +1,13 @@
-//! The layers every API request passes before its route: request metrics, the body read within
-//! its deadline, and load shedding.
+//! The layers every request passes before its route: request metrics, then, for the API, the
+//! body read within its deadline and load shedding, in one layer (each layer costs a waiting
+//! request a future of its own, and thousands of requests may wait).
 
+use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use volo::Service;
 use volo::context::Context;
 use volo_http::body::Body;
 use volo_http::context::ServerContext;
@@ -16,24 +19,36 @@ use volo_http::utils::Extension;
 
 use crate::body::read_body;
 use crate::error::ApiError;
-use crate::routes::{ApiLimits, ROUTES};
+use crate::routes::{Api, ROUTES};
 
 /// Counts requests by route and status and times them; unknown paths share one label so that
-/// scanners cannot blow up the number of series.
-pub async fn track_requests(cx: &mut ServerContext, req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    let route = ROUTES.into_iter().find(|r| *r == path).unwrap_or("other");
-    let started = Instant::now();
-    let Ok(resp) = next.run(cx, req).await;
-    metrics::histogram!("im_http_request_duration_seconds", "route" => route)
-        .record(started.elapsed());
-    metrics::counter!(
-        "im_http_requests_total",
-        "route" => route,
-        "status" => resp.status().as_str().to_owned()
-    )
-    .increment(1);
-    resp
+/// scanners cannot blow up the number of series. It wraps the whole router rather than being a
+/// layer of it, which would box one more future for every request.
+#[derive(Clone)]
+pub struct TrackRequests<S>(pub S);
+
+impl<S> Service<ServerContext, Request> for TrackRequests<S>
+where
+    S: Service<ServerContext, Request, Response = Response, Error = Infallible> + Send + Sync,
+{
+    type Response = Response;
+    type Error = Infallible;
+
+    async fn call(&self, cx: &mut ServerContext, req: Request) -> Result<Response, Infallible> {
+        let path = req.uri().path();
+        let route = ROUTES.into_iter().find(|r| *r == path).unwrap_or("other");
+        let started = Instant::now();
+        let Ok(resp) = self.0.call(cx, req).await;
+        metrics::histogram!("im_http_request_duration_seconds", "route" => route)
+            .record(started.elapsed());
+        metrics::counter!(
+            "im_http_requests_total",
+            "route" => route,
+            "status" => resp.status().as_str().to_owned()
+        )
+        .increment(1);
+        Ok(resp)
+    }
 }
 
 /// Permits for API requests in progress.
@@ -57,37 +72,28 @@ impl InFlightPermit {
     }
 }
 
-/// Refuses a request at once when too many are in progress, rather than queueing it: the client
-/// learns within microseconds to come back later, and memory stays bounded.
-pub async fn shed_load(
-    Extension(InFlight(permits)): Extension<InFlight>,
-    cx: &mut ServerContext,
-    req: Request,
-    next: Next,
-) -> Response {
-    let Ok(permit) = permits.try_acquire_owned() else {
-        return ApiError::overloaded().into_response();
-    };
-    cx.extensions_mut()
-        .insert(InFlightPermit(Arc::new(Mutex::new(Some(permit)))));
-    let Ok(resp) = next.run(cx, req).await;
-    resp
-}
-
-/// Reads the whole body within the body deadline before the request counts as in progress: a
-/// client that trickles its body holds its own connection, never one of the API permits.
-pub async fn read_body_first(
-    Extension(limits): Extension<ApiLimits>,
+/// Reads the whole body within the body deadline, then refuses the request at once when too
+/// many are in progress, rather than queueing it: the client learns within microseconds to come
+/// back later, and memory stays bounded. The body comes first so that a client that trickles it
+/// holds its own connection, never one of the permits.
+pub async fn admit(
+    Extension(api): Extension<Arc<Api>>,
     cx: &mut ServerContext,
     req: Request,
     next: Next,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    let body = match tokio::time::timeout(limits.body_timeout, read_body(body)).await {
-        Err(_) => return ApiError::body_timeout(limits.body_timeout).into_response(),
+    let body_timeout = api.limits.body_timeout;
+    let body = match tokio::time::timeout(body_timeout, read_body(body)).await {
+        Err(_) => return ApiError::body_timeout(body_timeout).into_response(),
         Ok(Err(err)) => return err.into_response(),
         Ok(Ok(body)) => body,
     };
+    let Ok(permit) = api.in_flight.0.clone().try_acquire_owned() else {
+        return ApiError::overloaded().into_response();
+    };
+    cx.extensions_mut()
+        .insert(InFlightPermit(Arc::new(Mutex::new(Some(permit)))));
     let Ok(resp) = next
         .run(cx, Request::from_parts(parts, Body::from(body)))
         .await;

@@ -127,7 +127,9 @@ func checkHTTPThroughKitex(t *testing.T, api *harness.HTTPServer, kitex *imserve
 		t.Fatalf("send answered %+v", m)
 	}
 
-	status, body := httpJSON(t, http.MethodGet, api.URL("/api/pull?chat=al:bob"), "")
+	// With wait_ms, as a long poll: the Kitex server does not know AwaitPulls, so the
+	// http-server makes the call alone (its page is not empty: it is answered at once).
+	status, body := httpJSON(t, http.MethodGet, api.URL("/api/pull?chat=al:bob&wait_ms=20000"), "")
 	var page struct {
 		Messages []struct {
 			Text     string `json:"text"`
@@ -144,7 +146,7 @@ func checkHTTPThroughKitex(t *testing.T, api *harness.HTTPServer, kitex *imserve
 		t.Fatalf("pull answered %s", body)
 	}
 
-	status, body = httpJSON(t, http.MethodGet, api.URL("/api/chats?member=al"), "")
+	status, body = httpJSON(t, http.MethodGet, api.URL("/api/chats?member=al&wait_ms=20000"), "")
 	var inbox struct {
 		Chats []struct {
 			Chat        string `json:"chat"`

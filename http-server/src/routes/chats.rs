@@ -4,26 +4,25 @@ use im_idl::ChatsRequest;
 use volo_http::server::extract::Json;
 use volo_http::utils::Extension;
 
-use super::pull::{WaitingCalls, wait_ms};
-use super::{ApiLimits, rpc_outcome};
+use super::pull::wait_ms;
+use super::{Api, rpc_outcome};
 use crate::api::{ChatJson, ChatsReply};
 use crate::error::ApiError;
 use crate::fields::Fields;
 use crate::middleware::InFlightPermit;
-use crate::rpc_client::RpcClient;
 
 /// `GET /api/chats`: a member's inbox. Fields `member`, `cursor` (0), `limit` (0: the default,
 /// 20), `reverse` (false), `wait_ms` (0: answer at once; a forward listing whose page is empty
 /// waits up to this long for any room of the member to change).
 pub async fn chats(
-    Extension(rpc): Extension<Arc<RpcClient>>,
-    Extension(limits): Extension<ApiLimits>,
-    Extension(waiting): Extension<WaitingCalls>,
+    Extension(api): Extension<Arc<Api>>,
     Extension(in_flight): Extension<InFlightPermit>,
     fields: Fields,
 ) -> Result<Json<ChatsReply>, ApiError> {
     let reverse = fields.boolean("reverse")?.unwrap_or(false);
-    let (wait, _waiting) = waiting.admit(&fields, reverse, &limits, &in_flight)?;
+    let (wait, _waiting) = api
+        .waiting
+        .admit(&fields, reverse, &api.limits, &in_flight)?;
     let req = ChatsRequest {
         member: fields.string("member")?.unwrap_or_default().into(),
         cursor: Some(fields.integer("cursor")?.unwrap_or(0)),
@@ -31,7 +30,9 @@ pub async fn chats(
         reverse: Some(reverse),
         wait_ms: wait_ms(wait),
     };
-    let resp = rpc.chats(req, wait).await?;
+    // Its map is not kept through the wait.
+    drop(fields);
+    let resp = api.rpc.chats(req, wait).await?;
     rpc_outcome(resp.code, &resp.msg)?;
     Ok(Json(ChatsReply {
         chats: resp

@@ -15,8 +15,10 @@ use volo_http::server::route::{Router, get, post};
 use volo_http::utils::Extension;
 
 use crate::error::ApiError;
-use crate::middleware::{InFlight, read_body_first, shed_load, track_requests};
+use crate::middleware::{InFlight, TrackRequests, admit};
 use crate::rpc_client::RpcClient;
+
+pub use pull::WaitingCalls;
 
 /// The routes that get their own label in the request metrics.
 pub const ROUTES: [&str; 7] = [
@@ -43,29 +45,44 @@ pub struct ApiLimits {
     pub max_wait: Duration,
 }
 
+/// What the API's routes share, as one extension.
+pub struct Api {
+    pub rpc: RpcClient,
+    pub limits: ApiLimits,
+    pub in_flight: InFlight,
+    pub waiting: WaitingCalls,
+}
+
+impl Api {
+    pub fn new(rpc: RpcClient, limits: ApiLimits) -> Self {
+        Self {
+            rpc,
+            limits,
+            in_flight: InFlight::new(limits.max_in_flight),
+            waiting: WaitingCalls::new(limits.max_waiting_pulls),
+        }
+    }
+}
+
 pub fn router(
     rpc: RpcClient,
     ready: ReadinessCheck,
     telemetry: Telemetry,
     limits: ApiLimits,
-) -> Router {
-    // Later layers run first: the body is read before a permit is taken.
+) -> TrackRequests<Router> {
+    // Later layers run first: `admit` finds the extension.
     let api = Router::new()
         .route("/api/send", post(send::send).fallback(only_post))
         .route("/api/pull", get(pull::pull).fallback(only_get))
         .route("/api/chats", get(chats::chats).fallback(only_get))
-        .layer(middleware::from_fn(shed_load))
-        .layer(middleware::from_fn(read_body_first))
-        .layer(Extension(InFlight::new(limits.max_in_flight)))
-        .layer(Extension(pull::WaitingCalls::new(limits.max_waiting_pulls)))
-        .layer(Extension(limits));
-    Router::new()
+        .layer(middleware::from_fn(admit))
+        .layer(Extension(Arc::new(Api::new(rpc, limits))));
+    let all = Router::new()
         .route("/ping", get(ping::ping).fallback(only_get))
         .merge(api)
         .merge(admin_router(ready, telemetry))
-        .fallback(not_found)
-        .layer(Extension(Arc::new(rpc)))
-        .layer(middleware::from_fn(track_requests))
+        .fallback(not_found);
+    TrackRequests(all)
 }
 
 async fn not_found() -> ApiError {

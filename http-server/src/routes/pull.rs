@@ -7,12 +7,11 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use volo_http::server::extract::Json;
 use volo_http::utils::Extension;
 
-use super::{ApiLimits, rpc_outcome};
+use super::{Api, ApiLimits, rpc_outcome};
 use crate::api::{MessageJson, PullReply};
 use crate::error::ApiError;
 use crate::fields::Fields;
 use crate::middleware::InFlightPermit;
-use crate::rpc_client::RpcClient;
 
 /// Permits for calls that wait for a change (pulls and inbox listings).
 #[derive(Clone)]
@@ -56,14 +55,14 @@ pub fn wait_ms(wait: Duration) -> Option<i32> {
 /// `wait_ms` (0: answer at once; a forward pull whose page is empty waits up to this long for
 /// the room's next message).
 pub async fn pull(
-    Extension(rpc): Extension<Arc<RpcClient>>,
-    Extension(limits): Extension<ApiLimits>,
-    Extension(waiting): Extension<WaitingCalls>,
+    Extension(api): Extension<Arc<Api>>,
     Extension(in_flight): Extension<InFlightPermit>,
     fields: Fields,
 ) -> Result<Json<PullReply>, ApiError> {
     let reverse = fields.boolean("reverse")?.unwrap_or(false);
-    let (wait, _waiting) = waiting.admit(&fields, reverse, &limits, &in_flight)?;
+    let (wait, _waiting) = api
+        .waiting
+        .admit(&fields, reverse, &api.limits, &in_flight)?;
     let req = PullRequest {
         chat: fields.string("chat")?.unwrap_or_default().into(),
         cursor: fields.integer("cursor")?.unwrap_or(0),
@@ -71,7 +70,9 @@ pub async fn pull(
         reverse: Some(reverse),
         wait_ms: wait_ms(wait),
     };
-    let resp = rpc.pull(req, wait).await?;
+    // Its map is not kept through the wait.
+    drop(fields);
+    let resp = api.rpc.pull(req, wait).await?;
     rpc_outcome(resp.code, &resp.msg)?;
     Ok(Json(PullReply {
         messages: resp

@@ -4,16 +4,15 @@ use im_idl::{Message, SendRequest};
 use volo_http::server::extract::Json;
 use volo_http::utils::Extension;
 
-use super::rpc_outcome;
+use super::{Api, rpc_outcome};
 use crate::api::{MessageJson, SendReply};
 use crate::error::ApiError;
 use crate::fields::Fields;
-use crate::rpc_client::RpcClient;
 
 /// `POST /api/send`: fields `chat`, `text`, `sender` and the optional `client_msg_id` (or the
 /// `Idempotency-Key` header). The rpc-server validates them.
 pub async fn send(
-    Extension(rpc): Extension<Arc<RpcClient>>,
+    Extension(api): Extension<Arc<Api>>,
     fields: Fields,
 ) -> Result<Json<SendReply>, ApiError> {
     let message = Message {
@@ -23,7 +22,7 @@ pub async fn send(
         send_time: None,
         client_msg_id: fields.string("client_msg_id")?.map(Into::into),
     };
-    let resp = rpc.send(SendRequest { message }).await?;
+    let resp = api.rpc.send(SendRequest { message }).await?;
     rpc_outcome(resp.code, &resp.msg)?;
     Ok(Json(SendReply {
         message: resp.stored.map(MessageJson::from),

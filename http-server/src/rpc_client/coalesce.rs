@@ -15,7 +15,7 @@
 //! out whatever it did not commit in time; a call whose caller went away before its exchange
 //! left is left out here. Pulls and inbox listings that may wait never join a batch, which would
 //! hold back the others: they are handed over to the replica to wait there, all on one call
-//! (`awaits`).
+//! (`awaits`, reached from `waiting` without the client's layers).
 //! Replicas that do not know these methods (a Kitex server, an older release) get their calls
 //! one by one.
 
@@ -24,9 +24,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use im_idl::{
-    ImServiceChatsResultRecv, ImServiceClient, ImServicePullResultRecv, ImServiceRequestSend,
-    ImServiceResponseRecv, ImServiceSendResultRecv, PullRequest, PullResponse, SendRequest,
-    SendResponse,
+    ImServiceClient, ImServicePullResultRecv, ImServiceRequestSend, ImServiceResponseRecv,
+    ImServiceSendResultRecv, PullRequest, PullResponse, SendRequest, SendResponse,
 };
 use metainfo::METAINFO;
 use volo::Service;
@@ -36,7 +35,8 @@ use volo::net::Address;
 use volo_thrift::context::ClientContext;
 use volo_thrift::{ApplicationException, ApplicationExceptionKind, ClientError};
 
-use awaits::{Awaited, Awaits, Reply};
+use awaits::Awaits;
+pub(super) use awaits::{Awaited, Reply};
 use exchange::Queue;
 
 mod awaits;
@@ -52,20 +52,8 @@ pub(super) struct CoalesceLayer {
 }
 
 impl CoalesceLayer {
-    /// `client` carries the exchanges (addressed per call); `exchanges` bounds those under way
-    /// to one replica (0: no batches, every call its own exchange).
-    pub(super) fn new(client: ImServiceClient, exchanges: usize) -> Self {
-        let batches = Batches {
-            client,
-            exchanges,
-            sends: Mutex::default(),
-            pulls: Mutex::default(),
-            awaits: Mutex::default(),
-            support: Mutex::default(),
-        };
-        Self {
-            batches: Arc::new(batches),
-        }
+    pub(super) fn new(batches: Arc<Batches>) -> Self {
+        Self { batches }
     }
 }
 
@@ -109,17 +97,8 @@ where
             Some(replica) if batches.exchanges > 0 => replica,
             _ => return self.inner.call(cx, req).await,
         };
-        let exchange = match &req {
-            ImServiceRequestSend::Pull(pull) if pull.req.wait_ms.is_some_and(|ms| ms > 0) => {
-                Exchange::Await
-            }
-            ImServiceRequestSend::Chats(chats) if chats.req.wait_ms.is_some_and(|ms| ms > 0) => {
-                Exchange::Await
-            }
-            _ => Exchange::Batch,
-        };
         let support = lock(&batches.support)
-            .get(&(replica.clone(), exchange))
+            .get(&(replica.clone(), Exchange::Batch))
             .copied();
         if support == Some(Support::OneByOne) {
             return self.inner.call(cx, req).await;
@@ -140,6 +119,8 @@ where
                 });
                 (answer, alone)
             }
+            // A pull that may wait comes here only from a replica that cannot hold waiting
+            // calls (see `waiting`): it goes alone.
             ImServiceRequestSend::Pull(pull) if pull.req.wait_ms.is_none_or(|ms| ms <= 0) => {
                 let alone = unproven.then(|| ImServiceRequestSend::Pull(pull.clone()));
                 let queue = queue_of(&batches.pulls, &replica);
@@ -150,20 +131,6 @@ where
                     )))
                 });
                 (answer, alone)
-            }
-            ImServiceRequestSend::Pull(pull) => {
-                let alone = unproven.then(|| ImServiceRequestSend::Pull(pull.clone()));
-                let awaits = queue_of(&batches.awaits, &replica);
-                let awaited = Awaited::Pull(pull.req);
-                let answer = awaits.call(batches, replica, awaited, deadline).await;
-                (answer.map(Reply::into_recv), alone)
-            }
-            ImServiceRequestSend::Chats(chats) if exchange == Exchange::Await => {
-                let alone = unproven.then(|| ImServiceRequestSend::Chats(chats.clone()));
-                let awaits = queue_of(&batches.awaits, &replica);
-                let awaited = Awaited::Chats(chats.req);
-                let answer = awaits.call(batches, replica, awaited, deadline).await;
-                (answer.map(Reply::into_recv), alone)
             }
             req => return self.inner.call(cx, req).await,
         };
@@ -245,17 +212,47 @@ pub(super) struct Batches {
     support: Mutex<HashMap<(Address, Exchange), Support>>,
 }
 
-pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+impl Batches {
+    /// `client` carries the exchanges (addressed per call); `exchanges` bounds those under way
+    /// to one replica (0: no batches, every call its own exchange, waiting calls too).
+    pub(super) fn new(client: ImServiceClient, exchanges: usize) -> Self {
+        Self {
+            client,
+            exchanges,
+            sends: Mutex::default(),
+            pulls: Mutex::default(),
+            awaits: Mutex::default(),
+            support: Mutex::default(),
+        }
+    }
+
+    /// Whether calls that may wait are handed to the replicas together.
+    pub(super) fn hold_waiting_calls(&self) -> bool {
+        self.exchanges > 0
+    }
+
+    /// Whether `replica` was found not to know `AwaitPulls`.
+    pub(super) fn one_by_one(&self, replica: &Address) -> bool {
+        let support = lock(&self.support)
+            .get(&(replica.clone(), Exchange::Await))
+            .copied();
+        support == Some(Support::OneByOne)
+    }
+
+    /// Hands `awaited` to `replica`, with the calls waiting there already.
+    pub(super) async fn await_at(
+        self: &Arc<Self>,
+        replica: Address,
+        awaited: Awaited,
+        deadline: Instant,
+    ) -> Result<Reply, Failed> {
+        let awaits = queue_of(&self.awaits, &replica);
+        awaits.call(self, replica, awaited, deadline).await
+    }
 }
 
-impl Reply {
-    fn into_recv(self) -> Option<ImServiceResponseRecv> {
-        Some(match self {
-            Self::Pull(resp) => ImServiceResponseRecv::Pull(ImServicePullResultRecv::Ok(resp)),
-            Self::Chats(resp) => ImServiceResponseRecv::Chats(ImServiceChatsResultRecv::Ok(resp)),
-        })
-    }
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The replica's queue (or awaits) in `queues`, made when new.

@@ -1,12 +1,14 @@
 //! The Thrift client of the rpc-servers: volo's consistent-hash load balancer over the replicas
 //! that etcd (or `IM_RPC_ADDRS`) names, keyed by room so that one room's calls go to one replica,
 //! a retry on the next replica when `retry` says that is safe, and each failed call told apart as
-//! unavailable, timed out, of unknown outcome, or internal.
+//! unavailable, timed out, of unknown outcome, or internal. Calls that may wait take a shorter
+//! way to the same replicas (`waiting`).
 
 use std::cell::RefCell;
 use std::future::Future;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use im_idl::{
@@ -16,17 +18,22 @@ use im_idl::{
 use metainfo::{METAINFO, MetaInfo};
 use volo::discovery::StaticDiscover;
 use volo::loadbalance::RequestHash;
-use volo::loadbalance::consistent_hash::{ConsistentHashBalance, ConsistentHashOption};
 use volo_etcd_registry::EtcdDiscover;
 use volo_thrift::ClientError;
 
-use coalesce::{CallDeadline, CoalesceLayer};
+use coalesce::{Awaited, Batches, CallDeadline, CoalesceLayer};
 use layers::{LastAttempt, PerReplicaLimitLayer, RetryPolicyLayer};
 use retry::{Decision, Repeat, decide};
+use ring::Ring;
 
 mod coalesce;
 mod layers;
 mod retry;
+mod ring;
+mod waiting;
+
+/// The service name the client calls the replicas by.
+const SERVICE: &str = "im-rpc";
 
 /// Replicas tried for one call: the first pick and up to two others.
 const RETRIES: usize = 2;
@@ -85,7 +92,11 @@ impl Replicas {
 pub struct RpcClient {
     client: ImServiceClient,
     replicas: Replicas,
+    ring: Ring,
+    batches: Arc<Batches>,
     timeout: Duration,
+    /// One attempt's time, besides the wait of a call that may wait.
+    attempt_timeout: Duration,
 }
 
 impl RpcClient {
@@ -98,22 +109,19 @@ impl RpcClient {
         exchanges_per_replica: usize,
     ) -> Self {
         // Addressed per exchange by `coalesce`: no discovery or balancing of its own.
-        let exchanges = ImServiceClientBuilder::new("im-rpc")
+        let exchanges = ImServiceClientBuilder::new(SERVICE)
             .disable_timeout_layer()
             .connect_timeout(Some(Duration::from_secs(1)))
             .build();
-        let builder = ImServiceClientBuilder::new("im-rpc")
-            // The first replica on the ring and up to RETRIES next ones are tried.
-            .load_balance(ConsistentHashBalance::new(ConsistentHashOption::new(
-                RETRIES + 1,
-                100,
-                true,
-            )))
-            .layer_inner(RetryPolicyLayer {
-                attempt_timeout: timeout / 2,
-            })
+        let batches = Arc::new(Batches::new(exchanges, exchanges_per_replica));
+        // The first replica on the ring and up to RETRIES next ones are tried.
+        let ring = Ring::new(&replicas, SERVICE, RETRIES + 1);
+        let attempt_timeout = timeout / 2;
+        let builder = ImServiceClientBuilder::new(SERVICE)
+            .load_balance(ring.balance())
+            .layer_inner(RetryPolicyLayer { attempt_timeout })
             .layer_inner(PerReplicaLimitLayer::new(calls_per_replica))
-            .layer_inner(CoalesceLayer::new(exchanges, exchanges_per_replica))
+            .layer_inner(CoalesceLayer::new(batches.clone()))
             .retry_count(RETRIES)
             // This layer's own timeout cannot be told apart from other failures; `call` times out.
             .disable_timeout_layer()
@@ -127,7 +135,10 @@ impl RpcClient {
         Self {
             client,
             replicas,
+            ring,
+            batches,
             timeout,
+            attempt_timeout,
         }
     }
 
@@ -146,6 +157,12 @@ impl RpcClient {
     /// A pull that may wait up to `wait` at the rpc-server: its timeout is that much longer.
     pub async fn pull(&self, req: PullRequest, wait: Duration) -> Result<PullResponse, RpcError> {
         let room = room_hash(&req.chat);
+        if !wait.is_zero()
+            && let Some(resp) =
+                (self.await_change("pull", room, Awaited::Pull(req.clone()), wait)).await?
+        {
+            return Ok(resp);
+        }
         let call = Box::pin(self.client.pull(req));
         self.call("pull", room, Repeat::Harmless, self.timeout + wait, call)
             .await
@@ -160,15 +177,16 @@ impl RpcClient {
     ) -> Result<ChatsResponse, RpcError> {
         let mut hasher = DefaultHasher::new();
         req.member.hash(&mut hasher);
+        let member = hasher.finish();
+        if !wait.is_zero()
+            && let Some(resp) =
+                (self.await_change("chats", member, Awaited::Chats(req.clone()), wait)).await?
+        {
+            return Ok(resp);
+        }
         let call = Box::pin(self.client.chats(req));
-        self.call(
-            "chats",
-            hasher.finish(),
-            Repeat::Harmless,
-            self.timeout + wait,
-            call,
-        )
-        .await
+        self.call("chats", member, Repeat::Harmless, self.timeout + wait, call)
+            .await
     }
 
     /// `call` comes boxed: the client's futures are large, and moving them by value through the
@@ -210,23 +228,33 @@ impl RpcClient {
                 .map_or(Decision::Retry { silent: false }, |(decision, _)| *decision)
                 .into()),
         };
-        let elapsed = started.elapsed();
-        let outcome = result.as_ref().err().map_or("ok", RpcError::kind);
-        metrics::histogram!("im_rpc_client_duration_seconds", "method" => method, "outcome" => outcome)
-            .record(elapsed);
-        if let Err(err) = &result {
-            let replica = last_attempt.map_or_else(|| "none known".to_owned(), |a| a.to_string());
-            let elapsed_ms = elapsed.as_millis() as u64;
-            match err {
-                RpcError::Internal => {
-                    tracing::error!(method, kind = err.kind(), %replica, elapsed_ms, "rpc call failed")
-                }
-                _ => {
-                    tracing::warn!(method, kind = err.kind(), %replica, elapsed_ms, "rpc call failed")
-                }
+        record(method, started, &result, last_attempt);
+        result
+    }
+}
+
+/// Times a call in the client metrics, and logs it when it failed.
+fn record<T>(
+    method: &'static str,
+    started: Instant,
+    result: &Result<T, RpcError>,
+    last_attempt: Option<LastAttempt>,
+) {
+    let elapsed = started.elapsed();
+    let outcome = result.as_ref().err().map_or("ok", RpcError::kind);
+    metrics::histogram!("im_rpc_client_duration_seconds", "method" => method, "outcome" => outcome)
+        .record(elapsed);
+    if let Err(err) = result {
+        let replica = last_attempt.map_or_else(|| "none known".to_owned(), |a| a.to_string());
+        let elapsed_ms = elapsed.as_millis() as u64;
+        match err {
+            RpcError::Internal => {
+                tracing::error!(method, kind = err.kind(), %replica, elapsed_ms, "rpc call failed")
+            }
+            _ => {
+                tracing::warn!(method, kind = err.kind(), %replica, elapsed_ms, "rpc call failed")
             }
         }
-        result
     }
 }
 

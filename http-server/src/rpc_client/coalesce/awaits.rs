@@ -34,15 +34,38 @@ const SILENCE: Duration = Duration::from_secs(2);
 const CALLS: usize = 2;
 
 /// A call that waits at the replica.
-pub(super) enum Awaited {
+#[derive(Clone)]
+pub(in crate::rpc_client) enum Awaited {
     Pull(PullRequest),
     Chats(ChatsRequest),
 }
 
 /// Its answer.
-pub(super) enum Reply {
+pub(in crate::rpc_client) enum Reply {
     Pull(PullResponse),
     Chats(ChatsResponse),
+}
+
+impl TryFrom<Reply> for PullResponse {
+    type Error = Reply;
+
+    fn try_from(reply: Reply) -> Result<Self, Reply> {
+        match reply {
+            Reply::Pull(resp) => Ok(resp),
+            other => Err(other),
+        }
+    }
+}
+
+impl TryFrom<Reply> for ChatsResponse {
+    type Error = Reply;
+
+    fn try_from(reply: Reply) -> Result<Self, Reply> {
+        match reply {
+            Reply::Chats(resp) => Ok(resp),
+            other => Err(other),
+        }
+    }
 }
 
 type Answer = oneshot::Sender<Result<Reply, Failed>>;
