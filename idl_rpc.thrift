@@ -106,6 +106,7 @@ struct AwaitPullsRequest {
     2: required list<AwaitedPullRequest> Pulls // handed over now (at most 1024, with Chats)
     3: required i32 HoldMs // how long this call may wait for an answer (at most 30000)
     4: optional list<AwaitedChatsRequest> Chats // listings handed over now
+    5: optional list<i64> Gone // Ids handed over earlier whose callers went away: they stop, unanswered (added)
 }
 
 struct AwaitedPullResponse {

@@ -1,7 +1,7 @@
 //! Long polls that hold no connection each: the http-server hands waiting pulls and inbox
 //! listings over to the replica with `AwaitPulls` and holds one call open for all of them. Each
 //! is answered by its id, on its own; a newer call of the same waiter ends the older one; a
-//! replica killed under waiting pulls fails none of them.
+//! replica killed under waiting pulls fails none of them; a pull whose caller went away stops.
 
 use std::time::Duration;
 
@@ -9,7 +9,10 @@ use im_idl::{
     AwaitPullsRequest, AwaitPullsResponse, AwaitedChatsRequest, AwaitedPullRequest, ChatsRequest,
     ImServiceClient, PullRequest,
 };
-use im_testkit::{Api, Stack, connections_accepted_on, eventually, metric, thrift};
+use im_testkit::{
+    Api, Stack, connections_accepted_on, eventually, fresh_database_url, metric,
+    start_rpc_server_with, thrift,
+};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -150,6 +153,7 @@ fn await_pulls(pulls: Vec<AwaitedPullRequest>) -> AwaitPullsRequest {
         pulls,
         hold_ms: 20_000,
         chats: None,
+        gone: None,
     }
 }
 
@@ -278,4 +282,43 @@ async fn await_pulls_answers_waiting_listings_by_their_ids_beside_the_pulls() {
     let chats = listed[0].reply.chats.as_deref().unwrap_or_default();
     assert_eq!(chats.len(), 1, "{chats:?}");
     assert_eq!(&*chats[0].chat, "lc:ld");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_pull_named_gone_stops_and_gives_its_place_to_the_next() {
+    let env = [
+        ("ETCD_ENDPOINTS", String::new()),
+        ("IM_PULL_MAX_WAITING", "1".to_owned()),
+    ];
+    let replica = start_rpc_server_with(&fresh_database_url(), &env);
+    let rpc = thrift(replica.addr);
+    let holding = tokio::spawn({
+        let rpc = rpc.clone();
+        async move {
+            let pull = awaited(1, "ga:gb", 0, 30_000);
+            rpc.await_pulls(await_pulls(vec![pull])).await
+        }
+    });
+    pulls_waiting(&[replica.admin], 1.0).await;
+    let gone = AwaitPullsRequest {
+        hold_ms: 0,
+        gone: Some(vec![1]),
+        ..await_pulls(vec![])
+    };
+    let gone = rpc.await_pulls(gone).await.unwrap();
+    assert_eq!(ids_and_codes(&gone), [], "no answer for a pull gone");
+    let ended = tokio::time::timeout(AT_ONCE, holding).await.unwrap();
+    assert!(ended.unwrap().unwrap().replies.is_empty());
+    // Well within its 30 s, it stops waiting, and the next pull takes its place (a refused one
+    // would be answered at once with code 2).
+    eventually("pull 1 stops", AT_ONCE, || async {
+        metric(replica.admin, "im_pull_waiting").await == 0.0
+    })
+    .await;
+    let next = AwaitPullsRequest {
+        hold_ms: 500,
+        ..await_pulls(vec![awaited(2, "ga:gc", 0, 30_000)])
+    };
+    let next = rpc.await_pulls(next).await.unwrap();
+    assert_eq!(ids_and_codes(&next), [], "{next:?}");
 }

@@ -146,7 +146,15 @@ async fn a_waiter_on_one_replica_wakes_for_a_message_committed_by_another() {
 async fn a_client_that_hangs_up_gives_its_waiting_place_back_at_once() {
     use tokio::io::AsyncWriteExt;
     let database_url = fresh_database_url();
-    let rpc = start_rpc_server_with(&database_url, &[("ETCD_ENDPOINTS", String::new())]);
+    // One place to wait at the http-server, and one at the replica (the pull handed over there
+    // must stop too, not wait out its time).
+    let rpc = start_rpc_server_with(
+        &database_url,
+        &[
+            ("ETCD_ENDPOINTS", String::new()),
+            ("IM_PULL_MAX_WAITING", "1".to_owned()),
+        ],
+    );
     let http = start_http_server(
         vec![rpc.addr],
         &[("IM_HTTP_MAX_WAITING_PULLS", "1".to_owned())],
@@ -160,7 +168,7 @@ async fn a_client_that_hangs_up_gives_its_waiting_place_back_at_once() {
         .unwrap();
     pulls_waiting(rpc.admin, 1.0).await;
     drop(client);
-    // Well within its 30 s, the place is free again.
+    // Well within its 30 s, both places are free again (a refusal at either is a 503).
     eventually("the place is given back", AT_ONCE, || async {
         let quick = api.client().get(api.url("/api/pull?chat=hu:y&wait_ms=1"));
         matches!(api.try_answer(quick).await, Ok((StatusCode::OK, _, _)))

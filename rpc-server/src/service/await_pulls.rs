@@ -9,10 +9,11 @@
 //! one call in flight, and a second for a moment to hand new pulls over.
 //!
 //! Pulls and listings handed over and not yet collected are capped together (as waiting calls
-//! are); beyond the cap one is answered at once with code 2. A session with no call for a minute
+//! are); beyond the cap one is answered at once with code 2. Those whose callers went away come
+//! back as `Gone` and stop at once, so they no longer count. A session with no call for a minute
 //! is forgotten, its pulls and listings with it: its caller went away.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
@@ -24,7 +25,7 @@ use im_idl::lenient::{
 };
 use pilota::Bytes;
 use tokio::sync::Notify;
-use tokio::task::JoinSet;
+use tokio::task::{AbortHandle, JoinSet};
 
 use super::batch::MAX_ITEMS;
 use super::{CallError, MessageService, chats_response, count_request, pull_response};
@@ -52,7 +53,8 @@ struct Session {
     calls: Mutex<(usize, Instant)>,
     /// The session's pulls and listings; dropping the session aborts those still waiting.
     tasks: Mutex<JoinSet<()>>,
-    running: AtomicUsize,
+    /// Those still running, by id.
+    running: Mutex<HashMap<i64, AbortHandle>>,
 }
 
 /// An answer waiting for the waiter's next call.
@@ -62,6 +64,13 @@ enum Ready {
 }
 
 impl Ready {
+    fn id(&self) -> i64 {
+        match self {
+            Self::Pull(reply) => reply.id,
+            Self::Chats(reply) => reply.id,
+        }
+    }
+
     fn pull(id: i64, result: Result<Page, CallError>) -> Self {
         let reply = pull_response(result);
         count_request("pull", reply.code);
@@ -148,7 +157,7 @@ impl Sessions {
                     turn: AtomicU64::new(0),
                     calls: Mutex::new((0, Instant::now())),
                     tasks: Mutex::new(JoinSet::new()),
-                    running: AtomicUsize::new(0),
+                    running: Mutex::default(),
                 })
             })
             .clone()
@@ -165,6 +174,7 @@ pub(super) async fn await_pulls(
     let sessions = &service.sessions;
     let session = sessions.session(req.waiter.unwrap_or_default());
     let _call = CallUnderWay::start(&session);
+    session.forget(&req.gone.unwrap_or_default());
     let pulls = (req.pulls.unwrap_or_default().into_iter())
         .map(|item| (item.id, item.budget_ms, Job::Pull(item.pull)));
     let listings = (req.chats.unwrap_or_default().into_iter())
@@ -172,9 +182,11 @@ pub(super) async fn await_pulls(
     for (i, (id, budget_ms, job)) in pulls.chain(listings).enumerate() {
         let id = id.unwrap_or_default();
         match (i < MAX_ITEMS, sessions.hold()) {
-            (true, Some(held)) => {
-                session.start(held, job.run(service.clone(), id, deadline_of(budget_ms)))
-            }
+            (true, Some(held)) => session.start(
+                id,
+                held,
+                job.run(service.clone(), id, deadline_of(budget_ms)),
+            ),
             (false, held) => session.answer(job.refused(id, CallError::BatchTooLarge), held),
             (true, None) => session.answer(job.refused(id, CallError::TooManyWaiting), None),
         }
@@ -199,19 +211,44 @@ fn deadline_of(budget_ms: Option<i32>) -> Option<Instant> {
 }
 
 impl Session {
-    fn start(self: &Arc<Self>, held: Held, work: impl Future<Output = Ready> + Send + 'static) {
-        let session = Arc::downgrade(self);
-        self.running.fetch_add(1, Ordering::SeqCst);
+    fn start(
+        self: &Arc<Self>,
+        id: i64,
+        held: Held,
+        work: impl Future<Output = Ready> + Send + 'static,
+    ) {
+        let running = Running {
+            session: Arc::downgrade(self),
+            id,
+        };
+        // Held until the task is noted, which a task that ends at once waits for to remove it.
+        let mut all_running = lock(&self.running);
         let mut tasks = lock(&self.tasks);
         while tasks.try_join_next().is_some() {}
-        tasks.spawn(async move {
+        let task = tasks.spawn(async move {
             let ready = work.await;
-            if let Some(session) = Weak::upgrade(&session) {
+            if let Some(session) = Weak::upgrade(&running.session) {
                 session.answer(ready, Some(held));
-                session.running.fetch_sub(1, Ordering::SeqCst);
-                session.changed.notify_waiters();
             }
+            drop(running);
         });
+        all_running.insert(id, task);
+    }
+
+    /// Stops the pulls and listings of `gone` and drops their answers: their callers went away.
+    fn forget(&self, gone: &[i64]) {
+        if gone.is_empty() {
+            return;
+        }
+        let gone: HashSet<i64> = gone.iter().copied().collect();
+        let stopped: Vec<AbortHandle> = {
+            let mut running = lock(&self.running);
+            gone.iter().filter_map(|id| running.remove(id)).collect()
+        };
+        for task in stopped {
+            task.abort();
+        }
+        lock(&self.ready).retain(|(ready, _)| !gone.contains(&ready.id()));
     }
 
     fn answer(&self, ready: Ready, held: Option<Held>) {
@@ -233,7 +270,7 @@ impl Session {
             }
             let ready = std::mem::take(&mut *lock(&self.ready));
             // Stopping, the pulls end their waits at once: their answers go with this call.
-            let all_ended = stopping && self.running.load(Ordering::SeqCst) == 0;
+            let all_ended = stopping && lock(&self.running).is_empty();
             if !ready.is_empty() || all_ended {
                 return ready.into_iter().map(|(answer, _held)| answer).collect();
             }
@@ -242,6 +279,21 @@ impl Session {
                 () = tokio::time::sleep_until(until), if !stopping => return Vec::new(),
                 () = service.waiters.stopped(), if !stopping => stopping = true,
             }
+        }
+    }
+}
+
+/// A pull or listing running in its session's tasks, until it ends or is aborted.
+struct Running {
+    session: Weak<Session>,
+    id: i64,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(session) = Weak::upgrade(&self.session) {
+            lock(&session.running).remove(&self.id);
+            session.changed.notify_waiters();
         }
     }
 }

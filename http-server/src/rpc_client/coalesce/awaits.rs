@@ -84,6 +84,8 @@ struct State {
     new_chats: Vec<AwaitedChatsRequest>,
     /// Every call not yet answered, handed over or not.
     unanswered: HashMap<i64, Answer>,
+    /// Calls handed over whose callers went away, for the replica to stop.
+    gone: Vec<i64>,
     calls: usize,
     next_id: i64,
 }
@@ -97,7 +99,7 @@ impl Awaits {
         deadline: Instant,
     ) -> Result<Reply, Failed> {
         let (answer, answered) = oneshot::channel();
-        let start_call = {
+        let (id, start_call) = {
             let mut state = lock(&self.state);
             let id = state.next_id;
             state.next_id += 1;
@@ -117,14 +119,47 @@ impl Awaits {
             state.unanswered.insert(id, answer);
             let free = state.calls < CALLS;
             state.calls += usize::from(free);
-            free
+            (id, free)
         };
         if start_call {
-            tokio::spawn(self.hold_while_waited(batches.clone(), replica));
+            tokio::spawn(
+                self.clone()
+                    .hold_while_waited(batches.clone(), replica.clone()),
+            );
         }
+        // Answered, the call is no longer unanswered, and this does nothing.
+        let _leaving = Leaving {
+            awaits: &self,
+            batches,
+            replica: &replica,
+            id,
+        };
         answered
             .await
             .unwrap_or_else(|_| Err(Failed::internal("the waiting call ended without an answer")))
+    }
+
+    /// `id`'s caller went away before its answer: its call is left out, or, handed over already,
+    /// named to the replica as gone, on a call of its own if none is free to carry it.
+    fn leave(self: &Arc<Self>, batches: &Arc<Batches>, replica: &Address, id: i64) {
+        let mut state = lock(&self.state);
+        if state.unanswered.remove(&id).is_none() {
+            return;
+        }
+        let (pulls, chats) = (state.new_pulls.len(), state.new_chats.len());
+        state.new_pulls.retain(|pull| pull.id != id);
+        state.new_chats.retain(|chats| chats.id != id);
+        if (pulls, chats) != (state.new_pulls.len(), state.new_chats.len()) {
+            return;
+        }
+        state.gone.push(id);
+        if state.calls < CALLS {
+            state.calls += 1;
+            tokio::spawn(
+                self.clone()
+                    .hold_while_waited(batches.clone(), replica.clone()),
+            );
+        }
     }
 
     /// Calls the replica again and again while any call waits for its answer.
@@ -132,25 +167,13 @@ impl Awaits {
         loop {
             let req = {
                 let mut state = lock(&self.state);
-                // Callers that went away before their call was handed over are left out.
-                let gone: Vec<i64> = (state.unanswered.iter())
-                    .filter(|(_, answer)| answer.is_closed())
-                    .map(|(id, _)| *id)
-                    .collect();
-                for id in &gone {
-                    state.unanswered.remove(id);
-                }
                 let state = &mut *state;
-                let unanswered = &state.unanswered;
-                state
-                    .new_pulls
-                    .retain(|pull| unanswered.contains_key(&pull.id));
-                state
-                    .new_chats
-                    .retain(|chats| unanswered.contains_key(&chats.id));
-                let nothing_new = state.new_pulls.is_empty() && state.new_chats.is_empty();
+                let nothing_new = state.new_pulls.is_empty()
+                    && state.new_chats.is_empty()
+                    && state.gone.is_empty();
+                let done = state.unanswered.is_empty() && state.gone.is_empty();
                 // Another call is under way, and this one has nothing to hand over.
-                if state.unanswered.is_empty() || (nothing_new && state.calls > 1) {
+                if done || (nothing_new && state.calls > 1) {
                     state.calls -= 1;
                     return;
                 }
@@ -160,6 +183,12 @@ impl Awaits {
                     state.new_pulls.split_off(pulls),
                     state.new_chats.split_off(chats),
                 );
+                // Only naming the gone, it need not hold on.
+                let hold = if state.unanswered.is_empty() {
+                    Duration::ZERO
+                } else {
+                    HOLD
+                };
                 AwaitPullsRequest {
                     waiter: state
                         .waiter
@@ -167,8 +196,9 @@ impl Awaits {
                         .clone()
                         .into(),
                     pulls: std::mem::replace(&mut state.new_pulls, rest_pulls),
-                    hold_ms: HOLD.as_millis() as i32,
+                    hold_ms: hold.as_millis() as i32,
                     chats: Some(std::mem::replace(&mut state.new_chats, rest_chats)),
+                    gone: Some(std::mem::take(&mut state.gone)),
                 }
             };
             let handed = req.pulls.len() + req.chats.as_ref().map_or(0, Vec::len);
@@ -206,10 +236,25 @@ impl Awaits {
             state.waiter = None;
             state.new_pulls.clear();
             state.new_chats.clear();
+            state.gone.clear();
             for (_, caller) in state.unanswered.drain() {
                 let _ = caller.send(Err(failed()));
             }
         }
+    }
+}
+
+/// Notes that a caller went away, when its call is dropped before its answer.
+struct Leaving<'a> {
+    awaits: &'a Arc<Awaits>,
+    batches: &'a Arc<Batches>,
+    replica: &'a Address,
+    id: i64,
+}
+
+impl Drop for Leaving<'_> {
+    fn drop(&mut self) {
+        self.awaits.leave(self.batches, self.replica, self.id);
     }
 }
 
