@@ -117,15 +117,10 @@ impl Awaits {
                 }),
             }
             state.unanswered.insert(id, answer);
-            let free = state.calls < CALLS;
-            state.calls += usize::from(free);
-            (id, free)
+            (id, state.take_free_call())
         };
         if start_call {
-            tokio::spawn(
-                self.clone()
-                    .hold_while_waited(batches.clone(), replica.clone()),
-            );
+            self.start_call(batches, &replica);
         }
         // Answered, the call is no longer unanswered, and this does nothing.
         let _leaving = Leaving {
@@ -146,20 +141,24 @@ impl Awaits {
         if state.unanswered.remove(&id).is_none() {
             return;
         }
-        let (pulls, chats) = (state.new_pulls.len(), state.new_chats.len());
+        let not_handed_over = state.new_pulls.len() + state.new_chats.len();
         state.new_pulls.retain(|pull| pull.id != id);
         state.new_chats.retain(|chats| chats.id != id);
-        if (pulls, chats) != (state.new_pulls.len(), state.new_chats.len()) {
+        if state.new_pulls.len() + state.new_chats.len() < not_handed_over {
             return;
         }
         state.gone.push(id);
-        if state.calls < CALLS {
-            state.calls += 1;
-            tokio::spawn(
-                self.clone()
-                    .hold_while_waited(batches.clone(), replica.clone()),
-            );
+        if state.take_free_call() {
+            drop(state);
+            self.start_call(batches, replica);
         }
+    }
+
+    fn start_call(self: &Arc<Self>, batches: &Arc<Batches>, replica: &Address) {
+        let call = self
+            .clone()
+            .hold_while_waited(batches.clone(), replica.clone());
+        tokio::spawn(call);
     }
 
     /// Calls the replica again and again while any call waits for its answer.
@@ -241,6 +240,15 @@ impl Awaits {
                 let _ = caller.send(Err(failed()));
             }
         }
+    }
+}
+
+impl State {
+    /// Whether a call may start (fewer than `CALLS` are under way), counting it if so.
+    fn take_free_call(&mut self) -> bool {
+        let free = self.calls < CALLS;
+        self.calls += usize::from(free);
+        free
     }
 }
 
