@@ -277,3 +277,107 @@ async fn a_database_of_the_release_before_lists_every_room_after_the_upgrade() {
         [("al:cy", 4)]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn resends_grouped_with_new_sends_move_only_the_rooms_that_got_a_message() {
+    let store = open(&fresh_database_url()).await;
+    let with_id = |chat: &str, id: &str| {
+        NewMessage::parse(chat, "al", &format!("{chat} {id}"))
+            .unwrap()
+            .with_client_msg_id(Some(ClientMsgId::parse(id).unwrap()))
+    };
+    let mut first = HashMap::new();
+    for i in 0..8 {
+        let msg = with_id(&format!("al:old{i}"), "x");
+        first.insert(i, store.append(msg, None).await.unwrap().message);
+    }
+    let before = walk(&store, "al", 100, false).await;
+    let cursor = before.last().unwrap().version + 1;
+
+    // Resends of the eight, each twice, and eight new rooms' first sends, all at once: the
+    // lanes group them as they come.
+    let sends = (0..8).flat_map(|i| {
+        [
+            with_id(&format!("al:old{i}"), "x"),
+            with_id(&format!("al:old{i}"), "x"),
+            with_id(&format!("al:new{i}"), "y"),
+            with_id(&format!("al:new{i}"), "y"),
+        ]
+    });
+    let answers = futures::future::join_all(sends.map(|msg| store.append(msg, None))).await;
+    for (i, answers) in answers.chunks(4).enumerate() {
+        let answers: Vec<_> = answers.iter().map(|a| a.as_ref().unwrap()).collect();
+        assert!(answers[0].duplicate && answers[1].duplicate);
+        assert_eq!(answers[0].message, first[&i]);
+        assert_eq!(answers[1].message, first[&i]);
+        assert_eq!(
+            answers[2].message, answers[3].message,
+            "the same id twice at once is one message"
+        );
+        assert_eq!(
+            usize::from(answers[2].duplicate) + usize::from(answers[3].duplicate),
+            1
+        );
+    }
+
+    let changed = walk_from(&store, "al", cursor).await;
+    let mut rooms: Vec<&str> = changed.iter().map(|e| e.chat.as_str()).collect();
+    rooms.sort_unstable();
+    let new: Vec<String> = (0..8).map(|i| format!("al:new{i}")).collect();
+    assert_eq!(rooms, new, "rooms of resends only keep their versions");
+    assert_eq!(&walk(&store, "al", 100, false).await[..8], &before[..]);
+}
+
+/// Every entry of the member's inbox from `cursor` on, forward.
+async fn walk_from(store: &Store, member: &str, cursor: i64) -> Vec<ChatEntry> {
+    let page = list(store, member, cursor, 100, false).await;
+    assert!(!page.has_more);
+    page.chats
+}
+
+#[tokio::test]
+async fn a_database_of_the_inbox_release_keeps_every_version_after_the_upgrade() {
+    // The schema as the release with the inbox table left it, and rows as its writer wrote
+    // them: versions need not be dense, and a room's last reserved time (al:bob, 45) may be a
+    // duplicate's, above its newest message (40).
+    let (url, pool) = database_of_release(3).await;
+    let statements = [
+        "INSERT INTO rooms (room, last_send_time) VALUES ('al:bob', 45), ('al:al', 30), ('al:cy', 20)",
+        "INSERT INTO messages (room, send_time, sender, text) VALUES \
+         ('al:bob', 10, 'al', 'a'), ('al:cy', 20, 'cy', 'b'), ('al:al', 30, 'al', 'c'), \
+         ('al:bob', 40, 'bob', 'd')",
+        "INSERT INTO members (member, last_version) VALUES ('al', 5), ('bob', 2), ('cy', 3)",
+        "INSERT INTO inbox (member, room, version, last_send_time) VALUES \
+         ('al', 'al:cy', 1, 20), ('al', 'al:al', 2, 30), ('al', 'al:bob', 5, 40), \
+         ('bob', 'al:bob', 2, 40), ('cy', 'al:cy', 3, 20)",
+    ];
+    for statement in statements {
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    }
+
+    let store = open(&url).await;
+    let al = list(&store, "al", 0, 0, false).await;
+    assert_eq!(chats(&al), [("al:cy", 1), ("al:al", 2), ("al:bob", 5)]);
+    assert_eq!(al.chats[2].last_message.message().text().as_str(), "d");
+    let bob = list(&store, "bob", 0, 0, true).await;
+    assert_eq!(chats(&bob), [("al:bob", 2)]);
+    assert_eq!(
+        chats(&list(&store, "cy", 0, 0, false).await),
+        [("al:cy", 3)]
+    );
+
+    // New commits continue above the versions the inbox table held.
+    send(&store, "al:cy", "al", "new").await;
+    assert_eq!(
+        chats(&list(&store, "al", 6, 0, false).await),
+        [("al:cy", 6)]
+    );
+    assert_eq!(
+        chats(&list(&store, "cy", 4, 0, false).await),
+        [("al:cy", 4)]
+    );
+    assert_eq!(
+        chats(&list(&store, "bob", 0, 0, false).await),
+        [("al:bob", 2)]
+    );
+}

@@ -1,5 +1,6 @@
-//! A member's inbox listing: one range read of the (member, version) index, each room joined
-//! to its newest message by the messages' primary key.
+//! A member's inbox listing: a room is in the inbox of its first member by (member_a,
+//! version_a) and of its second by (member_b, version_b). A listing reads one range of each
+//! index, merges them, and joins each room to its newest message by the messages' primary key.
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -32,6 +33,39 @@ impl EntryRow {
     }
 }
 
+/// The listing walking one way: `$from` compares a version with the cursor, `$order` is the
+/// walk's order. Each half reads its index in that order and stops after the page; the merge
+/// sorts at most twice the page.
+macro_rules! listing_sql {
+    ($from:literal, $order:literal) => {
+        concat!(
+            "SELECT STRAIGHT_JOIN e.room, e.version, ",
+            "m.send_time, m.sender, m.text, m.client_msg_id FROM (",
+            "(SELECT room, version_a AS version, newest_send_time ",
+            "FROM rooms FORCE INDEX (rooms_by_version_a) ",
+            "WHERE member_a = ? AND version_a ",
+            $from,
+            " ? ",
+            "ORDER BY version_a ",
+            $order,
+            " LIMIT ?) ",
+            "UNION ALL ",
+            "(SELECT room, version_b, newest_send_time ",
+            "FROM rooms FORCE INDEX (rooms_by_version_b) ",
+            "WHERE member_b = ? AND version_b ",
+            $from,
+            " ? ",
+            "ORDER BY version_b ",
+            $order,
+            " LIMIT ?)) AS e ",
+            "JOIN messages AS m ON m.room = e.room AND m.send_time = e.newest_send_time ",
+            "ORDER BY e.version ",
+            $order,
+            " LIMIT ?"
+        )
+    };
+}
+
 impl Query for InboxRequest {
     type Rows = Vec<EntryRow>;
 
@@ -40,28 +74,20 @@ impl Query for InboxRequest {
         conn: &'c mut MySqlConnection,
     ) -> BoxFuture<'c, Result<Self::Rows, sqlx::Error>> {
         let window = self.window();
-        // STRAIGHT_JOIN and the index hint keep the walk on (member, version) whatever the
-        // optimizer guesses: the read stops after the page.
         let sql = match window.direction() {
-            Direction::Forward => {
-                "SELECT STRAIGHT_JOIN i.room, i.version, \
-                 m.send_time, m.sender, m.text, m.client_msg_id \
-                 FROM inbox AS i FORCE INDEX (inbox_by_version) \
-                 JOIN messages AS m ON m.room = i.room AND m.send_time = i.last_send_time \
-                 WHERE i.member = ? AND i.version >= ? ORDER BY i.version ASC LIMIT ?"
-            }
-            Direction::Backward => {
-                "SELECT STRAIGHT_JOIN i.room, i.version, \
-                 m.send_time, m.sender, m.text, m.client_msg_id \
-                 FROM inbox AS i FORCE INDEX (inbox_by_version) \
-                 JOIN messages AS m ON m.room = i.room AND m.send_time = i.last_send_time \
-                 WHERE i.member = ? AND i.version <= ? ORDER BY i.version DESC LIMIT ?"
-            }
+            Direction::Forward => listing_sql!(">=", "ASC"),
+            Direction::Backward => listing_sql!("<=", "DESC"),
         };
+        let member = self.member().as_str().as_bytes();
+        let rows = window.rows_to_fetch() as u64;
         sqlx::query_as::<_, EntryRow>(sql)
-            .bind(self.member().as_str().as_bytes())
+            .bind(member)
             .bind(window.bound())
-            .bind(window.rows_to_fetch() as u64)
+            .bind(rows)
+            .bind(member)
+            .bind(window.bound())
+            .bind(rows)
+            .bind(rows)
             .fetch_all(conn)
             .boxed()
     }

@@ -1,5 +1,5 @@
-//! Exactly-once sends: which messages of a group are new, given the room locks the transaction
-//! holds (see the module comment of [`super`]).
+//! Exactly-once sends: which messages of a group are new, given the locks the transaction holds
+//! (see the module comment of [`super`]).
 
 use std::collections::HashMap;
 
@@ -22,20 +22,45 @@ pub(super) enum Outcome {
     IdConflict,
 }
 
-/// One look-up of every client_msg_id of the group (none when it carries none); `times` are
-/// the send_times reserved for the messages.
+/// What the look-up says of one message of a group, before its send_time is known.
+pub(super) enum Verdict {
+    New,
+    Stored {
+        send_time: i64,
+    },
+    /// The same id and text as the earlier new message at this position of the group.
+    SameAs(usize),
+    Conflict,
+}
+
+impl Verdict {
+    /// What the message came to, given the send_times reserved for the new messages.
+    pub(super) fn outcome(&self, position: usize, times: &[i64]) -> Outcome {
+        match *self {
+            Verdict::New => Outcome::Stored {
+                send_time: times[position],
+            },
+            Verdict::Stored { send_time } => Outcome::AlreadyStored { send_time },
+            Verdict::SameAs(earlier) => Outcome::AlreadyStored {
+                send_time: times[earlier],
+            },
+            Verdict::Conflict => Outcome::IdConflict,
+        }
+    }
+}
+
+/// One look-up of every client_msg_id of the group (none when it carries none).
 pub(super) async fn deduplicate(
     conn: &mut MySqlConnection,
     msgs: &[&NewMessage],
-    times: &[i64],
-) -> Result<Vec<Outcome>, sqlx::Error> {
+) -> Result<Vec<Verdict>, sqlx::Error> {
     let with_ids: Vec<&NewMessage> = msgs
         .iter()
         .copied()
         .filter(|msg| msg.client_msg_id().is_some())
         .collect();
-    // Every id already stored, with its message's send_time and text.
-    let mut known: HashMap<IdKey, (i64, String)> = HashMap::new();
+    // Every id known so far: what a send with it and the same text comes to, and that text.
+    let mut known: HashMap<IdKey, (Verdict, String)> = HashMap::new();
     for chunk in with_ids.chunks(STATEMENT_ROWS) {
         let mut lookup: QueryBuilder<MySql> = QueryBuilder::new(
             "SELECT room, sender, client_msg_id, send_time, text FROM messages \
@@ -48,18 +73,21 @@ pub(super) async fn deduplicate(
         });
         let rows: Vec<StoredIdRow> = lookup.build_query_as().fetch_all(&mut *conn).await?;
         for row in rows {
+            let stored = Verdict::Stored {
+                send_time: row.send_time,
+            };
             known.insert(
                 (row.room, row.sender, row.client_msg_id),
-                (row.send_time, row.text),
+                (stored, row.text),
             );
         }
     }
     Ok(msgs
         .iter()
-        .zip(times)
-        .map(|(msg, &send_time)| {
+        .enumerate()
+        .map(|(position, msg)| {
             let Some(id) = msg.client_msg_id() else {
-                return Outcome::Stored { send_time };
+                return Verdict::New;
             };
             let key = (
                 msg.room().key().as_bytes().to_vec(),
@@ -67,16 +95,20 @@ pub(super) async fn deduplicate(
                 id.as_str().as_bytes().to_vec(),
             );
             match known.get(&key) {
-                Some((stored_time, text)) if text == msg.text().as_str() => {
-                    Outcome::AlreadyStored {
-                        send_time: *stored_time,
+                Some((Verdict::Stored { send_time }, text)) if text == msg.text().as_str() => {
+                    Verdict::Stored {
+                        send_time: *send_time,
                     }
                 }
-                Some(_) => Outcome::IdConflict,
+                Some((Verdict::SameAs(earlier), text)) if text == msg.text().as_str() => {
+                    Verdict::SameAs(*earlier)
+                }
+                Some(_) => Verdict::Conflict,
                 None => {
                     // A later send of the group with the same id is a duplicate of this one.
-                    known.insert(key, (send_time, msg.text().as_str().to_owned()));
-                    Outcome::Stored { send_time }
+                    let text = msg.text().as_str().to_owned();
+                    known.insert(key, (Verdict::SameAs(position), text));
+                    Verdict::New
                 }
             }
         })

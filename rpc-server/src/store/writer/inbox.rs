@@ -1,45 +1,38 @@
-//! The inbox half of a group's transaction: every room that got a message gets a new version in
-//! the inbox of each of its members. Runs after the messages are inserted, under the room locks,
-//! and takes the member locks (step 2 of the order in [`super`]).
+//! The inbox half of a group's transaction: every room of the group gets a new version in the
+//! inbox of each of its members. This takes the member locks (step 1 of the order in
+//! [`super`]); the versions are then written into the rooms' own rows with their send_times.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use im_domain::{NewMessage, Room};
+use im_domain::{Member, NewMessage};
 use sqlx::mysql::MySqlConnection;
 use sqlx::{MySql, QueryBuilder};
 
 use super::transaction::STATEMENT_ROWS;
 
-/// One room's new entry in one member's inbox.
-struct Entry<'a> {
-    member: &'a str,
-    room: &'a str,
-    version: i64,
-    newest_send_time: i64,
+/// A room's new version in the inbox of its first member and of its second (none for a
+/// self-chat).
+#[derive(Clone, Copy)]
+pub(super) struct RoomVersions {
+    pub(super) first: i64,
+    pub(super) second: Option<i64>,
 }
 
-/// Moves the version counter of every member of a room in `stored` (messages this group stores,
-/// with their send_times) and writes each such room's entry in its members' inboxes.
-pub(super) async fn advance_inboxes(
+/// Moves the version counter of every member of a room of `msgs` and returns each room's new
+/// versions, by room key. A room whose messages all turn out to be duplicates leaves its
+/// versions unused: versions increase, they need not be dense.
+pub(super) async fn advance_counters<'a>(
     tx: &mut MySqlConnection,
-    stored: &[(&NewMessage, i64)],
-) -> Result<(), sqlx::Error> {
-    // Each room's newest message of the group.
-    let mut newest: BTreeMap<&str, (&Room, i64)> = BTreeMap::new();
-    for (msg, send_time) in stored {
-        let room = newest
-            .entry(msg.room().key())
-            .or_insert((msg.room(), *send_time));
-        room.1 = room.1.max(*send_time);
-    }
-    // Ascending member order is the lock order.
-    let mut by_member: BTreeMap<&str, Vec<(&str, i64)>> = BTreeMap::new();
-    for (key, (room, send_time)) in &newest {
-        for member in room.members() {
+    msgs: &[&'a NewMessage],
+) -> Result<HashMap<&'a str, RoomVersions>, sqlx::Error> {
+    // Ascending member order is the lock order; each member's rooms in ascending key order.
+    let mut by_member: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for msg in msgs {
+        for member in msg.room().members() {
             by_member
                 .entry(member.as_str())
                 .or_default()
-                .push((key, *send_time));
+                .insert(msg.room().key());
         }
     }
     let counters: Vec<(&str, i64)> = by_member
@@ -68,36 +61,28 @@ pub(super) async fn advance_inboxes(
         last_versions.extend(rows);
     }
 
-    let mut entries = Vec::new();
+    // A member with `k` rooms in the group gets versions `last - k + 1 ..= last`.
+    let mut versions: HashMap<(&str, &str), i64> = HashMap::new();
     for (member, rooms) in &by_member {
         let Some(&last) = last_versions.get(member.as_bytes()) else {
             // Cannot happen: every member of the group was just written.
             return Err(sqlx::Error::RowNotFound);
         };
-        // A member with `k` rooms in the group gets versions `last - k + 1 ..= last`.
-        for (behind, (room, newest)) in (0..).zip(rooms.iter().rev()) {
-            entries.push(Entry {
-                member,
-                room,
-                version: last - behind,
-                newest_send_time: *newest,
-            });
+        for (behind, room) in (0..).zip(rooms.iter().rev()) {
+            versions.insert((*member, *room), last - behind);
         }
     }
-    for chunk in entries.chunks(STATEMENT_ROWS) {
-        let mut write: QueryBuilder<MySql> =
-            QueryBuilder::new("INSERT INTO inbox (member, room, version, last_send_time) ");
-        write.push_values(chunk, |mut row, entry| {
-            row.push_bind(entry.member.as_bytes())
-                .push_bind(entry.room.as_bytes())
-                .push_bind(entry.version)
-                .push_bind(entry.newest_send_time);
-        });
-        write.push(
-            " ON DUPLICATE KEY UPDATE version = VALUES(version), \
-             last_send_time = VALUES(last_send_time)",
-        );
-        write.build().execute(&mut *tx).await?;
+    let mut by_room = HashMap::new();
+    for msg in msgs {
+        let room = msg.room();
+        let mut members = room.members();
+        let version_of = |member: Option<&Member>| {
+            member.and_then(|member| versions.get(&(member.as_str(), room.key())).copied())
+        };
+        let (Some(first), second) = (version_of(members.next()), version_of(members.next())) else {
+            return Err(sqlx::Error::RowNotFound);
+        };
+        by_room.insert(room.key(), RoomVersions { first, second });
     }
-    Ok(())
+    Ok(by_room)
 }

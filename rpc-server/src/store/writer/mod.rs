@@ -7,31 +7,37 @@
 //!
 //! A group takes row locks in one global order, the same in every replica:
 //!
-//! 1. the `rooms` row of every room of the group, in ascending key order (one statement
-//!    reserves one send_time per message; see [`transaction`]);
-//! 2. the `members` row of every member of a room that gets a new message, in ascending key
-//!    order (one statement moves each member's version counter; see [`inbox`]).
+//! 1. the `members` row of every member of every room of the group, in ascending key order
+//!    (one statement moves each member's inbox version counter; see [`inbox`]);
+//! 2. the `rooms` row of every room that gets a new message, in ascending key order (one
+//!    statement reserves one send_time per message and writes the room's new versions; see
+//!    [`transaction`]).
 //!
 //! Every lock is held until COMMIT. A group that waits for a lock holds only locks earlier in
 //! that order, so no two groups (of any replica) can wait for each other in a cycle. Because a
 //! room's row is held from its reservation to the commit, send_time order is commit order
 //! within every room; because a member's row is held from the move of its counter to the
-//! commit, version order is commit order within every inbox. A group commits its messages and
-//! its inbox entries together, so an inbox never lists a message that is not committed, and
-//! nothing acknowledged is missing from an inbox. The inbox rows themselves are written only
-//! by the holder of their member's lock. Inserting a member's first row for a room may take
-//! InnoDB gap locks next to another member's rows; such a cycle is not prevented by the order
-//! above but is detected by InnoDB at once (1213) and the group is tried again, as any lock
-//! conflict is.
+//! commit, version order is commit order within every inbox. A room's versions are written in
+//! its own row, by the group that holds the locks of the room and of both its members, in the
+//! same transaction as its messages: an inbox never lists a message that is not committed, and
+//! nothing acknowledged is missing from an inbox. Inserting a member's or a room's first row may
+//! take InnoDB gap locks next to other rows' index records; such a cycle is not prevented by the
+//! order above but is detected by InnoDB at once (1213) and the group is tried again, as any
+//! lock conflict is.
 //!
-//! Client message ids ride on the room locks. Once a group holds a room's lock, no other group
-//! of any replica can store a message in that room until this one commits. One more statement
-//! (only when the group carries ids) then looks up every id of the group; an id already stored,
-//! or earlier in the same group, is answered with the stored message and not inserted again, so
-//! two identical sends racing on two replicas store one message. The unique index on
-//! (room, sender, client_msg_id) backs this up. A send_time reserved for a duplicate stays
-//! unused: send_times need to be unique and increasing, not dense. A room whose messages were
-//! all duplicates gets no new version.
+//! Client message ids ride on the member locks. Every group that stores into a room holds both
+//! of its members' rows, so once a group holds them, no other group of any replica can store a
+//! message in the group's rooms until this one commits. One more statement (only when the group
+//! carries ids) then looks up every id of the group; an id already stored, or earlier in the
+//! same group, is answered with the stored message and not inserted again, so two identical
+//! sends racing on two replicas store one message. The unique index on
+//! (room, sender, client_msg_id) backs this up. A room whose messages were all duplicates is
+//! not locked and gets no new version; its members' counters still moved, which leaves a gap:
+//! versions need to be unique and increasing, not dense.
+//!
+//! With `IM_INBOX=false` (only to measure what the inbox costs) step 1 is left out, the rooms
+//! are locked first and the ids looked up under the room locks; send_times reserved for
+//! duplicates then stay unused.
 //!
 //! # Failures
 //!

@@ -1,15 +1,16 @@
-//! The statements of one group's transaction: reserve send_times under the room locks, leave
-//! out duplicates, insert the messages, move the members' inboxes, commit.
+//! The statements of one group's transaction: move the members' inbox counters, leave out
+//! duplicates, reserve send_times (and write the rooms' new versions) under the room locks,
+//! insert the messages, commit.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use im_domain::NewMessage;
 use sqlx::mysql::MySqlConnection;
 use sqlx::{Executor, MySql, QueryBuilder};
 
-use super::dedup::{Outcome, deduplicate};
-use super::inbox::advance_inboxes;
+use super::dedup::{Outcome, Verdict, deduplicate};
+use super::inbox::{RoomVersions, advance_counters};
 use crate::clock::Clock;
 use crate::store::connection::HeldConnection;
 
@@ -28,17 +29,26 @@ pub(super) async fn commit(
     inbox: bool,
     commit_sent: &AtomicBool,
 ) -> Result<Vec<Outcome>, sqlx::Error> {
-    let mut by_room: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, msg) in msgs.iter().enumerate() {
-        by_room.entry(msg.room().key()).or_default().push(i);
-    }
     // Every time reserved below is at least 1 and at least the clock.
     let now = clock.now_micros().max(1);
     // The connection has autocommit off: the first statement opens the transaction.
     let tx = connection.get().await?;
-
-    let times = reserve_times(tx, &by_room, msgs.len(), now).await?;
-    let outcomes = deduplicate(tx, msgs, &times).await?;
+    let (verdicts, times) = if inbox {
+        // The members' rows first. Every group that stores into a room holds both of its
+        // members' rows, so from here on no other group stores into these rooms: the ids are
+        // looked up before the rooms are locked, and only rooms that get a message are.
+        let versions = advance_counters(tx, msgs).await?;
+        let verdicts = deduplicate(tx, msgs).await?;
+        let new = rooms_of(msgs, |i| matches!(verdicts[i], Verdict::New));
+        let times = reserve_times(tx, &new, msgs.len(), now, Some(&versions)).await?;
+        (verdicts, times)
+    } else {
+        let times = reserve_times(tx, &rooms_of(msgs, |_| true), msgs.len(), now, None).await?;
+        (deduplicate(tx, msgs).await?, times)
+    };
+    let outcomes: Vec<Outcome> = (0..msgs.len())
+        .map(|i| verdicts[i].outcome(i, &times))
+        .collect();
     let new: Vec<(&NewMessage, i64)> = msgs
         .iter()
         .zip(&outcomes)
@@ -60,12 +70,23 @@ pub(super) async fn commit(
         });
         insert.build().execute(&mut *tx).await?;
     }
-    if inbox {
-        advance_inboxes(tx, &new).await?;
-    }
     commit_sent.store(true, Ordering::Relaxed);
     tx.execute("COMMIT").await?;
     Ok(outcomes)
+}
+
+/// The positions in `msgs` of the messages `keep` picks, by room key.
+fn rooms_of<'a>(
+    msgs: &[&'a NewMessage],
+    keep: impl Fn(usize) -> bool,
+) -> BTreeMap<&'a str, Vec<usize>> {
+    let mut by_room: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, msg) in msgs.iter().enumerate() {
+        if keep(i) {
+            by_room.entry(msg.room().key()).or_default().push(i);
+        }
+    }
+    by_room
 }
 
 /// Takes the row lock of every room of the group, in ascending key order, and returns one
@@ -75,11 +96,12 @@ async fn reserve_times(
     by_room: &BTreeMap<&str, Vec<usize>>,
     messages: usize,
     now: i64,
+    versions: Option<&HashMap<&str, RoomVersions>>,
 ) -> Result<Vec<i64>, sqlx::Error> {
     let rooms: Vec<(&str, &[usize])> = by_room.iter().map(|(r, p)| (*r, p.as_slice())).collect();
     let mut lasts = Vec::with_capacity(rooms.len());
     for chunk in rooms.chunks(STATEMENT_ROWS) {
-        lasts.extend(reserve(&mut *tx, chunk, now).await?);
+        lasts.extend(reserve(&mut *tx, chunk, now, versions).await?);
     }
     let mut times = vec![0; messages];
     let mut unread: Vec<&str> = Vec::new();
@@ -103,7 +125,7 @@ async fn reserve_times(
             }
         }
     }
-    if times.contains(&0) {
+    if by_room.values().flatten().any(|&i| times[i] == 0) {
         // Cannot happen: every room of the group was just written.
         return Err(sqlx::Error::RowNotFound);
     }
@@ -111,7 +133,8 @@ async fn reserve_times(
 }
 
 /// Takes the row lock of each of `rooms` (in the given, ascending, key order) and reserves one
-/// time per message in each, after max(now, last + 1). A new room's row starts at
+/// time per message in each, after max(now, last + 1); with `versions`, also writes each room's
+/// new versions and its newest message's send_time (its new last time). A new room's row starts at
 /// now + extra; an existing one moves to max(last + 1, now) + extra, where
 /// extra = VALUES(last_send_time) - now because all rows share `now`. Returns each room's new
 /// last time where the answer tells it: for a single room, LAST_INSERT_ID carries it back, which
@@ -120,12 +143,24 @@ async fn reserve(
     tx: &mut MySqlConnection,
     rooms: &[(&str, &[usize])],
     now: i64,
+    versions: Option<&HashMap<&str, RoomVersions>>,
 ) -> Result<Vec<Option<i64>>, sqlx::Error> {
     let single = rooms.len() == 1;
-    let mut reserve: QueryBuilder<MySql> =
-        QueryBuilder::new("INSERT INTO rooms (room, last_send_time) ");
+    let mut reserve: QueryBuilder<MySql> = QueryBuilder::new(match versions {
+        Some(_) => {
+            "INSERT INTO rooms (room, last_send_time, version_a, version_b, newest_send_time) "
+        }
+        None => "INSERT INTO rooms (room, last_send_time) ",
+    });
     reserve.push_values(rooms, |mut row, (room, positions)| {
-        row.push_bind(*room).push_bind(now + extra(positions));
+        let last = now + extra(positions);
+        row.push_bind(*room).push_bind(last);
+        if let Some(versions) = versions {
+            let of_room = versions.get(room);
+            row.push_bind(of_room.map(|v| v.first))
+                .push_bind(of_room.and_then(|v| v.second))
+                .push_bind(last);
+        }
     });
     reserve.push(if single {
         " ON DUPLICATE KEY UPDATE last_send_time = LAST_INSERT_ID(\
@@ -137,6 +172,13 @@ async fn reserve(
     reserve.push_bind(now).push(", VALUES(last_send_time))");
     if single {
         reserve.push(")");
+    }
+    if versions.is_some() {
+        // Assignments take effect from left to right: last_send_time is the new one here.
+        reserve.push(
+            ", version_a = VALUES(version_a), version_b = VALUES(version_b), \
+             newest_send_time = last_send_time",
+        );
     }
     let done = reserve.build().execute(&mut *tx).await?;
     if !single {
