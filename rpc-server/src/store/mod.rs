@@ -24,7 +24,7 @@ use cluster::Cluster;
 pub use cluster::parse_urls as parse_database_urls;
 pub use error::{Internal, StoreError, Unavailable};
 use reader::Reader;
-use writer::Writer;
+use writer::{ReadBack, Writer};
 
 /// A send's answer: the stored message, and whether its client_msg_id named a message stored
 /// before (then nothing new was stored).
@@ -97,7 +97,11 @@ impl Store {
     ) -> Result<Self, StoreError> {
         let cluster = Cluster::open(database_url, options).await?;
         cluster.migrate(sqlx::migrate!("./migrations")).await?;
-        let writer = Writer::start(cluster.clone(), clock, on_commit, options);
+        let version: String = sqlx::query_scalar("SELECT VERSION()")
+            .fetch_one(&cluster.pool()?)
+            .await?;
+        let read_back = ReadBack::for_server(&version);
+        let writer = Writer::start(cluster.clone(), clock, on_commit, options, read_back);
         let reader = Reader::start(&cluster, options.readers);
         Ok(Self {
             cluster,

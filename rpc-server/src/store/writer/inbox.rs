@@ -10,6 +10,30 @@ use sqlx::{MySql, QueryBuilder};
 
 use super::transaction::STATEMENT_ROWS;
 
+/// How a group learns the values its counters moved to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ReadBack {
+    /// From the statement that moves them (MariaDB 10.5 and later): one statement less.
+    Returning,
+    /// From a second statement (MySQL has no `INSERT … RETURNING`).
+    Select,
+}
+
+impl ReadBack {
+    /// What a server answering `SELECT VERSION()` with `version` allows.
+    pub fn for_server(version: &str) -> Self {
+        let mut numbers = version
+            .split(['.', '-'])
+            .map(|n| n.parse::<u32>().unwrap_or(0));
+        let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+        if version.contains("MariaDB") && (major, minor) >= (10, 5) {
+            Self::Returning
+        } else {
+            Self::Select
+        }
+    }
+}
+
 /// A room's new version in the inbox of its first member and of its second (none for a
 /// self-chat).
 #[derive(Clone, Copy)]
@@ -24,6 +48,7 @@ pub(super) struct RoomVersions {
 pub(super) async fn advance_counters<'a>(
     tx: &mut MySqlConnection,
     msgs: &[&'a NewMessage],
+    read_back: ReadBack,
 ) -> Result<HashMap<&'a str, RoomVersions>, sqlx::Error> {
     // Ascending member order is the lock order; each member's rooms in ascending key order.
     let mut by_member: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
@@ -39,6 +64,7 @@ pub(super) async fn advance_counters<'a>(
         .iter()
         .map(|(member, rooms)| (*member, rooms.len() as i64))
         .collect();
+    let mut last_versions: HashMap<Vec<u8>, i64> = HashMap::new();
     for chunk in counters.chunks(STATEMENT_ROWS) {
         let mut advance: QueryBuilder<MySql> =
             QueryBuilder::new("INSERT INTO members (member, last_version) ");
@@ -46,19 +72,19 @@ pub(super) async fn advance_counters<'a>(
             row.push_bind(member.as_bytes()).push_bind(*rooms);
         });
         advance.push(" ON DUPLICATE KEY UPDATE last_version = last_version + VALUES(last_version)");
+        if read_back == ReadBack::Returning {
+            advance.push(" RETURNING member, last_version");
+            last_versions.extend(advance.build_query_as().fetch_all(&mut *tx).await?);
+            continue;
+        }
         advance.build().execute(&mut *tx).await?;
-    }
-
-    // The counters just moved are ours until commit, so these are the values just written.
-    let mut last_versions: HashMap<Vec<u8>, i64> = HashMap::new();
-    for chunk in counters.chunks(STATEMENT_ROWS) {
+        // The counters just moved are ours until commit, so these are the values just written.
         let mut read: QueryBuilder<MySql> =
             QueryBuilder::new("SELECT member, last_version FROM members WHERE member IN ");
         read.push_tuples(chunk, |mut row, (member, _)| {
             row.push_bind(member.as_bytes());
         });
-        let rows: Vec<(Vec<u8>, i64)> = read.build_query_as().fetch_all(&mut *tx).await?;
-        last_versions.extend(rows);
+        last_versions.extend(read.build_query_as().fetch_all(&mut *tx).await?);
     }
 
     // A member with `k` rooms in the group gets versions `last - k + 1 ..= last`.
@@ -85,4 +111,23 @@ pub(super) async fn advance_counters<'a>(
         by_room.insert(room.key(), RoomVersions { first, second });
     }
     Ok(by_room)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReadBack;
+
+    #[test]
+    fn only_mariadb_from_10_5_reads_counters_back_with_returning() {
+        for (version, expected) in [
+            ("10.11.19-MariaDB-0+deb12u1", ReadBack::Returning),
+            ("11.4.2-MariaDB-ubu2404", ReadBack::Returning),
+            ("10.5.0-MariaDB", ReadBack::Returning),
+            ("10.4.32-MariaDB", ReadBack::Select),
+            ("8.4.3", ReadBack::Select),
+            ("", ReadBack::Select),
+        ] {
+            assert_eq!(ReadBack::for_server(version), expected, "{version}");
+        }
+    }
 }

@@ -9,6 +9,7 @@ use im_domain::{NewMessage, StoredMessage};
 use tokio::sync::mpsc;
 
 use super::dedup::Outcome;
+use super::inbox::ReadBack;
 use super::transaction::commit;
 use super::{MAX_BATCH, Pending};
 use crate::clock::Clock;
@@ -27,8 +28,9 @@ pub(super) struct Committer {
     pub(super) connection: HeldConnection,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) on_commit: Arc<dyn CommitListener>,
-    /// Whether commits move the members' inboxes (off only to measure what that costs).
-    pub(super) inbox: bool,
+    /// Whether commits move the members' inboxes (off only to measure what that costs), and
+    /// how.
+    pub(super) inbox: Option<ReadBack>,
 }
 
 /// Takes whatever is waiting (up to [`MAX_BATCH`]) and commits it, over and over: the longer a

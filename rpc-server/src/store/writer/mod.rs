@@ -79,6 +79,7 @@ use super::error::{Internal, Unavailable};
 use super::{Appended, CommitListener, StoreError, StoreOptions};
 use crate::clock::Clock;
 
+pub(super) use inbox::ReadBack;
 pub(super) use transaction::STATEMENT_ROWS;
 
 /// Most sends in one transaction (5 bound parameters each, far below MySQL's 65535).
@@ -112,6 +113,7 @@ impl Writer {
         clock: Arc<dyn Clock>,
         on_commit: Arc<dyn CommitListener>,
         options: &StoreOptions,
+        read_back: ReadBack,
     ) -> Self {
         let lanes = options.commit_lanes.clamp(1, QUEUE_CAPACITY);
         let lanes = (0..lanes)
@@ -121,7 +123,7 @@ impl Writer {
                     connection: HeldConnection::transactional(cluster.clone()),
                     clock: clock.clone(),
                     on_commit: on_commit.clone(),
-                    inbox: options.inbox,
+                    inbox: options.inbox.then_some(read_back),
                 };
                 tokio::spawn(lane::commit_lane(waiting, committer));
                 queue

@@ -10,7 +10,7 @@ use sqlx::mysql::MySqlConnection;
 use sqlx::{Executor, MySql, QueryBuilder};
 
 use super::dedup::{Outcome, Verdict, deduplicate};
-use super::inbox::{RoomVersions, advance_counters};
+use super::inbox::{ReadBack, RoomVersions, advance_counters};
 use crate::clock::Clock;
 use crate::store::connection::HeldConnection;
 
@@ -26,18 +26,18 @@ pub(super) async fn commit(
     connection: &mut HeldConnection,
     clock: &dyn Clock,
     msgs: &[&NewMessage],
-    inbox: bool,
+    inbox: Option<ReadBack>,
     commit_sent: &AtomicBool,
 ) -> Result<Vec<Outcome>, sqlx::Error> {
     // Every time reserved below is at least 1 and at least the clock.
     let now = clock.now_micros().max(1);
     // The connection has autocommit off: the first statement opens the transaction.
     let tx = connection.get().await?;
-    let (verdicts, times) = if inbox {
+    let (verdicts, times) = if let Some(read_back) = inbox {
         // The members' rows first. Every group that stores into a room holds both of its
         // members' rows, so from here on no other group stores into these rooms: the ids are
         // looked up before the rooms are locked, and only rooms that get a message are.
-        let versions = advance_counters(tx, msgs).await?;
+        let versions = advance_counters(tx, msgs, read_back).await?;
         let verdicts = deduplicate(tx, msgs).await?;
         let new = rooms_of(msgs, |i| matches!(verdicts[i], Verdict::New));
         let times = reserve_times(tx, &new, msgs.len(), now, Some(&versions)).await?;
