@@ -8,31 +8,7 @@ use im_domain::{Member, NewMessage};
 use sqlx::mysql::MySqlConnection;
 use sqlx::{MySql, QueryBuilder};
 
-use super::transaction::STATEMENT_ROWS;
-
-/// How a group learns the values its counters moved to.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum ReadBack {
-    /// From the statement that moves them (MariaDB 10.5 and later): one statement less.
-    Returning,
-    /// From a second statement (MySQL has no `INSERT … RETURNING`).
-    Select,
-}
-
-impl ReadBack {
-    /// What a server answering `SELECT VERSION()` with `version` allows.
-    pub fn for_server(version: &str) -> Self {
-        let mut numbers = version
-            .split(['.', '-'])
-            .map(|n| n.parse::<u32>().unwrap_or(0));
-        let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
-        if version.contains("MariaDB") && (major, minor) >= (10, 5) {
-            Self::Returning
-        } else {
-            Self::Select
-        }
-    }
-}
+use super::transaction::{ReadBack, STATEMENT_ROWS};
 
 /// A room's new version in the inbox of its first member and of its second (none for a
 /// self-chat).
@@ -111,23 +87,4 @@ pub(super) async fn advance_counters<'a>(
         by_room.insert(room.key(), RoomVersions { first, second });
     }
     Ok(by_room)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ReadBack;
-
-    #[test]
-    fn only_mariadb_from_10_5_reads_counters_back_with_returning() {
-        for (version, expected) in [
-            ("10.11.19-MariaDB-0+deb12u1", ReadBack::Returning),
-            ("11.4.2-MariaDB-ubu2404", ReadBack::Returning),
-            ("10.5.0-MariaDB", ReadBack::Returning),
-            ("10.4.32-MariaDB", ReadBack::Select),
-            ("8.4.3", ReadBack::Select),
-            ("", ReadBack::Select),
-        ] {
-            assert_eq!(ReadBack::for_server(version), expected, "{version}");
-        }
-    }
 }

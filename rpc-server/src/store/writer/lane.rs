@@ -9,7 +9,7 @@ use im_domain::{NewMessage, StoredMessage};
 use tokio::sync::mpsc;
 
 use super::dedup::Outcome;
-use super::inbox::ReadBack;
+use super::transaction::ReadBack;
 use super::transaction::commit;
 use super::{MAX_BATCH, Pending};
 use crate::clock::Clock;
@@ -28,9 +28,9 @@ pub(super) struct Committer {
     pub(super) connection: HeldConnection,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) on_commit: Arc<dyn CommitListener>,
-    /// Whether commits move the members' inboxes (off only to measure what that costs), and
-    /// how.
-    pub(super) inbox: Option<ReadBack>,
+    /// Whether commits move the members' inboxes (off only to measure what that costs).
+    pub(super) inbox: bool,
+    pub(super) read_back: ReadBack,
 }
 
 /// Takes whatever is waiting (up to [`MAX_BATCH`]) and commits it, over and over: the longer a
@@ -67,6 +67,7 @@ async fn commit_and_answer(committer: &mut Committer, mut batch: Vec<Pending>) {
             committer.clock.as_ref(),
             &msgs,
             committer.inbox,
+            committer.read_back,
             &commit_sent,
         );
         let attempt_result = tokio::time::timeout_at(deadline.into(), try_commit)

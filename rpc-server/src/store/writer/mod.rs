@@ -79,8 +79,7 @@ use super::error::{Internal, Unavailable};
 use super::{Appended, CommitListener, StoreError, StoreOptions};
 use crate::clock::Clock;
 
-pub(super) use inbox::ReadBack;
-pub(super) use transaction::STATEMENT_ROWS;
+pub(super) use transaction::{ReadBack, STATEMENT_ROWS};
 
 /// Most sends in one transaction (5 bound parameters each, far below MySQL's 65535).
 const MAX_BATCH: usize = 256;
@@ -123,7 +122,8 @@ impl Writer {
                     connection: HeldConnection::transactional(cluster.clone()),
                     clock: clock.clone(),
                     on_commit: on_commit.clone(),
-                    inbox: options.inbox.then_some(read_back),
+                    inbox: options.inbox,
+                    read_back,
                 };
                 tokio::spawn(lane::commit_lane(waiting, committer));
                 queue

@@ -10,7 +10,7 @@ use sqlx::mysql::MySqlConnection;
 use sqlx::{Executor, MySql, QueryBuilder};
 
 use super::dedup::{Outcome, Verdict, deduplicate};
-use super::inbox::{ReadBack, RoomVersions, advance_counters};
+use super::inbox::{RoomVersions, advance_counters};
 use crate::clock::Clock;
 use crate::store::connection::HeldConnection;
 
@@ -20,30 +20,63 @@ use crate::store::connection::HeldConnection;
 /// statement and prepare another on every group.
 pub(in crate::store) const STATEMENT_ROWS: usize = 32;
 
+/// How a group learns the values its upserts wrote (rooms' last send_times, members' counters).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ReadBack {
+    /// From the upsert itself (MariaDB 10.5 and later): one statement less.
+    Returning,
+    /// From a second statement (MySQL has no `INSERT … RETURNING`).
+    Select,
+}
+
+impl ReadBack {
+    /// What a server answering `SELECT VERSION()` with `version` allows.
+    pub fn for_server(version: &str) -> Self {
+        let mut numbers = version
+            .split(['.', '-'])
+            .map(|n| n.parse::<u32>().unwrap_or(0));
+        let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+        if version.contains("MariaDB") && (major, minor) >= (10, 5) {
+            Self::Returning
+        } else {
+            Self::Select
+        }
+    }
+}
+
 /// Commits `msgs` in one transaction; returns what became of each, in order. Sets
 /// `commit_sent` just before COMMIT.
 pub(super) async fn commit(
     connection: &mut HeldConnection,
     clock: &dyn Clock,
     msgs: &[&NewMessage],
-    inbox: Option<ReadBack>,
+    inbox: bool,
+    read_back: ReadBack,
     commit_sent: &AtomicBool,
 ) -> Result<Vec<Outcome>, sqlx::Error> {
     // Every time reserved below is at least 1 and at least the clock.
     let now = clock.now_micros().max(1);
     // The connection has autocommit off: the first statement opens the transaction.
     let tx = connection.get().await?;
-    let (verdicts, times) = if let Some(read_back) = inbox {
+    let (verdicts, times) = if inbox {
         // The members' rows first. Every group that stores into a room holds both of its
         // members' rows, so from here on no other group stores into these rooms: the ids are
         // looked up before the rooms are locked, and only rooms that get a message are.
         let versions = advance_counters(tx, msgs, read_back).await?;
         let verdicts = deduplicate(tx, msgs).await?;
         let new = rooms_of(msgs, |i| matches!(verdicts[i], Verdict::New));
-        let times = reserve_times(tx, &new, msgs.len(), now, Some(&versions)).await?;
+        let times = reserve_times(tx, &new, msgs.len(), now, Some(&versions), read_back).await?;
         (verdicts, times)
     } else {
-        let times = reserve_times(tx, &rooms_of(msgs, |_| true), msgs.len(), now, None).await?;
+        let times = reserve_times(
+            tx,
+            &rooms_of(msgs, |_| true),
+            msgs.len(),
+            now,
+            None,
+            read_back,
+        )
+        .await?;
         (deduplicate(tx, msgs).await?, times)
     };
     let outcomes: Vec<Outcome> = (0..msgs.len())
@@ -97,11 +130,12 @@ async fn reserve_times(
     messages: usize,
     now: i64,
     versions: Option<&HashMap<&str, RoomVersions>>,
+    read_back: ReadBack,
 ) -> Result<Vec<i64>, sqlx::Error> {
     let rooms: Vec<(&str, &[usize])> = by_room.iter().map(|(r, p)| (*r, p.as_slice())).collect();
     let mut lasts = Vec::with_capacity(rooms.len());
     for chunk in rooms.chunks(STATEMENT_ROWS) {
-        lasts.extend(reserve(&mut *tx, chunk, now, versions).await?);
+        lasts.extend(reserve(&mut *tx, chunk, now, versions, read_back).await?);
     }
     let mut times = vec![0; messages];
     let mut unread: Vec<&str> = Vec::new();
@@ -137,13 +171,15 @@ async fn reserve_times(
 /// new versions and its newest message's send_time (its new last time). A new room's row starts at
 /// now + extra; an existing one moves to max(last + 1, now) + extra, where
 /// extra = VALUES(last_send_time) - now because all rows share `now`. Returns each room's new
-/// last time where the answer tells it: for a single room, LAST_INSERT_ID carries it back, which
-/// saves reading it; `None` means it must be read.
+/// last time where the answer tells it, which saves reading it: for a single room LAST_INSERT_ID
+/// carries it back, for several RETURNING does where the server has it; `None` means it must
+/// be read.
 async fn reserve(
     tx: &mut MySqlConnection,
     rooms: &[(&str, &[usize])],
     now: i64,
     versions: Option<&HashMap<&str, RoomVersions>>,
+    read_back: ReadBack,
 ) -> Result<Vec<Option<i64>>, sqlx::Error> {
     let single = rooms.len() == 1;
     let mut reserve: QueryBuilder<MySql> = QueryBuilder::new(match versions {
@@ -180,6 +216,15 @@ async fn reserve(
              newest_send_time = last_send_time",
         );
     }
+    if !single && read_back == ReadBack::Returning {
+        reserve.push(" RETURNING room, last_send_time");
+        let rows: Vec<(Vec<u8>, i64)> = reserve.build_query_as().fetch_all(&mut *tx).await?;
+        let lasts: HashMap<Vec<u8>, i64> = rows.into_iter().collect();
+        return Ok(rooms
+            .iter()
+            .map(|(room, _)| lasts.get(room.as_bytes()).copied())
+            .collect());
+    }
     let done = reserve.build().execute(&mut *tx).await?;
     if !single {
         return Ok(vec![None; rooms.len()]);
@@ -203,4 +248,23 @@ fn assign_times(times: &mut [i64], positions: &[usize], last: i64) {
 /// How many times beyond the first a room of the group reserves.
 fn extra(positions: &[usize]) -> i64 {
     i64::try_from(positions.len() - 1).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReadBack;
+
+    #[test]
+    fn only_mariadb_from_10_5_reads_counters_back_with_returning() {
+        for (version, expected) in [
+            ("10.11.19-MariaDB-0+deb12u1", ReadBack::Returning),
+            ("11.4.2-MariaDB-ubu2404", ReadBack::Returning),
+            ("10.5.0-MariaDB", ReadBack::Returning),
+            ("10.4.32-MariaDB", ReadBack::Select),
+            ("8.4.3", ReadBack::Select),
+            ("", ReadBack::Select),
+        ] {
+            assert_eq!(ReadBack::for_server(version), expected, "{version}");
+        }
+    }
 }
