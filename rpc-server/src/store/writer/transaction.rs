@@ -68,6 +68,7 @@ pub(super) async fn commit(
         let times = reserve_times(tx, &new, msgs.len(), now, Some(&versions), read_back).await?;
         (verdicts, times)
     } else {
+        // The rooms' rows first, and the ids looked up under them.
         let times = reserve_times(
             tx,
             &rooms_of(msgs, |_| true),
