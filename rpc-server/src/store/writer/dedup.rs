@@ -23,6 +23,7 @@ pub(super) enum Outcome {
 }
 
 /// What the look-up says of one message of a group, before its send_time is known.
+#[derive(Clone, Copy)]
 pub(super) enum Verdict {
     New,
     Stored {
@@ -95,14 +96,7 @@ pub(super) async fn deduplicate(
                 id.as_str().as_bytes().to_vec(),
             );
             match known.get(&key) {
-                Some((Verdict::Stored { send_time }, text)) if text == msg.text().as_str() => {
-                    Verdict::Stored {
-                        send_time: *send_time,
-                    }
-                }
-                Some((Verdict::SameAs(earlier), text)) if text == msg.text().as_str() => {
-                    Verdict::SameAs(*earlier)
-                }
+                Some((verdict, text)) if text == msg.text().as_str() => *verdict,
                 Some(_) => Verdict::Conflict,
                 None => {
                     // A later send of the group with the same id is a duplicate of this one.
