@@ -147,17 +147,28 @@ async fn read_until_closed(conn: &mut tokio::net::TcpStream) -> String {
 
 /// Sends a whole `GET /ping` on `conn` and reads its answer, leaving the connection open.
 async fn ping_on(conn: &mut tokio::net::TcpStream) {
+    assert!(pinged(conn).await, "closed before the answer");
+}
+
+/// Whether `GET /ping` sent on `conn` is answered (not refused and closed).
+async fn pinged(conn: &mut tokio::net::TcpStream) -> bool {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    conn.write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+    if conn
+        .write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
-        .unwrap();
+        .is_err()
+    {
+        return false;
+    }
     let mut answer = Vec::new();
     let mut chunk = [0u8; 1024];
     while !String::from_utf8_lossy(&answer).ends_with("{\"message\":\"pong\"}") {
-        let n = conn.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "closed before the answer");
-        answer.extend_from_slice(&chunk[..n]);
+        match conn.read(&mut chunk).await {
+            Ok(n) if n > 0 => answer.extend_from_slice(&chunk[..n]),
+            _ => return false,
+        }
     }
+    true
 }
 
 #[tokio::test]
@@ -199,10 +210,23 @@ async fn connections_beyond_the_cap_are_refused_with_503_and_closed() {
         vec![([127, 0, 0, 1], free_port()).into()],
         &[("IM_HTTP_MAX_CONNECTIONS", "2".to_owned())],
     );
-    let mut first = tokio::net::TcpStream::connect(http.addr).await.unwrap();
-    ping_on(&mut first).await;
-    let mut second = tokio::net::TcpStream::connect(http.addr).await.unwrap();
-    ping_on(&mut second).await;
+    // The connection of the start's health check may hold a place a moment longer: wait until
+    // two connections are served at once.
+    let served = std::sync::Mutex::new(None);
+    im_testkit::eventually("two connections served", PATIENCE, || async {
+        let connect = || tokio::net::TcpStream::connect(http.addr);
+        let (mut first, mut second) = (connect().await.unwrap(), connect().await.unwrap());
+        let both = pinged(&mut first).await && pinged(&mut second).await;
+        if both {
+            *served.lock().unwrap() = Some((first, second));
+        }
+        both
+    })
+    .await;
+    let (mut first, second) = served
+        .into_inner()
+        .unwrap()
+        .expect("two served connections");
     let mut third = tokio::net::TcpStream::connect(http.addr).await.unwrap();
     let refusal = read_until_closed(&mut third).await;
     assert!(
