@@ -12,7 +12,6 @@ use super::transaction::{ReadBack, STATEMENT_ROWS};
 
 /// A room's new version in the inbox of its first member and of its second (none for a
 /// self-chat).
-#[derive(Clone, Copy)]
 pub(super) struct RoomVersions {
     pub(super) first: i64,
     pub(super) second: Option<i64>,

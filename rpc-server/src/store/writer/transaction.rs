@@ -256,7 +256,7 @@ mod tests {
     use super::ReadBack;
 
     #[test]
-    fn only_mariadb_from_10_5_reads_counters_back_with_returning() {
+    fn only_mariadb_from_10_5_reads_written_values_back_with_returning() {
         for (version, expected) in [
             ("10.11.19-MariaDB-0+deb12u1", ReadBack::Returning),
             ("11.4.2-MariaDB-ubu2404", ReadBack::Returning),
