@@ -24,6 +24,12 @@ pub enum ErrorCode {
     /// A send without a client_msg_id may or may not have been stored (its replica or database
     /// connection failed mid-commit); resend it with a client_msg_id to make retries safe.
     OutcomeUnknown = 10,
+    /// No bearer token, or one that is not valid (HTTP only, access mode `jwt`).
+    Unauthenticated = 11,
+    /// A valid token asks for what is not its member's own (HTTP only, access mode `jwt`).
+    Forbidden = 12,
+    /// The member is over its fair-use limit; retry after `Retry-After` (HTTP only).
+    RateLimited = 13,
 }
 
 impl ErrorCode {
@@ -41,6 +47,9 @@ impl ErrorCode {
             Self::RequestTimeout,
             Self::ClientMsgIdConflict,
             Self::OutcomeUnknown,
+            Self::Unauthenticated,
+            Self::Forbidden,
+            Self::RateLimited,
         ]
         .into_iter()
         .find(|known| *known as i32 == code)

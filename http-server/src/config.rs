@@ -1,7 +1,8 @@
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Args, Parser, ValueEnum};
 use im_ops::RegistryArgs;
 
 /// The HTTP front end of the IM service. Every flag falls back to the environment variable shown.
@@ -76,6 +77,97 @@ pub struct Config {
     #[arg(long, env = "IM_HTTP_MAX_CONNECTIONS", default_value_t = 16_384,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub max_connections: usize,
+
+    #[command(flatten)]
+    pub access: AccessArgs,
+
+    /// Serve the web messenger at `/`.
+    #[arg(long, env = "IM_WEB", default_value_t = true, action = clap::ArgAction::Set)]
+    pub web: bool,
+}
+
+/// Who may call the API (docs/api.md, "Access").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AccessMode {
+    /// Anyone may act as any member, as in the reference assignment.
+    None,
+    /// Every /api call carries a JWT whose `sub` is the member it acts as.
+    Jwt,
+}
+
+/// The access settings: the mode, the keys tokens are checked with, and the fair-use limits.
+#[derive(Debug, Clone, Args)]
+pub struct AccessArgs {
+    /// Access mode: `none` (anyone acts as any member) or `jwt` (a bearer token names the member).
+    #[arg(long = "auth", env = "IM_AUTH", value_enum, default_value_t = AccessMode::None)]
+    pub mode: AccessMode,
+
+    /// A file holding the HS256 secret (at least 32 bytes; trailing newlines are not part of
+    /// it). Tokens without a `kid` are checked with it.
+    #[arg(long = "auth-hs256-secret-file", env = "IM_AUTH_HS256_SECRET_FILE")]
+    pub hs256_secret_file: Option<PathBuf>,
+
+    /// A JWKS file of public keys (RS256, ES256, EdDSA), chosen by a token's `kid`; re-read
+    /// when it changes (checked every second), so keys rotate without a restart.
+    #[arg(long = "auth-jwks-file", env = "IM_AUTH_JWKS_FILE")]
+    pub jwks_file: Option<PathBuf>,
+
+    /// The `aud` a token must name; empty: not checked.
+    #[arg(long = "auth-audience", env = "IM_AUTH_AUDIENCE", default_value = "")]
+    pub audience: String,
+
+    /// The `iss` a token must name; empty: not checked.
+    #[arg(long = "auth-issuer", env = "IM_AUTH_ISSUER", default_value = "")]
+    pub issuer: String,
+
+    /// Clock skew allowed when checking `exp` and `nbf`, in seconds.
+    #[arg(long = "auth-leeway-s", env = "IM_AUTH_LEEWAY_S", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub leeway_s: u64,
+
+    /// Serve `POST /api/demo/token`, which hands anyone a token for any member: for demos only.
+    /// Needs the HS256 secret.
+    #[arg(long = "auth-demo-issuer", env = "IM_AUTH_DEMO_ISSUER", default_value_t = false,
+          action = clap::ArgAction::Set)]
+    pub demo_issuer: bool,
+
+    /// Sends per second allowed to one member (0: no limit), in both modes.
+    #[arg(long = "rate-send", env = "IM_RATE_SEND", default_value_t = 0.0,
+          value_parser = rate)]
+    pub rate_send: f64,
+
+    /// Sends one member may make at once after a pause (0: the rate, rounded up).
+    #[arg(
+        long = "rate-send-burst",
+        env = "IM_RATE_SEND_BURST",
+        default_value_t = 0
+    )]
+    pub rate_send_burst: u32,
+
+    /// Pulls and listings that do not wait, per second and member (0: no limit).
+    #[arg(long = "rate-read", env = "IM_RATE_READ", default_value_t = 0.0,
+          value_parser = rate)]
+    pub rate_read: f64,
+
+    /// Pulls and listings that do not wait one member may make at once (0: the rate, rounded
+    /// up).
+    #[arg(
+        long = "rate-read-burst",
+        env = "IM_RATE_READ_BURST",
+        default_value_t = 0
+    )]
+    pub rate_read_burst: u32,
+}
+
+/// A rate per second: 0 (no limit) or a positive, finite number up to a million.
+fn rate(raw: &str) -> Result<f64, String> {
+    match raw.trim().parse::<f64>() {
+        Ok(rate) if rate == 0.0 || (rate.is_finite() && (1e-3..=1e6).contains(&rate)) => Ok(rate),
+        _ => Err(format!(
+            "{raw:?} is not a rate: give 0 (no limit) or a number of calls per second from 0.001 \
+             to 1000000"
+        )),
+    }
 }
 
 impl Config {

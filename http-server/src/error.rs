@@ -1,6 +1,8 @@
 //! Every failure of the HTTP API, mapped once to a status and a JSON `{code, msg}` body.
 
-use http::{HeaderValue, StatusCode, header};
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue, StatusCode, header};
 use im_domain::ErrorCode;
 use volo_http::response::Response;
 use volo_http::server::IntoResponse;
@@ -14,7 +16,8 @@ pub struct ApiError {
     status: StatusCode,
     code: ErrorCode,
     msg: String,
-    allow: Option<&'static str>,
+    /// A header the status calls for: `Allow`, `WWW-Authenticate` or `Retry-After`.
+    header: Option<(HeaderName, HeaderValue)>,
 }
 
 impl ApiError {
@@ -23,7 +26,14 @@ impl ApiError {
             status,
             code,
             msg: msg.into(),
-            allow: None,
+            header: None,
+        }
+    }
+
+    fn with_header(self, name: HeaderName, value: HeaderValue) -> Self {
+        Self {
+            header: Some((name, value)),
+            ..self
         }
     }
 
@@ -106,14 +116,52 @@ impl ApiError {
     }
 
     pub fn method_not_allowed(allow: &'static str) -> Self {
-        Self {
-            allow: Some(allow),
-            ..Self::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                ErrorCode::MethodNotAllowed,
-                format!("method not allowed; this route accepts {allow}"),
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::MethodNotAllowed,
+            format!("method not allowed; this route accepts {allow}"),
+        )
+        .with_header(header::ALLOW, HeaderValue::from_static(allow))
+    }
+
+    /// 401 (RFC 6750): no bearer token was sent, or the one sent is not valid. Which check
+    /// failed is not said.
+    pub fn unauthenticated(token_sent: bool) -> Self {
+        let (msg, challenge) = if token_sent {
+            (
+                "unauthenticated: the bearer token is not valid",
+                r#"Bearer error="invalid_token""#,
             )
-        }
+        } else {
+            (
+                "unauthenticated: send Authorization: Bearer <token>",
+                "Bearer",
+            )
+        };
+        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, msg).with_header(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(challenge),
+        )
+    }
+
+    /// 403: a valid token asks for what is not its member's own.
+    pub fn forbidden(what: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            format!("forbidden: {what}"),
+        )
+    }
+
+    /// 429: the member is over its fair-use limit; `wait` is how long until the next call fits.
+    pub fn rate_limited(what: &str, wait: Duration) -> Self {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            format!("too many {what} from this member: retry after {seconds} s"),
+        )
+        .with_header(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)))
     }
 
     /// A non-zero `Code` answered by the rpc-server.
@@ -168,10 +216,8 @@ impl From<RpcError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(self.reply())).into_response();
-        if let Some(allow) = self.allow {
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static(allow));
+        if let Some((name, value)) = self.header {
+            response.headers_mut().insert(name, value);
         }
         // The rest of a body that did not arrive in time is not waited for.
         if self.status == StatusCode::REQUEST_TIMEOUT {

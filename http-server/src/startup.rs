@@ -10,10 +10,12 @@ use volo::net::incoming::DefaultIncoming;
 use volo_etcd_registry::EtcdDiscover;
 use volo_http::server::Server;
 
+use crate::access::Access;
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::routes::{self, ApiLimits};
+use crate::routes::{self, Api, ApiLimits};
 use crate::rpc_client::{Replicas, RpcClient};
+use crate::web::Web;
 
 /// Finds the replicas, then serves the HTTP API until SIGINT or SIGTERM, finishing what is in
 /// flight before returning.
@@ -28,6 +30,7 @@ pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
     track_replicas(rpc.clone());
     let ready = readiness(rpc.clone());
     let listener = listen(config.listen, Socket::Api)?;
+    let access = Access::new(&config.access, listener.local_addr()?)?;
     tracing::info!(listen = %listener.local_addr()?, replicas = rpc.replica_count(), "http-server ready");
     let limits = ApiLimits {
         max_in_flight: config.max_in_flight,
@@ -35,7 +38,9 @@ pub async fn run(config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
         max_waiting_pulls: config.max_waiting_pulls,
         max_wait: Duration::from_millis(config.max_wait_ms),
     };
-    let mut server = Server::new(routes::router(rpc, ready, telemetry, limits));
+    let web = config.web.then(Web::load);
+    let api = Api::new(rpc, access, limits);
+    let mut server = Server::new(routes::router(api, web, ready, telemetry));
     server
         .set_max_connections(connection_cap(config.max_connections), refusal())
         .http1_config()

@@ -23,6 +23,20 @@ impl Api {
         }
     }
 
+    /// A client whose every request carries `Authorization: Bearer <token>`.
+    pub fn with_token(addr: SocketAddr, token: &str) -> Self {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let value = format!("Bearer {token}").parse().expect("a header value");
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+        Self {
+            http: reqwest::Client::builder()
+                .default_headers(headers)
+                .build()
+                .expect("an HTTP client"),
+            base: format!("http://{addr}"),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -14,6 +14,7 @@ mod process;
 mod proxy;
 mod sockets;
 mod stack;
+mod tokens;
 
 pub use api::{Api, assert_error, send_times, texts, thrift, thrift_send, thrift_send_request};
 pub use database::{fresh_database_url, server_url};
@@ -25,3 +26,4 @@ pub use process::{ServerProcess, binary_path, free_port};
 pub use proxy::Proxy;
 pub use sockets::connections_accepted_on;
 pub use stack::{Stack, start_http_server, start_rpc_server, start_rpc_server_with};
+pub use tokens::{Signer, TestKey, jwks, keys_dir, now, test_secret_file};

@@ -13,11 +13,16 @@ pub struct Stack {
 impl Stack {
     /// Replicas found through `IM_RPC_ADDRS`, without etcd.
     pub fn start(replicas: usize) -> Self {
+        Self::start_with(replicas, &[])
+    }
+
+    /// As [`Stack::start`], with these settings of the http-server.
+    pub fn start_with(replicas: usize, http_env: &[(&str, String)]) -> Self {
         let database_url = fresh_database_url();
         let replicas: Vec<_> = (0..replicas)
             .map(|_| start_rpc_server(&database_url))
             .collect();
-        let http = start_http_server(replicas.iter().map(|r| r.addr).collect(), &[]);
+        let http = start_http_server(replicas.iter().map(|r| r.addr).collect(), http_env);
         Self {
             database_url,
             replicas,

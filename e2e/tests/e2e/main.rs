@@ -2,12 +2,14 @@
 //! the harness first: `im_testkit::binary_path`) on fresh MariaDB databases and etcd, spoken to
 //! over HTTP and Thrift. One module per area.
 
+mod access;
 mod awaits;
 mod batches;
 mod client_msg_id;
 mod cluster;
 mod database_faults;
 mod etcd_replicas;
+mod fair_use;
 mod http_api;
 mod http_edge;
 mod inbox;
@@ -17,3 +19,4 @@ mod replicas;
 mod settings;
 mod thrift_hostile;
 mod thrift_interop;
+mod tokens;

@@ -6,6 +6,7 @@ use volo_http::utils::Extension;
 
 use super::pull::wait_ms;
 use super::{Api, rpc_outcome};
+use crate::access::Caller;
 use crate::api::{ChatJson, ChatsReply};
 use crate::error::ApiError;
 use crate::fields::Fields;
@@ -13,18 +14,20 @@ use crate::middleware::InFlightPermit;
 
 /// `GET /api/chats`: a member's inbox. Fields `member`, `cursor` (0), `limit` (0: the default,
 /// 20), `reverse` (false), `wait_ms` (0: answer at once; a forward listing whose page is empty
-/// waits up to this long for any room of the member to change).
+/// waits up to this long for any room of the member to change). With a token, `member`
+/// defaults to its member.
 pub async fn chats(
     Extension(api): Extension<Arc<Api>>,
     Extension(in_flight): Extension<InFlightPermit>,
+    caller: Caller,
     fields: Fields,
 ) -> Result<Json<ChatsReply>, ApiError> {
+    let member = caller.or_self(fields.string("member")?);
+    let charged = caller.may_list(member.as_deref())?;
     let reverse = fields.boolean("reverse")?.unwrap_or(false);
-    let (wait, _waiting) = api
-        .waiting
-        .admit(&fields, reverse, &api.limits, &in_flight)?;
+    let (wait, _waiting) = api.admit_read(&fields, reverse, charged.as_deref(), &in_flight)?;
     let req = ChatsRequest {
-        member: fields.string("member")?.unwrap_or_default().into(),
+        member: member.unwrap_or_default().into(),
         cursor: Some(fields.integer("cursor")?.unwrap_or(0)),
         limit: Some(fields.integer("limit")?.unwrap_or(0)),
         reverse: Some(reverse),

@@ -1,6 +1,7 @@
 //! One file per endpoint family; `router` wires them with the admin endpoints, the JSON 404 and
 //! 405 answers, and the layers of `middleware`.
 
+mod access;
 mod chats;
 mod ping;
 mod pull;
@@ -9,23 +10,35 @@ mod send;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::request::Parts;
 use im_ops::{ReadinessCheck, Telemetry, admin_router};
+use volo::context::Context;
+use volo_http::context::ServerContext;
+use volo_http::request::Request;
+use volo_http::response::Response;
+use volo_http::server::IntoResponse;
+use volo_http::server::extract::FromContext;
 use volo_http::server::middleware;
 use volo_http::server::route::{Router, get, post};
 use volo_http::utils::Extension;
 
+use crate::access::{Access, Caller};
 use crate::error::ApiError;
 use crate::middleware::{InFlight, TrackRequests, admit};
-use crate::rpc_client::RpcClient;
+use crate::rpc_client::{RpcClient, RpcError};
+use crate::web::Web;
 
 pub use pull::WaitingCalls;
 
 /// The routes that get their own label in the request metrics.
-pub const ROUTES: [&str; 7] = [
+pub const ROUTES: [&str; 10] = [
+    "/",
     "/ping",
     "/api/send",
     "/api/pull",
     "/api/chats",
+    "/api/access",
+    "/api/demo/token",
     "/healthz",
     "/readyz",
     "/metrics",
@@ -48,15 +61,17 @@ pub struct ApiLimits {
 /// What the API's routes share, as one extension.
 pub struct Api {
     pub rpc: RpcClient,
+    pub access: Access,
     pub limits: ApiLimits,
     pub in_flight: InFlight,
     pub waiting: WaitingCalls,
 }
 
 impl Api {
-    pub fn new(rpc: RpcClient, limits: ApiLimits) -> Self {
+    pub fn new(rpc: RpcClient, access: Access, limits: ApiLimits) -> Self {
         Self {
             rpc,
+            access,
             limits,
             in_flight: InFlight::new(limits.max_in_flight),
             waiting: WaitingCalls::new(limits.max_waiting_pulls),
@@ -64,29 +79,52 @@ impl Api {
     }
 }
 
+/// A handler that takes a [`Caller`] is called only for a caller the access mode admits.
+impl FromContext for Caller {
+    type Rejection = ApiError;
+
+    async fn from_context(cx: &mut ServerContext, parts: &mut Parts) -> Result<Self, ApiError> {
+        match cx.extensions().get::<Arc<Api>>() {
+            Some(api) => api.access.identify(&parts.headers),
+            None => Err(RpcError::Internal.into()),
+        }
+    }
+}
+
+/// The API behind its layers, the page (when served), `/ping` and the admin endpoints.
 pub fn router(
-    rpc: RpcClient,
+    api: Api,
+    web: Option<Web>,
     ready: ReadinessCheck,
     telemetry: Telemetry,
-    limits: ApiLimits,
 ) -> TrackRequests<Router> {
     // Later layers run first: `admit` finds the extension.
     let api = Router::new()
         .route("/api/send", post(send::send).fallback(only_post))
         .route("/api/pull", get(pull::pull).fallback(only_get))
         .route("/api/chats", get(chats::chats).fallback(only_get))
+        .route("/api/access", get(access::info).fallback(only_get))
+        .route(
+            "/api/demo/token",
+            post(access::demo_token).fallback(only_post),
+        )
         .layer(middleware::from_fn(admit))
-        .layer(Extension(Arc::new(Api::new(rpc, limits))));
+        .layer(Extension(Arc::new(api)));
+    let web = Arc::new(web);
     let all = Router::new()
         .route("/ping", get(ping::ping).fallback(only_get))
         .merge(api)
         .merge(admin_router(ready, telemetry))
-        .fallback(not_found);
+        .fallback(move |req: Request| page_or_not_found(web.clone(), req));
     TrackRequests(all)
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found()
+/// Any other path is a file of the page, or 404.
+async fn page_or_not_found(web: Arc<Option<Web>>, req: Request) -> Response {
+    (*web)
+        .as_ref()
+        .and_then(|web| web.serve(req.method(), req.uri().path(), req.headers()))
+        .unwrap_or_else(|| ApiError::not_found().into_response())
 }
 
 async fn only_get() -> ApiError {

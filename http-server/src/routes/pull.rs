@@ -7,7 +7,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use volo_http::server::extract::Json;
 use volo_http::utils::Extension;
 
-use super::{Api, ApiLimits, rpc_outcome};
+use super::{Api, rpc_outcome};
+use crate::access::Caller;
 use crate::api::{MessageJson, PullReply};
 use crate::error::ApiError;
 use crate::fields::Fields;
@@ -21,22 +22,30 @@ impl WaitingCalls {
     pub fn new(max: usize) -> Self {
         Self(Arc::new(Semaphore::new(max)))
     }
+}
 
-    /// The `wait_ms` field, clamped; when the call may wait, a permit to wait, which moves it
-    /// out of the requests in progress.
-    pub fn admit(
+impl Api {
+    /// The `wait_ms` field of a pull or listing, clamped. A call that may wait gets a permit to
+    /// wait, which moves it out of the requests in progress; one that may not is charged to
+    /// `charged`'s fair use.
+    pub fn admit_read(
         &self,
         fields: &Fields,
         reverse: bool,
-        limits: &ApiLimits,
+        charged: Option<&str>,
         in_flight: &InFlightPermit,
     ) -> Result<(Duration, Option<OwnedSemaphorePermit>), ApiError> {
-        let wait = parse_wait(fields.integer("wait_ms")?.unwrap_or(0), limits.max_wait)
-            .map_err(|err| ApiError::invalid(err.to_string()))?;
+        let wait = parse_wait(
+            fields.integer("wait_ms")?.unwrap_or(0),
+            self.limits.max_wait,
+        )
+        .map_err(|err| ApiError::invalid(err.to_string()))?;
         if wait.is_zero() || reverse {
+            self.access.fair_use.read(charged)?;
             return Ok((Duration::ZERO, None));
         }
         let permit = self
+            .waiting
             .0
             .clone()
             .try_acquire_owned()
@@ -57,14 +66,15 @@ pub fn wait_ms(wait: Duration) -> Option<i32> {
 pub async fn pull(
     Extension(api): Extension<Arc<Api>>,
     Extension(in_flight): Extension<InFlightPermit>,
+    caller: Caller,
     fields: Fields,
 ) -> Result<Json<PullReply>, ApiError> {
+    let chat = fields.string("chat")?;
+    let charged = caller.may_pull(chat.as_deref())?;
     let reverse = fields.boolean("reverse")?.unwrap_or(false);
-    let (wait, _waiting) = api
-        .waiting
-        .admit(&fields, reverse, &api.limits, &in_flight)?;
+    let (wait, _waiting) = api.admit_read(&fields, reverse, charged.as_deref(), &in_flight)?;
     let req = PullRequest {
-        chat: fields.string("chat")?.unwrap_or_default().into(),
+        chat: chat.unwrap_or_default().into(),
         cursor: fields.integer("cursor")?.unwrap_or(0),
         limit: fields.integer("limit")?.unwrap_or(0),
         reverse: Some(reverse),
