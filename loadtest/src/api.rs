@@ -1,6 +1,7 @@
 //! The two ways in: the HTTP API, or the Thrift API of one rpc-server.
 
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -9,11 +10,15 @@ use im_idl::{
 };
 use serde_json::{Value, json};
 
+use crate::tokens::Tokens;
+
 #[derive(Clone)]
 pub enum Api {
     Http {
         client: reqwest::Client,
         base: String,
+        /// Some when the server wants a bearer token for the member a request acts as.
+        tokens: Option<Arc<Tokens>>,
     },
     Thrift(ImServiceClient),
 }
@@ -32,7 +37,7 @@ pub struct Listing {
 }
 
 impl Api {
-    pub fn http(base: &str) -> anyhow::Result<Self> {
+    pub fn http(base: &str, tokens: Option<Arc<Tokens>>) -> anyhow::Result<Self> {
         let url = reqwest::Url::parse(base).context("--http must be a URL")?;
         let host = url.host_str().context("--http needs a host")?;
         ensure_loopback(&format!(
@@ -47,6 +52,7 @@ impl Api {
         Ok(Self::Http {
             client,
             base: base.trim_end_matches('/').to_owned(),
+            tokens,
         })
     }
 
@@ -66,12 +72,17 @@ impl Api {
         client_msg_id: Option<&str>,
     ) -> Result<i64, String> {
         match self {
-            Self::Http { client, base } => {
+            Self::Http {
+                client,
+                base,
+                tokens,
+            } => {
                 let mut body = json!({ "chat": chat, "sender": sender, "text": text });
                 if let Some(id) = client_msg_id {
                     body["client_msg_id"] = json!(id);
                 }
-                let reply = http_call(client.post(format!("{base}/api/send")).json(&body)).await?;
+                let req = client.post(format!("{base}/api/send")).json(&body);
+                let reply = http_call(as_member(req, tokens, sender)).await?;
                 reply["message"]["send_time"]
                     .as_i64()
                     .ok_or_else(|| "reply without send_time".to_owned())
@@ -108,11 +119,16 @@ impl Api {
         wait_ms: i32,
     ) -> Result<Page, String> {
         match self {
-            Self::Http { client, base } => {
+            Self::Http {
+                client,
+                base,
+                tokens,
+            } => {
                 let url = format!(
                     "{base}/api/pull?chat={chat}&cursor={cursor}&limit={limit}&reverse={reverse}&wait_ms={wait_ms}"
                 );
-                let reply = http_call(client.get(url)).await?;
+                let reader = chat.split(':').next().unwrap_or_default();
+                let reply = http_call(as_member(client.get(url), tokens, reader)).await?;
                 let messages = reply["messages"]
                     .as_array()
                     .ok_or("reply without messages")?
@@ -169,11 +185,15 @@ impl Api {
     /// A forward inbox listing; `wait_ms` above 0 makes an empty one wait that long.
     pub async fn chats(&self, member: &str, cursor: i64, wait_ms: i32) -> Result<Listing, String> {
         match self {
-            Self::Http { client, base } => {
+            Self::Http {
+                client,
+                base,
+                tokens,
+            } => {
                 let url = format!(
                     "{base}/api/chats?member={member}&cursor={cursor}&limit=100&wait_ms={wait_ms}"
                 );
-                let reply = http_call(client.get(url)).await?;
+                let reply = http_call(as_member(client.get(url), tokens, member)).await?;
                 let chats = reply["chats"]
                     .as_array()
                     .ok_or("reply without chats")?
@@ -211,6 +231,18 @@ impl Api {
                 })
             }
         }
+    }
+}
+
+/// `req` with the bearer token of `member`, when the run has tokens.
+fn as_member(
+    req: reqwest::RequestBuilder,
+    tokens: &Option<Arc<Tokens>>,
+    member: &str,
+) -> reqwest::RequestBuilder {
+    match tokens {
+        Some(tokens) => req.bearer_auth(tokens.of(member)),
+        None => req,
     }
 }
 

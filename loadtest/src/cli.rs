@@ -21,6 +21,64 @@ pub enum Command {
     Poll(PollArgs),
     /// Draw the benchmark's figures (SVG) from a spec of series that scripts/bench-report writes.
     Plot(PlotArgs),
+    /// Print a bearer token for each member `<prefix><i>`, one `member token` a line, for
+    /// tools such as wrk (scripts/wrk/common.lua reads them).
+    Tokens(TokensArgs),
+}
+
+/// How requests prove their member when the http-server's access mode is `jwt`: each carries a
+/// token for its sender (or the member it reads as), signed here.
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    /// Sign with the HS256 secret in this file (trailing newline off, as the server reads it).
+    #[arg(long)]
+    pub token_secret_file: Option<std::path::PathBuf>,
+
+    /// Or sign with the private key in this PEM (PKCS#8) file, naming `--token-kid`.
+    #[arg(long, conflicts_with = "token_secret_file", requires = "token_kid")]
+    pub token_key_file: Option<std::path::PathBuf>,
+
+    /// The algorithm of `--token-key-file`.
+    #[arg(long, value_enum, default_value_t = KeyAlgorithm::Eddsa)]
+    pub token_alg: KeyAlgorithm,
+
+    /// The `kid` of `--token-key-file` in the server's JWKS file.
+    #[arg(long)]
+    pub token_kid: Option<String>,
+
+    /// The `aud` claim, when the server checks one.
+    #[arg(long)]
+    pub token_audience: Option<String>,
+
+    /// The `iss` claim, when the server checks one.
+    #[arg(long)]
+    pub token_issuer: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyAlgorithm {
+    Rs256,
+    Es256,
+    Eddsa,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TokensArgs {
+    /// Members are this prefix followed by 0, 1, ... (wrk's rooms are `wa<i>:wb<i>`).
+    #[arg(long, default_value = "wa")]
+    pub prefix: String,
+
+    /// How many members.
+    #[arg(long, default_value_t = 1000)]
+    pub count: usize,
+
+    /// Also write the public half of `--token-key-file` to this file as a JWKS document, for
+    /// the server's IM_AUTH_JWKS_FILE.
+    #[arg(long, requires = "token_key_file")]
+    pub jwks: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub token: TokenArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -78,6 +136,9 @@ pub struct PollArgs {
     /// waiting up to --wait-ms), pulling each room that changed: what an app does.
     #[arg(long, conflicts_with = "short_poll")]
     pub inbox: bool,
+
+    #[command(flatten)]
+    pub token: TokenArgs,
 
     /// Write the summary as JSON to this file too.
     #[arg(long)]
@@ -148,6 +209,9 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub bounds: Bounds,
+
+    #[command(flatten)]
+    pub token: TokenArgs,
 }
 
 fn parse_duration(raw: &str) -> Result<Duration, String> {

@@ -7,6 +7,7 @@ mod plot;
 mod poll;
 mod run;
 mod stats;
+mod tokens;
 mod verify;
 
 use clap::Parser;
@@ -18,6 +19,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Run(args) => run::run(args).await?,
         Command::Poll(args) => poll::run(args).await?,
         Command::Plot(args) => plot::run(args)?,
+        Command::Tokens(args) => tokens::print(&args)?,
     };
     if !passed {
         std::process::exit(1);

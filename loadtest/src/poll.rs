@@ -18,6 +18,7 @@ use crate::cli::PollArgs;
 use crate::inbox::{follow_inbox, inbox_rooms};
 use crate::run::{Room, rooms};
 use crate::stats::Latency;
+use crate::tokens::Tokens;
 use crate::verify::walk;
 
 /// How long receivers may take to catch up once the senders stopped.
@@ -112,7 +113,7 @@ impl Received {
 
 pub async fn run(args: PollArgs) -> anyhow::Result<bool> {
     let apis: Vec<Api> = if args.thrift.is_empty() {
-        vec![Api::http(&args.http)?]
+        vec![Api::http(&args.http, Tokens::new(&args.token)?)?]
     } else {
         args.thrift
             .iter()

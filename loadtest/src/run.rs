@@ -8,6 +8,7 @@ use std::time::Instant;
 use crate::api::Api;
 use crate::cli::{Bounds, RunArgs, Workload};
 use crate::stats::{Progress, Recorder, Summary, show_progress};
+use crate::tokens::Tokens;
 use crate::verify::{RoomLedger, verify};
 
 /// A room of this run: member names carry the run id, so no earlier run's messages are in it.
@@ -65,7 +66,7 @@ fn bounds_sends(bounds: &Bounds) -> bool {
 pub async fn run(args: RunArgs) -> anyhow::Result<bool> {
     let (api, via) = match &args.thrift {
         Some(addr) => (Api::thrift(addr)?, "thrift"),
-        None => (Api::http(&args.http)?, "http"),
+        None => (Api::http(&args.http, Tokens::new(&args.token)?)?, "http"),
     };
     let via = match (args.no_ids, bounds_sends(&args.bounds)) {
         (false, true) => format!("{via} with client_msg_ids"),

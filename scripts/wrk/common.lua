@@ -1,10 +1,28 @@
 -- Shared by the wrk scripts: 1000 rooms "wa<i>:wb<i>", picked at random per request, and a
--- done() that prints the run's summary as one JSON line for scripts/bench-report.
+-- done() that prints the run's summary as one JSON line for scripts/bench-report. With
+-- IM_BENCH_TOKENS naming a file of "member token" lines (im-load tokens), each request carries
+-- its member's bearer token (access mode jwt).
 local rooms = 1000
 
 function room()
   local i = math.random(0, rooms - 1)
   return "wa" .. i .. ":wb" .. i, "wa" .. i
+end
+
+local tokens = {}
+local tokens_file = os.getenv("IM_BENCH_TOKENS")
+if tokens_file and tokens_file ~= "" then
+  for line in io.lines(tokens_file) do
+    local member, token = line:match("^(%S+) (%S+)$")
+    tokens[member] = "Bearer " .. token
+  end
+end
+
+-- Request headers for a request made as `member`, with `extra` ones.
+function headers_of(member, extra)
+  local headers = extra or {}
+  headers["Authorization"] = tokens[member]
+  return headers
 end
 
 function setup(thread)

@@ -4,6 +4,6 @@ package.path = "scripts/wrk/?.lua;" .. package.path
 require "common"
 
 function request()
-  local chat = room()
-  return wrk.format("GET", "/api/pull?chat=" .. chat .. "&cursor=0&limit=10")
+  local chat, member = room()
+  return wrk.format("GET", "/api/pull?chat=" .. chat .. "&cursor=0&limit=10", headers_of(member))
 end

@@ -9,5 +9,5 @@ function request()
   local chat, sender = room()
   local body = '{"chat":"' .. chat .. '","sender":"' .. sender .. '","text":"wrk message ' ..
     string.format("%08d", n % 100000000) .. '"}'
-  return wrk.format("POST", "/api/send", { ["Content-Type"] = "application/json" }, body)
+  return wrk.format("POST", "/api/send", headers_of(sender, { ["Content-Type"] = "application/json" }), body)
 end

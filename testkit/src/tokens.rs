@@ -72,7 +72,25 @@ impl Signer {
 
     /// A token for `member`, valid for ten minutes.
     pub fn token(&self, member: &str) -> String {
-        self.sign(&json!({ "sub": member, "exp": now() + 600, "iat": now() }))
+        self.token_for(member, 600, None, None)
+    }
+
+    /// A token for `member`, valid for `seconds`, naming `audience` and `issuer` when given.
+    pub fn token_for(
+        &self,
+        member: &str,
+        seconds: u64,
+        audience: Option<&str>,
+        issuer: Option<&str>,
+    ) -> String {
+        let mut claims = json!({ "sub": member, "exp": now() + seconds, "iat": now() });
+        if let Some(audience) = audience {
+            claims["aud"] = json!(audience);
+        }
+        if let Some(issuer) = issuer {
+            claims["iss"] = json!(issuer);
+        }
+        self.sign(&claims)
     }
 
     /// A token with exactly these claims.
