@@ -6,7 +6,6 @@
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -175,9 +174,7 @@ impl RpcClient {
         req: ChatsRequest,
         wait: Duration,
     ) -> Result<ChatsResponse, RpcError> {
-        let mut hasher = DefaultHasher::new();
-        req.member.hash(&mut hasher);
-        let member = hasher.finish();
+        let member = routing_hash(req.member.as_bytes());
         if !wait.is_zero()
             && let Some(resp) =
                 (self.await_change("chats", member, Awaited::Chats(req.clone()), wait)).await?
@@ -261,10 +258,42 @@ fn record<T>(
 /// Both spellings of a room (`bob:al`, `al:bob`) hash alike; a malformed chat hashes as it is
 /// (the rpc-server refuses it anyway).
 fn room_hash(chat: &str) -> u64 {
-    let mut hasher = DefaultHasher::new();
     match im_domain::Room::parse(chat) {
-        Ok(room) => room.key().hash(&mut hasher),
-        Err(_) => chat.hash(&mut hasher),
+        Ok(room) => routing_hash(room.key().as_bytes()),
+        Err(_) => routing_hash(chat.as_bytes()),
     }
-    hasher.finish()
+}
+
+/// Where a room's (or a member's) calls go on the ring: MurmurHash3 x64/128 with seed 0, first
+/// half, of its bytes, the hash volo's ring places the replicas with. Its algorithm and seed
+/// are fixed, so every http-server build, of any Rust release, sends a room to the same replica.
+fn routing_hash(key: &[u8]) -> u64 {
+    mur3::murmurhash3_x64_128(key, 0).0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rooms_hash_to_pinned_values_in_either_spelling() {
+        assert_eq!(room_hash("al:bob"), room_hash("bob:al"));
+        for (chat, hash) in [
+            ("al:bob", PINNED[0]),
+            ("wa0:wb0", PINNED[1]),
+            ("张三:李四", PINNED[2]),
+        ] {
+            assert_eq!(room_hash(chat), hash, "{chat}");
+        }
+        assert_eq!(routing_hash(b"al"), PINNED[3]);
+    }
+
+    /// MurmurHash3 x64/128, seed 0, first half: change these and every deployed http-server
+    /// routes rooms elsewhere than the new build.
+    const PINNED: [u64; 4] = [
+        8_556_151_383_402_709_499,
+        11_588_525_227_831_794_020,
+        3_471_883_010_537_141_505,
+        6_249_490_736_401_794_353,
+    ];
 }
