@@ -12,6 +12,8 @@ use im_testkit::{
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::access::jwt_stack;
+
 /// A JWKS file of the test's own, removed when dropped.
 struct JwksFile(PathBuf);
 
@@ -192,6 +194,17 @@ async fn tokens_that_are_not_valid_now_or_not_ours_are_refused() {
     assert_eq!(status, StatusCode::OK);
     let (status, _) = pull_with(&stack, &valid).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_token_accepted_before_is_refused_once_it_expires() {
+    let stack = jwt_stack(&[("IM_AUTH_LEEWAY_S", "0".to_owned())]);
+    let short = Signer::test_hs256().sign(&json!({ "sub": "al", "exp": now() + 3 }));
+    assert_eq!(pull_with(&stack, &short).await.0, StatusCode::OK);
+    eventually("the token expires", Duration::from_secs(10), || async {
+        pull_with(&stack, &short).await.0 == StatusCode::UNAUTHORIZED
+    })
+    .await;
 }
 
 #[tokio::test]

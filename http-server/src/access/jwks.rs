@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -20,6 +21,8 @@ type KeysById = HashMap<String, Key>;
 pub struct JwksFile {
     path: PathBuf,
     keys: RwLock<Arc<KeysById>>,
+    /// Counts the reloads: a token verified under an earlier set of keys is verified again.
+    version: AtomicU64,
 }
 
 impl JwksFile {
@@ -33,6 +36,7 @@ impl JwksFile {
         let file = Arc::new(Self {
             path: path.to_owned(),
             keys: RwLock::new(Arc::new(keys)),
+            version: AtomicU64::new(0),
         });
         tokio::spawn(Arc::clone(&file).reload_on_change(bytes));
         Ok(file)
@@ -40,6 +44,10 @@ impl JwksFile {
 
     pub fn key(&self, kid: &str) -> Option<Key> {
         self.keys.read().expect("keys lock").get(kid).cloned()
+    }
+
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
     }
 
     async fn reload_on_change(self: Arc<Self>, mut last: Vec<u8>) {
@@ -59,6 +67,7 @@ impl JwksFile {
                         .increment(1);
                     tracing::info!(kids = ?keys.keys().collect::<Vec<_>>(), "JWKS file changed: keys reloaded");
                     *self.keys.write().expect("keys lock") = Arc::new(keys);
+                    self.version.fetch_add(1, Ordering::AcqRel);
                 }
                 Err(err) => {
                     metrics::counter!("im_http_jwks_reloads_total", "result" => "refused")

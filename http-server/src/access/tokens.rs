@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use quick_cache::sync::Cache;
 use serde::{Deserialize, Serialize};
 
 use super::jwks::JwksFile;
@@ -20,6 +21,23 @@ const MIN_SECRET_BYTES: usize = 32;
 
 /// How long a demo token lives.
 const DEMO_TOKEN_SECONDS: u64 = 3600;
+
+/// Tokens verified lately, kept so that a client's token is verified once rather than on every
+/// request (an ES256 signature costs the http-server several times a whole request).
+const VERIFIED_TOKENS_KEPT: usize = 16_384;
+
+/// Longer tokens are verified every time rather than kept.
+const LONGEST_TOKEN_KEPT: usize = 2048;
+
+/// A token that passed every check. Its signature and claims cannot change; what can is the
+/// time (`exp` is checked again on every use) and the JWKS file (a reload makes it stale).
+#[derive(Clone)]
+struct Verified {
+    member: Member,
+    /// `exp` plus the leeway.
+    valid_until: u64,
+    keys_version: u64,
+}
 
 /// A verifying key and the one algorithm it verifies.
 #[derive(Clone)]
@@ -56,8 +74,9 @@ impl Refusal {
 #[derive(Serialize, Deserialize)]
 struct Claims {
     sub: String,
+    /// A NumericDate, which may have a fraction.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    exp: Option<u64>,
+    exp: Option<serde_json::Number>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     iat: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,6 +88,8 @@ struct Claims {
 pub struct Verifier {
     hs256: Option<(Key, EncodingKey)>,
     jwks: Option<Arc<JwksFile>>,
+    verified: Cache<String, Verified>,
+    leeway: u64,
     /// One per algorithm a key may have, all with the configured claims and leeway.
     validations: Vec<(Algorithm, Validation)>,
     audience: Option<String>,
@@ -119,6 +140,8 @@ impl Verifier {
         Ok(Self {
             hs256,
             jwks,
+            verified: Cache::new(VERIFIED_TOKENS_KEPT),
+            leeway: args.leeway_s,
             validations,
             audience,
             issuer,
@@ -127,6 +150,30 @@ impl Verifier {
 
     /// The member a token speaks for.
     pub fn verify(&self, token: &str) -> Result<Member, Refusal> {
+        // Read before the keys: a reload while this token is checked makes its entry stale.
+        let keys_version = self.jwks.as_ref().map_or(0, |jwks| jwks.version());
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some(known) = self.verified.get(token)
+            && known.keys_version == keys_version
+            && now <= known.valid_until
+        {
+            return Ok(known.member);
+        }
+        let (member, exp) = self.verify_now(token)?;
+        if token.len() <= LONGEST_TOKEN_KEPT {
+            let valid_until = exp.saturating_add(self.leeway);
+            let verified = Verified {
+                member: member.clone(),
+                valid_until,
+                keys_version,
+            };
+            self.verified.insert(token.to_owned(), verified);
+        }
+        Ok(member)
+    }
+
+    /// Every check, on the token's signature and claims; the member and `exp`.
+    fn verify_now(&self, token: &str) -> Result<(Member, u64), Refusal> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| Refusal::Malformed)?;
         let key = match &header.kid {
             Some(kid) => self.jwks.as_ref().and_then(|jwks| jwks.key(kid)),
@@ -141,7 +188,10 @@ impl Verifier {
         let claims = jsonwebtoken::decode::<Claims>(token, &key.decoding, validation)
             .map_err(|_| Refusal::Invalid)?
             .claims;
-        Member::parse(&claims.sub, "sub").map_err(|_| Refusal::BadSubject)
+        let member = Member::parse(&claims.sub, "sub").map_err(|_| Refusal::BadSubject)?;
+        // `exp` is required, so it was there: the validation checked it.
+        let exp = claims.exp.and_then(|exp| exp.as_f64()).unwrap_or_default();
+        Ok((member, exp as u64))
     }
 
     /// A token for `member` signed with the HS256 secret, valid for an hour: the demo issuer's.
@@ -151,7 +201,7 @@ impl Verifier {
         let now = jsonwebtoken::get_current_timestamp();
         let claims = Claims {
             sub: member.to_string(),
-            exp: Some(now + DEMO_TOKEN_SECONDS),
+            exp: Some((now + DEMO_TOKEN_SECONDS).into()),
             iat: Some(now),
             aud: self.audience.clone(),
             iss: self.issuer.clone(),
