@@ -4,12 +4,17 @@ free loopback ports, and a small HTTP client for the API (to seed and to check w
 Readiness is always a fact the servers report (`/readyz`), never a fixed sleep.
 """
 
+import http.server
 import json
+import mimetypes
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -78,11 +83,15 @@ class Stack:
         self.rpc = [(free_port(), free_port()) for _ in range(2)]
         self.rpc_procs = []
         self.http_procs = []
+        self.http_by_base = {}
+        self.tmp = Path(tempfile.mkdtemp(prefix="im-browser-"))  # secrets and such
 
     def _spawn(self, binary, name, env):
-        log = open(LOGS / f"{name}.log", "ab")
-        return subprocess.Popen([binary], env={**os.environ, **env}, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        with open(LOGS / f"{name}.log", "ab") as log:
+            log.write(f"==== {time.strftime('%H:%M:%S')} {self.database} {env}\n".encode())
+            log.flush()
+            return subprocess.Popen([binary], env={**os.environ, **env}, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
 
     def start_rpc_servers(self):
         """Starts both replicas (on the same ports every time) and waits until both are ready."""
@@ -104,9 +113,10 @@ class Stack:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
 
-    def start_http_server(self, name="http-server", **settings):
-        """An http-server in front of both replicas; its base URL once it is ready."""
-        port = free_port()
+    def start_http_server(self, name="http-server", port=None, **settings):
+        """An http-server in front of both replicas (on `port`, or a free one); its base URL
+        once it is ready."""
+        port = port or free_port()
         proc = self._spawn(HTTP_SERVER, name, {
             "IM_HTTP_LISTEN": f"127.0.0.1:{port}",
             "IM_RPC_ADDRS": ",".join(f"127.0.0.1:{listen}" for listen, _ in self.rpc),
@@ -116,13 +126,21 @@ class Stack:
         self.http_procs.append(proc)
         base = f"http://127.0.0.1:{port}"
         wait_ready(f"{base}/readyz", proc)
+        self.http_by_base[base] = proc
         return base
+
+    def kill_http_server(self, base):
+        """A crash of the http-server at `base`: SIGKILL."""
+        proc = self.http_by_base.pop(base)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
 
     def close(self):
         for proc in self.rpc_procs + self.http_procs:
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
         try:
             self.db.execute(f"DROP DATABASE IF EXISTS `{self.database}`")
         except subprocess.SubprocessError as e:
@@ -175,3 +193,73 @@ class Api:
 
     def demo_token(self, member):
         return self.call("POST", "/api/demo/token", body={"member": member})["token"]
+
+
+# The headers web.rs sends with the page, copied so that the page from disk meets the same rules.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'; object-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-cache",
+}
+
+
+def serve_web_from_disk(upstream):
+    """For work on the page: the http-server compiles web/ in, so an edit needs a rebuild. This
+    serves web/ from disk and forwards /api/* to `upstream`; returns its base URL."""
+    web = (ROOT / "web").resolve()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def answer(self, status, body, headers):
+            try:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except ConnectionError:
+                pass  # the page went away meanwhile (a closed tab's long poll)
+
+        def forward(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            request = urllib.request.Request(upstream + self.path, method=self.command,
+                                             data=self.rfile.read(length) if length else None)
+            for name in ("Content-Type", "Authorization", "Idempotency-Key"):
+                if self.headers.get(name):
+                    request.add_header(name, self.headers[name])
+            try:
+                answer = urllib.request.urlopen(request, timeout=60)
+            except urllib.error.HTTPError as e:
+                answer = e
+            except OSError:
+                return self.answer(502, b"", {})
+            with answer:
+                keep = ("content-type", "retry-after", "www-authenticate", "allow")
+                self.answer(answer.status, answer.read(),
+                            {k: v for k, v in answer.headers.items() if k.lower() in keep})
+
+        def do_POST(self):
+            self.forward()
+
+        def do_GET(self):
+            if self.path.startswith("/api/"):
+                return self.forward()
+            path = urllib.parse.urlsplit(self.path).path
+            file = (web / (path.lstrip("/") or "index.html")).resolve()
+            if not file.is_file() or web not in file.parents:
+                return self.answer(404, b'{"code":5,"msg":"no such route"}',
+                                   {"Content-Type": "application/json"})
+            kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+            self.answer(200, file.read_bytes(), {"Content-Type": kind, **PAGE_HEADERS})
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
