@@ -108,7 +108,7 @@ fn readiness(rpc: RpcClient) -> ReadinessCheck {
         let known = rpc.replica_count();
         Box::pin(async move {
             if known > 0 {
-                Ok(())
+                Ok(None)
             } else {
                 Err("no rpc-server known yet".to_owned())
             }

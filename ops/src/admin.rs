@@ -11,9 +11,11 @@ use volo_http::utils::Extension;
 
 use crate::Telemetry;
 
-/// Whether the process can do useful work now; `Err` says why not.
-pub type ReadinessCheck =
-    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+/// Whether the process can do useful work now; `Err` says why not, `Ok(Some(note))` what an
+/// operator should know although it serves.
+pub type ReadinessCheck = Arc<
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<Option<String>, String>> + Send>> + Send + Sync,
+>;
 
 /// `/healthz` (the process answers), `/readyz` (200 when `ready` passes, else 503 with the
 /// reason) and `/metrics` (Prometheus text).
@@ -32,7 +34,11 @@ async fn healthz() -> Json<serde_json::Value> {
 
 async fn readyz(Extension(ready): Extension<ReadinessCheck>) -> impl IntoResponse {
     match ready().await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Ok(None) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Ok(Some(note)) => (
+            StatusCode::OK,
+            Json(json!({ "status": "ready", "note": note })),
+        ),
         Err(reason) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({ "status": "not ready", "reason": reason })),

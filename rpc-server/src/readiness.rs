@@ -27,7 +27,7 @@ pub type Register = Box<dyn Fn() -> Registration + Send + Sync>;
 
 /// The watching task. [`Readiness::stop`] ends it and leaves etcd.
 pub struct Readiness {
-    state: watch::Receiver<Result<(), String>>,
+    state: watch::Receiver<Result<Option<String>, String>>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
 }
@@ -36,7 +36,7 @@ impl Readiness {
     /// Starts watching; the replica starts ready, since its store just opened. `register` is
     /// `None` without a registry.
     pub fn start(store: Store, register: Option<Register>) -> Self {
-        let (publish, state) = watch::channel(Ok(()));
+        let (publish, state) = watch::channel(Ok(schema_note(&store)));
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(watch_database(store, register, publish, stopped));
         Self { state, stop, task }
@@ -61,7 +61,7 @@ impl Readiness {
 async fn watch_database(
     store: Store,
     register: Option<Register>,
-    publish: watch::Sender<Result<(), String>>,
+    publish: watch::Sender<Result<Option<String>, String>>,
     mut stopped: oneshot::Receiver<()>,
 ) {
     let mut registration = register.as_ref().map(|register| register());
@@ -74,7 +74,7 @@ async fn watch_database(
             _ = tick.tick() => {}
         }
         let answer = match tokio::time::timeout(CHECK_TIMEOUT, store.ping()).await {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(())) => Ok(schema_note(&store)),
             Ok(Err(err)) => Err(err.to_string()),
             Err(_) => Err("the database did not answer in time".to_owned()),
         };
@@ -95,11 +95,26 @@ async fn watch_database(
             _ => {}
         }
         if now_ready != was_ready || !now_ready {
-            let _ = publish.send_replace(if now_ready { Ok(()) } else { answer });
+            let _ = publish.send_replace(if now_ready {
+                Ok(schema_note(&store))
+            } else {
+                answer
+            });
         }
         metrics::gauge!("im_ready").set(if publish.borrow().is_ok() { 1.0 } else { 0.0 });
     }
     if let Some(registration) = registration {
         registration.deregister().await;
     }
+}
+
+/// Said while ready: a schema that a later release migrated, which this one serves (a rollback).
+fn schema_note(store: &Store) -> Option<String> {
+    let ahead = store.schema_ahead();
+    (!ahead.is_empty()).then(|| {
+        format!(
+            "the database schema is newer than this build: migrations {ahead:?} were applied by a \
+             later release (served as a rollback; upgrade again when you can)"
+        )
+    })
 }

@@ -84,6 +84,7 @@ pub struct Store {
     writer: Writer,
     reader: Reader,
     deadline: Duration,
+    schema_ahead: Arc<[i64]>,
 }
 
 impl Store {
@@ -96,7 +97,25 @@ impl Store {
         on_commit: Arc<dyn CommitListener>,
     ) -> Result<Self, StoreError> {
         let cluster = Cluster::open(database_url, options).await?;
-        cluster.migrate(sqlx::migrate!("./migrations")).await?;
+        let mut migrator = sqlx::migrate!("./migrations");
+        // Migrations only add, so a release rolled back to serves the schema of a later one,
+        // whose migrations it does not know.
+        migrator.set_ignore_missing(true);
+        let known: Vec<i64> = migrator.iter().map(|m| m.version).collect();
+        cluster.migrate(migrator).await?;
+        let applied: Vec<i64> = sqlx::query_scalar(
+            "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
+        )
+        .fetch_all(&cluster.pool()?)
+        .await?;
+        let schema_ahead: Vec<i64> = applied.into_iter().filter(|v| !known.contains(v)).collect();
+        if !schema_ahead.is_empty() {
+            tracing::warn!(
+                ?schema_ahead,
+                "the database schema is newer than this build: a later release applied these \
+                 migrations; serving with what this build knows (a rollback)"
+            );
+        }
         let version: String = sqlx::query_scalar("SELECT VERSION()")
             .fetch_one(&cluster.pool()?)
             .await?;
@@ -108,7 +127,13 @@ impl Store {
             writer,
             reader,
             deadline: options.deadline,
+            schema_ahead: schema_ahead.into(),
         })
+    }
+
+    /// Migrations applied by a later release that this build does not know.
+    pub fn schema_ahead(&self) -> &[i64] {
+        &self.schema_ahead
     }
 
     /// Whether the database can serve now (see [`cluster`]).
