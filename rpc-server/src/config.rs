@@ -94,6 +94,12 @@ pub struct Config {
     #[arg(long, env = "IM_INBOX", default_value_t = true, action = clap::ArgAction::Set)]
     pub inbox: bool,
 
+    /// Answer `SendBatch`, `PullBatch` and `AwaitPulls`, the methods the http-server uses for
+    /// itself. Off, they answer "unknown method" as the release before them did: for testing
+    /// upgrades and rollbacks.
+    #[arg(long, env = "IM_RPC_BATCH_METHODS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub batch_methods: bool,
+
     #[command(flatten)]
     pub registry: RegistryArgs,
 

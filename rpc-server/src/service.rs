@@ -18,7 +18,7 @@ use im_idl::lenient::{
 };
 use pilota::Bytes;
 use thiserror::Error;
-use volo_thrift::ServerError;
+use volo_thrift::{ApplicationException, ApplicationExceptionKind, ServerError};
 
 use crate::caller_deadline::caller_deadline;
 use crate::long_poll::{Followed, SharedReads, WaitError, Waiters, answer_when_changed};
@@ -96,16 +96,19 @@ pub struct MessageService {
     sessions: Arc<await_pulls::Sessions>,
     /// `wait_ms` of a pull or a listing is clamped to this.
     max_wait: Duration,
+    /// Whether the methods the http-server adds for itself are answered (see the config).
+    batch_methods: bool,
 }
 
 impl MessageService {
     /// At most `max_waiting` pulls handed over by `AwaitPulls` are held at once (as many as
-    /// `waiters` lets wait).
+    /// `waiters` lets wait). Without `batch_methods` it answers as the release before them.
     pub fn new(
         store: Store,
         waiters: Arc<Waiters>,
         max_wait: Duration,
         max_waiting: usize,
+        batch_methods: bool,
     ) -> Self {
         Self {
             store,
@@ -114,7 +117,19 @@ impl MessageService {
             inbox_reads: Arc::default(),
             sessions: Arc::new(await_pulls::Sessions::new(max_waiting)),
             max_wait,
+            batch_methods,
         }
+    }
+
+    /// "Unknown method", as a release before the batch methods answers them.
+    fn knows(&self, method: &str) -> Result<(), ServerError> {
+        if self.batch_methods {
+            return Ok(());
+        }
+        Err(ServerError::Application(ApplicationException::new(
+            ApplicationExceptionKind::UNKNOWN_METHOD,
+            format!("unknown method {method}"),
+        )))
     }
 
     /// `deadline`: when the caller stops waiting; the send is never committed after it.
@@ -223,18 +238,21 @@ impl ImService for MessageService {
     }
 
     async fn send_batch(&self, req: SendBatchRequest) -> Result<SendBatchResponse, ServerError> {
+        self.knows("SendBatch")?;
         Ok(SendBatchResponse {
             replies: batch::sends(self, req).await,
         })
     }
 
     async fn pull_batch(&self, req: PullBatchRequest) -> Result<PullBatchResponse, ServerError> {
+        self.knows("PullBatch")?;
         Ok(PullBatchResponse {
             replies: batch::pulls(self, req).await,
         })
     }
 
     async fn await_pulls(&self, req: AwaitPullsRequest) -> Result<AwaitPullsResponse, ServerError> {
+        self.knows("AwaitPulls")?;
         Ok(await_pulls::await_pulls(self, req).await)
     }
 }

@@ -49,7 +49,13 @@ pub async fn run(mut config: Config, telemetry: Telemetry) -> anyhow::Result<()>
     let registered = config.registry.endpoints().is_some();
     tracing::info!(listen = %config.listen, "rpc-server ready");
     let max_wait = Duration::from_millis(config.pull_max_wait_ms);
-    let service = MessageService::new(store, waiters.clone(), max_wait, config.pull_max_waiting);
+    let service = MessageService::new(
+        store,
+        waiters.clone(),
+        max_wait,
+        config.pull_max_waiting,
+        config.batch_methods,
+    );
     ImServiceServer::new(service)
         .layer_front(CallerDeadlineLayer)
         .register_shutdown_hook(move || {

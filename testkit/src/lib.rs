@@ -25,5 +25,7 @@ pub use metrics::{metric, metrics_text};
 pub use process::{ServerProcess, binary_path, free_port};
 pub use proxy::Proxy;
 pub use sockets::connections_accepted_on;
-pub use stack::{Stack, start_http_server, start_rpc_server, start_rpc_server_with};
+pub use stack::{
+    Stack, start_http_server, start_rpc_server, start_rpc_server_at, start_rpc_server_with,
+};
 pub use tokens::{Signer, TestKey, jwks, keys_dir, now, test_secret_file};

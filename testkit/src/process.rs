@@ -51,8 +51,25 @@ impl ServerProcess {
     /// take its ports first; `settings` gives its environment from the API and admin addresses.
     /// Returns once it answers /healthz.
     pub fn start(binary: &str, admin: AdminSocket, settings: &[(&str, String)]) -> Self {
+        Self::start_at(
+            binary,
+            admin,
+            settings,
+            "127.0.0.1:0".parse().expect("an address"),
+        )
+    }
+
+    /// As [`ServerProcess::start`], its API on `addr`: a port another process just left, for
+    /// a server replaced in place.
+    pub fn start_at(
+        binary: &str,
+        admin: AdminSocket,
+        settings: &[(&str, String)],
+        addr: SocketAddr,
+    ) -> Self {
         let bind = || TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-        let mut listeners = vec![bind()];
+        let api = TcpListener::bind(addr).unwrap_or_else(|err| panic!("bind {addr}: {err}"));
+        let mut listeners = vec![api];
         if admin == AdminSocket::Own {
             listeners.push(bind());
         }

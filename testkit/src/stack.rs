@@ -52,6 +52,18 @@ pub fn start_rpc_server_with(database_url: &str, env: &[(&str, String)]) -> Serv
     ServerProcess::start("rpc-server", AdminSocket::Own, &settings)
 }
 
+/// An rpc-server on `addr`, a port another just left (a replica replaced in place), using
+/// `database_url`, with extra settings in `env`.
+pub fn start_rpc_server_at(
+    addr: SocketAddr,
+    database_url: &str,
+    env: &[(&str, String)],
+) -> ServerProcess {
+    let mut settings = vec![("DATABASE_URL", database_url.to_owned())];
+    settings.extend(env.iter().cloned());
+    ServerProcess::start_at("rpc-server", AdminSocket::Own, &settings, addr)
+}
+
 /// An http-server on a free loopback port calling `rpc_addrs` (none: etcd, configured in `env`).
 pub fn start_http_server(rpc_addrs: Vec<SocketAddr>, env: &[(&str, String)]) -> ServerProcess {
     let rpc_addrs = rpc_addrs

@@ -21,4 +21,5 @@ mod settings;
 mod thrift_hostile;
 mod thrift_interop;
 mod tokens;
+mod upgrades;
 mod web;

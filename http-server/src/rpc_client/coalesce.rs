@@ -17,7 +17,10 @@
 //! hold back the others: they are handed over to the replica to wait there, all on one call
 //! (`awaits`, reached from `waiting` without the client's layers).
 //! Replicas that do not know these methods (a Kitex server, an older release) get their calls
-//! one by one.
+//! one by one. What a replica knows is learned again when discovery reports a change of it (a
+//! replica replaced at its address) and after [`RELEARN_AFTER`]; a call that meets "unknown
+//! method" where batches worked before (a replica rolled back) is made alone at once: nothing
+//! ran, and its caller never sees it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -41,6 +44,10 @@ use exchange::Queue;
 
 mod awaits;
 mod exchange;
+
+/// How long what a replica was found to answer is trusted before it is learned again: a
+/// replica upgraded in place gets batches again within it.
+const RELEARN_AFTER: Duration = Duration::from_secs(30);
 
 /// When the whole call gives up, kept in the task's metainfo by `RpcClient::call`.
 #[derive(Clone, Copy, Debug)]
@@ -97,19 +104,15 @@ where
             Some(replica) if batches.exchanges > 0 => replica,
             _ => return self.inner.call(cx, req).await,
         };
-        let support = lock(&batches.support)
-            .get(&(replica.clone(), Exchange::Batch))
-            .copied();
-        if support == Some(Support::OneByOne) {
+        if batches.support_of(&replica, Exchange::Batch) == Some(Support::OneByOne) {
             return self.inner.call(cx, req).await;
         }
-        // Until the replica has answered such an exchange, a copy of the call is kept to make
-        // alone.
-        let unproven = support.is_none();
+        // A copy to make alone if the replica answers "unknown method" (not proven yet, or
+        // rolled back since): a clone of shared strings.
         let deadline = deadline(cx);
         let (answer, alone) = match req {
             ImServiceRequestSend::Send(send) => {
-                let alone = unproven.then(|| ImServiceRequestSend::Send(send.clone()));
+                let alone = ImServiceRequestSend::Send(send.clone());
                 let queue = queue_of(&batches.sends, &replica);
                 let answer = queue.call(batches, replica, send.req, deadline).await;
                 let answer = answer.map(|resp| {
@@ -122,7 +125,7 @@ where
             // A pull that may wait comes here only from a replica that cannot hold waiting
             // calls (see `waiting`): it goes alone.
             ImServiceRequestSend::Pull(pull) if pull.req.wait_ms.is_none_or(|ms| ms <= 0) => {
-                let alone = unproven.then(|| ImServiceRequestSend::Pull(pull.clone()));
+                let alone = ImServiceRequestSend::Pull(pull.clone());
                 let queue = queue_of(&batches.pulls, &replica);
                 let answer = queue.call(batches, replica, pull.req, deadline).await;
                 let answer = answer.map(|resp| {
@@ -134,16 +137,10 @@ where
             }
             req => return self.inner.call(cx, req).await,
         };
-        match (answer, alone) {
-            (Ok(resp), _) => Ok(resp),
-            (Err(Failed::Error(err)), _) => Err(err),
-            (Err(Failed::NoBatches), Some(req)) => self.inner.call(cx, req).await,
-            (Err(Failed::NoBatches), None) => {
-                Err(ClientError::Application(ApplicationException::new(
-                    ApplicationExceptionKind::UNKNOWN_METHOD,
-                    "the replica no longer knows the batch methods",
-                )))
-            }
+        match answer {
+            Ok(resp) => Ok(resp),
+            Err(Failed::Error(err)) => Err(err),
+            Err(Failed::NoBatches) => self.inner.call(cx, alone).await,
         }
     }
 }
@@ -176,10 +173,17 @@ pub(super) enum Exchange {
 }
 
 /// What a replica was found to answer.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Support {
     Batches,
     OneByOne,
+}
+
+/// What a replica answered, and when that was learned.
+#[derive(Clone, Copy)]
+struct Learned {
+    support: Support,
+    at: Instant,
 }
 
 /// The earlier of the whole call's deadline and this attempt's own timeout.
@@ -207,9 +211,9 @@ pub(super) struct Batches {
     sends: Mutex<HashMap<Address, Arc<Queue<SendRequest, SendResponse>>>>,
     pulls: Mutex<HashMap<Address, Arc<Queue<PullRequest, PullResponse>>>>,
     awaits: Mutex<HashMap<Address, Arc<Awaits>>>,
-    /// Whether a replica answered an exchange of a kind, or "unknown method"; not yet known:
-    /// absent.
-    support: Mutex<HashMap<(Address, Exchange), Support>>,
+    /// Whether a replica answered an exchange of a kind, or "unknown method"; not yet known (or
+    /// forgotten): absent.
+    support: Mutex<HashMap<(Address, Exchange), Learned>>,
 }
 
 impl Batches {
@@ -233,10 +237,31 @@ impl Batches {
 
     /// Whether `replica` was found not to know `AwaitPulls`.
     pub(super) fn one_by_one(&self, replica: &Address) -> bool {
-        let support = lock(&self.support)
-            .get(&(replica.clone(), Exchange::Await))
-            .copied();
-        support == Some(Support::OneByOne)
+        self.support_of(replica, Exchange::Await) == Some(Support::OneByOne)
+    }
+
+    /// What `replica` was last found to answer to `exchange`, unless that is stale.
+    fn support_of(&self, replica: &Address, exchange: Exchange) -> Option<Support> {
+        let learned = lock(&self.support)
+            .get(&(replica.clone(), exchange))
+            .copied()?;
+        (learned.at.elapsed() < RELEARN_AFTER).then_some(learned.support)
+    }
+
+    fn learn(&self, replica: &Address, exchange: Exchange, support: Support) {
+        let learned = Learned {
+            support,
+            at: Instant::now(),
+        };
+        lock(&self.support).insert((replica.clone(), exchange), learned);
+    }
+
+    /// Discovery reported `replica` added, changed or gone: what it answers is learned anew,
+    /// and its queues go (calls under way keep theirs).
+    pub(super) fn forget(&self, replica: &Address) {
+        lock(&self.support).retain(|(address, _), _| address != replica);
+        lock(&self.sends).remove(replica);
+        lock(&self.pulls).remove(replica);
     }
 
     /// Hands `awaited` to `replica`, with the calls waiting there already.

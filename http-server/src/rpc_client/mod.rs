@@ -114,7 +114,7 @@ impl RpcClient {
             .build();
         let batches = Arc::new(Batches::new(exchanges, exchanges_per_replica));
         // The first replica on the ring and up to RETRIES next ones are tried.
-        let ring = Ring::new(&replicas, SERVICE, RETRIES + 1);
+        let ring = Ring::new(&replicas, SERVICE, RETRIES + 1, batches.clone());
         let attempt_timeout = timeout / 2;
         let builder = ImServiceClientBuilder::new(SERVICE)
             .load_balance(ring.balance())

@@ -18,6 +18,7 @@ use volo::net::Address;
 use volo_etcd_registry::EtcdDiscover;
 
 use super::Replicas;
+use super::coalesce::Batches;
 
 #[derive(Clone)]
 pub(super) struct Ring {
@@ -33,15 +34,21 @@ enum Discovery {
 }
 
 impl Ring {
-    /// `tries`: how many replicas a call goes to at most, the first and those after it.
-    pub(super) fn new(replicas: &Replicas, service: &'static str, tries: usize) -> Self {
+    /// `tries`: how many replicas a call goes to at most, the first and those after it;
+    /// `batches` hears of each replica that discovery adds, changes or drops.
+    pub(super) fn new(
+        replicas: &Replicas,
+        service: &'static str,
+        tries: usize,
+        batches: Arc<Batches>,
+    ) -> Self {
         let balance = ConsistentHashBalance::new(ConsistentHashOption::new(tries, 100, true));
         let discovery = match replicas {
             Replicas::Fixed(addrs) => Discovery::Fixed(StaticDiscover::from(addrs.clone())),
             Replicas::Etcd(discover) => Discovery::Etcd(discover.clone()),
         };
         Self {
-            balance: Balance(Arc::new(balance)),
+            balance: Balance(Arc::new(balance), batches),
             discovery,
             callee: Arc::new(Endpoint::new(service.into())),
         }
@@ -68,9 +75,10 @@ impl Ring {
     }
 }
 
-/// volo's consistent-hash balancer, shared.
+/// volo's consistent-hash balancer, shared, and what the client learned of each replica, which
+/// a change of the replica makes it learn anew (a replica replaced by another release).
 #[derive(Clone)]
-pub(super) struct Balance(Arc<ConsistentHashBalance<()>>);
+pub(super) struct Balance(Arc<ConsistentHashBalance<()>>, Arc<Batches>);
 
 impl Balance {
     async fn pick<D: Discover<Key = ()>>(
@@ -94,6 +102,14 @@ impl<D: Discover<Key = ()>> LoadBalance<D> for Balance {
     }
 
     fn rebalance(&self, changes: Change<()>) {
+        let changed = changes
+            .added
+            .iter()
+            .chain(&changes.updated)
+            .chain(&changes.removed);
+        for instance in changed {
+            self.1.forget(&instance.address);
+        }
         LoadBalance::<D>::rebalance(&*self.0, changes);
     }
 }

@@ -208,8 +208,7 @@ impl Awaits {
             let mut state = lock(&self.state);
             let failed: Box<dyn Fn() -> Failed> = match result {
                 Ok(Ok(resp)) => {
-                    lock(&batches.support)
-                        .insert((replica.clone(), Exchange::Await), Support::Batches);
+                    batches.learn(&replica, Exchange::Await, Support::Batches);
                     let pulls = (resp.replies.into_iter()).map(|a| (a.id, Reply::Pull(a.reply)));
                     let chats = (resp.chats_replies.unwrap_or_default().into_iter())
                         .map(|a| (a.id, Reply::Chats(a.reply)));
@@ -224,8 +223,7 @@ impl Awaits {
                     if err.kind() == ApplicationExceptionKind::UNKNOWN_METHOD =>
                 {
                     tracing::info!(%replica, "the replica cannot hold waiting calls: one call each");
-                    let support = (replica.clone(), Exchange::Await);
-                    lock(&batches.support).insert(support, Support::OneByOne);
+                    batches.learn(&replica, Exchange::Await, Support::OneByOne);
                     Box::new(|| Failed::NoBatches)
                 }
                 Ok(Err(err)) => Box::new(move || Failed::Error(err.clone())),

@@ -130,8 +130,7 @@ async fn exchange<Req: Batched<Resp>, Resp>(
     };
     match result {
         Ok(replies) if replies.len() == count => {
-            let support = (replica.clone(), Exchange::Batch);
-            lock(&batches.support).insert(support, Support::Batches);
+            batches.learn(replica, Exchange::Batch, Support::Batches);
             for (answer, reply) in answers.into_iter().zip(replies) {
                 let _ = answer.send(Ok(reply));
             }
@@ -147,8 +146,7 @@ async fn exchange<Req: Batched<Resp>, Resp>(
             if err.kind() == ApplicationExceptionKind::UNKNOWN_METHOD =>
         {
             tracing::info!(%replica, "the replica has no batch methods: calling it one by one");
-            let support = (replica.clone(), Exchange::Batch);
-            lock(&batches.support).insert(support, Support::OneByOne);
+            batches.learn(replica, Exchange::Batch, Support::OneByOne);
             answer_all(answers, || Failed::NoBatches);
         }
         Err(err) => answer_all(answers, || Failed::Error(err.clone())),
