@@ -358,9 +358,9 @@ async fn bad_inputs_get_their_4xx_and_the_server_stays_healthy() {
             "unknown route",
         ),
         (
-            api.client().get(api.url("/")),
+            api.client().get(api.url("/no-such-page.html")),
             StatusCode::NOT_FOUND,
-            "root",
+            "a file the page does not have",
         ),
     ];
     for (req, expected, what) in raw_cases {
