@@ -15,4 +15,5 @@ pub mod middleware;
 pub mod routes;
 pub mod rpc_client;
 pub mod startup;
+pub mod state;
 pub mod web;

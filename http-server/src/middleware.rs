@@ -6,7 +6,7 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 use volo::Service;
 use volo::context::Context;
 use volo_http::body::Body;
@@ -19,7 +19,7 @@ use volo_http::utils::Extension;
 
 use crate::body::read_body;
 use crate::error::ApiError;
-use crate::routes::{Api, ROUTES};
+use crate::state::{Api, ROUTES};
 
 /// Counts requests by route and status and times them; unknown paths share one label so that
 /// scanners cannot blow up the number of series. It wraps the whole router rather than being a
@@ -51,16 +51,6 @@ where
     }
 }
 
-/// Permits for API requests in progress.
-#[derive(Clone)]
-pub struct InFlight(Arc<Semaphore>);
-
-impl InFlight {
-    pub fn new(max: usize) -> Self {
-        Self(Arc::new(Semaphore::new(max)))
-    }
-}
-
 /// The in-flight permit of the request being served, which a pull that starts to wait gives
 /// back: a waiting pull costs little, and thousands of them must not shut everyone else out.
 #[derive(Clone)]
@@ -89,7 +79,7 @@ pub async fn admit(
         Ok(Err(err)) => return err.into_response(),
         Ok(Ok(body)) => body,
     };
-    let Ok(permit) = api.in_flight.0.clone().try_acquire_owned() else {
+    let Some(permit) = api.in_flight.try_take() else {
         return ApiError::overloaded().into_response();
     };
     cx.extensions_mut()

@@ -13,8 +13,9 @@ use volo_http::server::Server;
 use crate::access::Access;
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::routes::{self, Api, ApiLimits};
+use crate::routes;
 use crate::rpc_client::{Replicas, RpcClient};
+use crate::state::{Api, ApiLimits};
 use crate::web::Web;
 
 /// Finds the replicas, then serves the HTTP API until SIGINT or SIGTERM, finishing what is in

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::api::Api;
-use crate::poll::{Acks, Finishing, Phase, Received};
+use crate::received::{Acks, Finishing, Phase, Received};
 use crate::run::Room;
 
 /// `members` members, each in about `2 * rooms / members` of `rooms` rooms; returns the rooms

@@ -5,6 +5,7 @@ mod cli;
 mod inbox;
 mod plot;
 mod poll;
+mod received;
 mod run;
 mod stats;
 mod tokens;

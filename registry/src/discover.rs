@@ -1,6 +1,7 @@
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -28,6 +29,8 @@ struct Shared {
     changes: Sender<Change<()>>,
     /// Keeps the channel open while no load balancer listens yet.
     idle: InactiveReceiver<Change<()>>,
+    /// Times listing or watching failed (etcd unreachable), for a caller that watches health.
+    failures: AtomicU64,
 }
 
 impl EtcdDiscover {
@@ -42,6 +45,7 @@ impl EtcdDiscover {
                 instances: RwLock::new(Vec::new()),
                 changes,
                 idle: idle.deactivate(),
+                failures: AtomicU64::new(0),
             }),
         };
         let (listed, first_listing) = tokio::sync::oneshot::channel();
@@ -58,6 +62,11 @@ impl EtcdDiscover {
     /// The instances known now.
     pub fn instances(&self) -> Vec<Arc<Instance>> {
         self.shared.instances.read().expect("lock").clone()
+    }
+
+    /// How many times listing or watching etcd has failed so far; the instances known stay.
+    pub fn failures(&self) -> u64 {
+        self.shared.failures.load(Ordering::Relaxed)
     }
 }
 
@@ -110,6 +119,7 @@ async fn follow(
     let mut listed = Some(listed);
     loop {
         if let Err(err) = list_and_watch(&mut client, &prefix, &shared, &mut listed).await {
+            shared.failures.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(%err, "etcd unreachable; keeping the last known instances");
         }
         tokio::time::sleep(RETRY_DELAY).await;

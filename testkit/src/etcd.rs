@@ -100,17 +100,3 @@ impl Drop for Etcd {
         let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
-
-/// Polls `condition` until it holds, failing the test after `limit`. For waiting on
-/// eventually-consistent state (a watch, a lease), never for measuring speed.
-pub async fn eventually<F, Fut>(what: &str, limit: Duration, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    while !condition().await {
-        assert!(Instant::now() < deadline, "gave up waiting: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}

@@ -7,6 +7,7 @@
 mod api;
 mod database;
 mod etcd;
+mod eventually;
 mod galera;
 mod mariadb;
 mod metrics;
@@ -18,7 +19,8 @@ mod tokens;
 
 pub use api::{Api, assert_error, send_times, texts, thrift, thrift_send, thrift_send_request};
 pub use database::{fresh_database_url, server_url};
-pub use etcd::{Etcd, eventually};
+pub use etcd::Etcd;
+pub use eventually::eventually;
 pub use galera::Galera;
 pub use mariadb::MariaDb;
 pub use metrics::{metric, metrics_text};

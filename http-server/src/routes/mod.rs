@@ -8,7 +8,6 @@ mod pull;
 mod send;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use http::request::Parts;
 use im_ops::{ReadinessCheck, Telemetry, admin_router};
@@ -22,62 +21,12 @@ use volo_http::server::middleware;
 use volo_http::server::route::{Router, get, post};
 use volo_http::utils::Extension;
 
-use crate::access::{Access, Caller};
+use crate::access::Caller;
 use crate::error::ApiError;
-use crate::middleware::{InFlight, TrackRequests, admit};
-use crate::rpc_client::{RpcClient, RpcError};
+use crate::middleware::{TrackRequests, admit};
+use crate::rpc_client::RpcError;
+use crate::state::Api;
 use crate::web::Web;
-
-pub use pull::WaitingCalls;
-
-/// The routes that get their own label in the request metrics.
-pub const ROUTES: [&str; 10] = [
-    "/",
-    "/ping",
-    "/api/send",
-    "/api/pull",
-    "/api/chats",
-    "/api/access",
-    "/api/demo/token",
-    "/healthz",
-    "/readyz",
-    "/metrics",
-];
-
-/// Bounds on the API requests in progress.
-#[derive(Debug, Clone, Copy)]
-pub struct ApiLimits {
-    /// Most requests in progress at once; beyond it, 503 at once.
-    pub max_in_flight: usize,
-    /// The longest a request body may take to arrive; then 408.
-    pub body_timeout: Duration,
-    /// Most pulls and inbox listings waiting for a change at once (they do not count as in
-    /// progress); beyond it, 503 at once.
-    pub max_waiting_pulls: usize,
-    /// `wait_ms` of a pull or a listing is clamped to this.
-    pub max_wait: Duration,
-}
-
-/// What the API's routes share, as one extension.
-pub struct Api {
-    pub rpc: RpcClient,
-    pub access: Access,
-    pub limits: ApiLimits,
-    pub in_flight: InFlight,
-    pub waiting: WaitingCalls,
-}
-
-impl Api {
-    pub fn new(rpc: RpcClient, access: Access, limits: ApiLimits) -> Self {
-        Self {
-            rpc,
-            access,
-            limits,
-            in_flight: InFlight::new(limits.max_in_flight),
-            waiting: WaitingCalls::new(limits.max_waiting_pulls),
-        }
-    }
-}
 
 /// A handler that takes a [`Caller`] is called only for a caller the access mode admits.
 impl FromContext for Caller {

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use im_domain::parse_wait;
 use im_idl::PullRequest;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 use volo_http::server::extract::Json;
 use volo_http::utils::Extension;
 
@@ -13,16 +13,6 @@ use crate::api::{MessageJson, PullReply};
 use crate::error::ApiError;
 use crate::fields::Fields;
 use crate::middleware::InFlightPermit;
-
-/// Permits for calls that wait for a change (pulls and inbox listings).
-#[derive(Clone)]
-pub struct WaitingCalls(Arc<Semaphore>);
-
-impl WaitingCalls {
-    pub fn new(max: usize) -> Self {
-        Self(Arc::new(Semaphore::new(max)))
-    }
-}
 
 impl Api {
     /// The `wait_ms` field of a pull or listing, clamped. A call that may wait gets a permit to
@@ -46,10 +36,8 @@ impl Api {
         }
         let permit = self
             .waiting
-            .0
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| ApiError::too_many_waiting())?;
+            .try_take()
+            .ok_or_else(ApiError::too_many_waiting)?;
         in_flight.give_back();
         Ok((wait, Some(permit)))
     }

@@ -78,6 +78,12 @@ impl CommitListener for () {
     fn committed(&self, _room: &str) {}
 }
 
+/// Most rows one statement of a commit carries; larger groups take several statements. Each
+/// statement is prepared once per row count, so this bounds the shapes a connection keeps
+/// prepared to a few dozen each, well within its statement cache (sized from it: `cluster`): a
+/// cache that overflowed would close a statement and prepare another on every group.
+pub(crate) const STATEMENT_ROWS: usize = 32;
+
 #[derive(Clone)]
 pub struct Store {
     cluster: Cluster,

@@ -71,6 +71,7 @@ impl<Req: Batched<Resp>, Resp: Send + 'static> Queue<Req, Resp> {
             state.under_way += usize::from(free);
             free
         };
+        metrics::gauge!("im_rpc_client_calls_waiting", "method" => Req::METHOD).increment(1.0);
         if leave_now {
             tokio::spawn(self.exchange_while_waiting(batches.clone(), replica));
         }
@@ -92,6 +93,8 @@ impl<Req: Batched<Resp>, Resp: Send + 'static> Queue<Req, Resp> {
                 let rest = state.waiting.split_off(leaving);
                 std::mem::replace(&mut state.waiting, rest)
             };
+            metrics::gauge!("im_rpc_client_calls_waiting", "method" => Req::METHOD)
+                .decrement(batch.len() as f64);
             // Callers that went away are left out before their calls leave.
             let batch: Vec<_> = batch
                 .into_iter()

@@ -8,7 +8,7 @@ use sqlx::migrate::MigrateDatabase;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions};
 use sqlx::{Connection, MySql};
 
-use super::super::{StoreError, StoreOptions, writer};
+use super::super::{STATEMENT_ROWS, StoreError, StoreOptions};
 
 /// A node that does not answer its check within this is not usable (it may be frozen, or
 /// stalled by the cluster).
@@ -28,9 +28,9 @@ impl Node {
     pub(super) fn new(url: String, options: &StoreOptions) -> Result<Self, StoreError> {
         let lock_wait_secs = options.lock_wait_secs.max(1);
         // Room for every statement shape a commit lane prepares (seven statements of up to
-        // writer::STATEMENT_ROWS rows), so that none is ever closed and prepared again.
-        let connect_options = MySqlConnectOptions::from_str(&url)?
-            .statement_cache_capacity(8 * writer::STATEMENT_ROWS + 16);
+        // STATEMENT_ROWS rows), so that none is ever closed and prepared again.
+        let connect_options =
+            MySqlConnectOptions::from_str(&url)?.statement_cache_capacity(8 * STATEMENT_ROWS + 16);
         let label = format!(
             "{}:{}",
             connect_options.get_host(),

@@ -7,7 +7,7 @@ use im_domain::NewMessage;
 use sqlx::mysql::MySqlConnection;
 use sqlx::{MySql, QueryBuilder};
 
-use super::transaction::STATEMENT_ROWS;
+use crate::store::STATEMENT_ROWS;
 
 /// What one message of a committed group comes to.
 pub(super) enum Outcome {

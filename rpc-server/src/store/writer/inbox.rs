@@ -8,7 +8,8 @@ use im_domain::{Member, NewMessage};
 use sqlx::mysql::MySqlConnection;
 use sqlx::{MySql, QueryBuilder};
 
-use super::transaction::{ReadBack, STATEMENT_ROWS};
+use super::transaction::ReadBack;
+use crate::store::STATEMENT_ROWS;
 
 /// A room's new version in the inbox of its first member and of its second (none for a
 /// self-chat).

@@ -79,7 +79,7 @@ use super::error::{Internal, Unavailable};
 use super::{Appended, CommitListener, StoreError, StoreOptions};
 use crate::clock::Clock;
 
-pub(super) use transaction::{ReadBack, STATEMENT_ROWS};
+pub(super) use transaction::ReadBack;
 
 /// Most sends in one transaction (5 bound parameters each, far below MySQL's 65535).
 const MAX_BATCH: usize = 256;

@@ -12,13 +12,8 @@ use sqlx::{Executor, MySql, QueryBuilder};
 use super::dedup::{Outcome, Verdict, deduplicate};
 use super::inbox::{RoomVersions, advance_counters};
 use crate::clock::Clock;
+use crate::store::STATEMENT_ROWS;
 use crate::store::connection::HeldConnection;
-
-/// Most rows one statement carries; larger groups take several statements. Each statement is
-/// prepared once per row count, so this bounds the shapes a connection keeps prepared to a few
-/// dozen each, well within its statement cache: a cache that overflowed would close a
-/// statement and prepare another on every group.
-pub(in crate::store) const STATEMENT_ROWS: usize = 32;
 
 /// How a group learns the values its upserts wrote (rooms' last send_times, members' counters).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
