@@ -3,7 +3,8 @@
 //! Request path: `middleware` (load shedding, the body deadline, metrics) → `routes` (one file
 //! per endpoint) → `access` (who the caller is and what it may do) → `fields` (request binding;
 //! `body` bounds the body) → `rpc_client` (Thrift client over the replicas) → rpc-server;
-//! `error` maps every failure to a status. `web` serves the web messenger.
+//! `error` maps every failure to a status; `state` is what the layers and routes share. `web`
+//! serves the web messenger.
 
 pub mod access;
 pub mod api;
