@@ -47,6 +47,9 @@ impl Fields {
     fn add_alias(&mut self, name: &str, header: &str, value: &[u8]) -> Result<(), ApiError> {
         let value = std::str::from_utf8(value)
             .map_err(|_| ApiError::invalid(format!("the {header} header is not valid UTF-8")))?;
+        if value.is_empty() {
+            return Err(ApiError::invalid(format!("the {header} header is empty")));
+        }
         match self.string(name)? {
             Some(given) if given != value => Err(ApiError::invalid(format!(
                 "{name} and the {header} header differ; give one, or both the same"
@@ -63,6 +66,7 @@ impl Fields {
     pub fn string(&self, name: &str) -> Result<Option<String>, ApiError> {
         match self.0.get(name) {
             None | Some(Field::Json(Value::Null)) => Ok(None),
+            Some(Field::Text(s)) if s.is_empty() => Ok(None),
             Some(Field::Text(s)) => Ok(Some(s.clone())),
             Some(Field::Json(Value::String(s))) => Ok(Some(s.clone())),
             Some(Field::Json(_)) => Err(ApiError::invalid(format!("{name} must be a string"))),

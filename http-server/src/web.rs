@@ -132,7 +132,11 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         .any(|coding| {
             let mut parts = coding.split(';').map(str::trim);
             let name = parts.next().unwrap_or_default();
-            let refused = parts.any(|p| p.replace(' ', "") == "q=0" || p == "q=0.0");
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
             (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
         })
 }
@@ -152,6 +156,7 @@ mod tests {
         assert!(accepts_gzip(&encodings("gzip, deflate, br")));
         assert!(accepts_gzip(&encodings("br;q=1.0, gzip;q=0.8")));
         assert!(!accepts_gzip(&encodings("gzip;q=0, br")));
+        assert!(!accepts_gzip(&encodings("gzip;q=0.000")));
         assert!(!accepts_gzip(&encodings("identity")));
         assert!(!accepts_gzip(&HeaderMap::new()));
     }

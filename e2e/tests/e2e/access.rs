@@ -134,6 +134,16 @@ async fn a_request_without_a_token_is_401_and_the_public_paths_need_none() {
         StatusCode::UNAUTHORIZED,
         "send without a token",
     );
+    // Credentials of another scheme are no bearer token: the plain challenge.
+    let basic = api
+        .client()
+        .get(api.url("/api/pull?chat=al:bob"))
+        .header("authorization", "Basic YWw6cHc=")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(basic.headers()["www-authenticate"], "Bearer");
     // A token in the query string is not a token.
     let token = Signer::test_hs256().token("al");
     let (status, _) = api.pull(&format!("chat=al:bob&access_token={token}")).await;

@@ -1,11 +1,16 @@
 //! Fair use end to end: a member over its limit gets 429 with Retry-After, and the others are
 //! served as before; in mode `none` the member is the one the request names.
 
-use im_testkit::Stack;
+use std::time::Duration;
+
+use im_testkit::{Stack, eventually, metric};
 use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::access::{as_member, jwt_stack};
+
+/// As the http-server's `WAITING_PER_MEMBER`.
+const WAITING_PER_MEMBER: usize = 64;
 
 /// One send a minute with a burst of two: the third send within the test is over the limit.
 fn limits() -> Vec<(&'static str, String)> {
@@ -41,9 +46,12 @@ async fn a_member_over_its_send_limit_gets_429_and_the_others_do_not() {
 }
 
 #[tokio::test]
-async fn reads_that_do_not_wait_are_limited_and_waiting_ones_are_not() {
+async fn reads_that_do_not_wait_are_limited_and_calls_that_wait_for_nothing_are_not() {
     let stack = jwt_stack(&limits());
     let al = as_member(&stack, "al");
+    as_member(&stack, "bob")
+        .send_ok("al:bob", "bob", "hello")
+        .await;
     for _ in 0..3 {
         al.pull_ok("chat=al:bob").await;
     }
@@ -51,15 +59,44 @@ async fn reads_that_do_not_wait_are_limited_and_waiting_ones_are_not() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     let (status, _) = al.chats("").await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-    // A waiting pull is not charged: it answers once a message arrives.
-    let waiting = al.pull("chat=al:bob&cursor=0&wait_ms=10000");
-    let bob = as_member(&stack, "bob");
-    let send = bob.send_ok("al:bob", "bob", "wake up");
-    let ((status, page), _) = tokio::join!(waiting, send);
+    // A call that may wait but has an answer at once did not wait: charged (no free reads
+    // through wait_ms=1).
+    let (status, _) = al.pull("chat=al:bob&cursor=0&wait_ms=1").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // One that waits and gets nothing costs nothing.
+    let (status, page) = al
+        .pull("chat=al:bob&cursor=999999999999999999&wait_ms=200")
+        .await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    assert_eq!(page["messages"][0]["text"], "wake up");
     // Another member's reads are untouched.
     as_member(&stack, "cy").pull_ok("chat=cy:dee").await;
+}
+
+#[tokio::test]
+async fn one_member_cannot_take_every_waiting_place() {
+    let stack = jwt_stack(&[]);
+    let al = as_member(&stack, "al");
+    let waiting: Vec<_> = (0..WAITING_PER_MEMBER)
+        .map(|n| {
+            let al = al.clone();
+            tokio::spawn(async move { al.pull(&format!("chat=al:w{n}&wait_ms=30000")).await })
+        })
+        .collect();
+    let replica = stack.replicas[0].admin;
+    eventually("al's pulls all wait", Duration::from_secs(20), || async {
+        metric(replica, "im_pull_waiting").await >= WAITING_PER_MEMBER as f64
+    })
+    .await;
+    let (status, body) = al.pull("chat=al:one-more&wait_ms=30000").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    // bob waits as ever.
+    let (status, _) = as_member(&stack, "bob")
+        .pull("chat=bob:x&wait_ms=100")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    for pull in waiting {
+        pull.abort();
+    }
 }
 
 #[tokio::test]

@@ -189,6 +189,9 @@ async fn tokens_that_are_not_valid_now_or_not_ours_are_refused() {
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}");
         assert_eq!(challenge, r#"Bearer error="invalid_token""#, "{what}");
     }
+    // `aud` may be a list that names this service among others.
+    let listed = hs.sign(&with(json!({ "aud": ["other", "im"] })));
+    assert_eq!(pull_with(&stack, &listed).await.0, StatusCode::OK);
     // Within the leeway, a just-expired token still counts.
     let (status, _) = pull_with(&stack, &hs.sign(&with(json!({ "exp": now() - 1 })))).await;
     assert_eq!(status, StatusCode::OK);

@@ -16,6 +16,14 @@ pub enum Caller {
 }
 
 impl Caller {
+    /// The member a token named; none in mode `none`, where anyone may claim any name.
+    pub fn member(&self) -> Option<&str> {
+        match self {
+            Self::Anyone => None,
+            Self::Member(me) => Some(me.as_str()),
+        }
+    }
+
     /// A send's sender or a listing's member as named, or the caller's own member when absent.
     pub fn or_self(&self, named: Option<String>) -> Option<String> {
         match self {
@@ -31,12 +39,10 @@ impl Caller {
             Self::Member(me) => {
                 let room = room(chat)?;
                 if sender != Some(me.as_str()) {
-                    return Err(ApiError::forbidden("a member may send only as itself"));
+                    return Err(ApiError::forbidden(NOT_ITS_OWN));
                 }
                 if !room.has_member(me) {
-                    return Err(ApiError::forbidden(
-                        "a member may send only into its own chats",
-                    ));
+                    return Err(ApiError::forbidden(NOT_ITS_OWN));
                 }
                 Ok(Some(me.to_string()))
             }
@@ -53,7 +59,7 @@ impl Caller {
                 if room(chat)?.has_member(me) {
                     Ok(Some(me.to_string()))
                 } else {
-                    Err(ApiError::forbidden("a member may pull only its own chats"))
+                    Err(ApiError::forbidden(NOT_ITS_OWN))
                 }
             }
         }
@@ -64,10 +70,13 @@ impl Caller {
         match self {
             Self::Anyone => Ok(member.and_then(valid_member)),
             Self::Member(me) if member == Some(me.as_str()) => Ok(Some(me.to_string())),
-            Self::Member(_) => Err(ApiError::forbidden("a member may list only its own inbox")),
+            Self::Member(_) => Err(ApiError::forbidden(NOT_ITS_OWN)),
         }
     }
 }
+
+/// One answer for every refusal: which rule refused is not said.
+const NOT_ITS_OWN: &str = "a member acts only as itself, in its own chats and its own inbox";
 
 /// Who a call's fair use is charged to; None for a call the rpc-server will refuse as invalid.
 pub type Key = Option<String>;

@@ -1,9 +1,11 @@
-//! Fair use: a token bucket per member for sends and one for calls that do not wait, so that
-//! one member at its limit changes nothing for the others. The buckets live in this process:
-//! behind N http-servers a member gets up to N times the rate.
+//! Fair use: a token bucket per member for sends and one for calls that do not wait, and a cap
+//! on each authenticated member's waiting calls, so that one member at its limit changes nothing
+//! for the others. They live in this process: behind N http-servers a member gets up to N times
+//! the rate.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
@@ -16,9 +18,33 @@ use crate::error::ApiError;
 /// not stay in memory.
 const FORGET_FULL_BUCKETS_EVERY: Duration = Duration::from_secs(10);
 
+/// Most calls one member (with a token) may have waiting at once, so that one member's long
+/// polls cannot take the places all members share (`IM_HTTP_MAX_WAITING_PULLS`). A page open
+/// in a browser holds two.
+pub const WAITING_PER_MEMBER: usize = 64;
+
 pub struct FairUse {
     sends: Option<Buckets>,
     reads: Option<Buckets>,
+    waiting: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// A member's place among its waiting calls, given back when dropped.
+pub struct WaitingPlace {
+    waiting: Arc<Mutex<HashMap<String, usize>>>,
+    member: String,
+}
+
+impl Drop for WaitingPlace {
+    fn drop(&mut self) {
+        let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = waiting.get_mut(&self.member) {
+            *count -= 1;
+            if *count == 0 {
+                waiting.remove(&self.member);
+            }
+        }
+    }
 }
 
 impl FairUse {
@@ -26,7 +52,26 @@ impl FairUse {
         Self {
             sends: Buckets::new(args.rate_send, args.rate_send_burst),
             reads: Buckets::new(args.rate_read, args.rate_read_burst),
+            waiting: Arc::default(),
         }
+    }
+
+    /// A place for one more waiting call of `member` (a token's), or 429 when it has
+    /// [`WAITING_PER_MEMBER`] waiting already.
+    pub fn wait(&self, member: &str) -> Result<WaitingPlace, ApiError> {
+        let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = waiting.entry(member.to_owned()).or_default();
+        if *count >= WAITING_PER_MEMBER {
+            return Err(ApiError::rate_limited(
+                "waiting calls",
+                Duration::from_secs(1),
+            ));
+        }
+        *count += 1;
+        Ok(WaitingPlace {
+            waiting: self.waiting.clone(),
+            member: member.to_owned(),
+        })
     }
 
     /// A send charged to `member` (none: a send the rpc-server will refuse).

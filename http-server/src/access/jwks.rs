@@ -8,6 +8,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 
@@ -106,12 +108,16 @@ fn key_of(jwk: &Jwk) -> anyhow::Result<Key> {
     if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)) {
         bail!("it is an encryption key (\"use\": \"enc\")");
     }
+    // Coordinates of the wrong length would fail every token, or worse, inside the crypto.
     let algorithm = match &jwk.algorithm {
         AlgorithmParameters::RSA(_) => Algorithm::RS256,
         AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256 => {
+            coordinate(&ec.x, "x", 32)?;
+            coordinate(&ec.y, "y", 32)?;
             Algorithm::ES256
         }
         AlgorithmParameters::OctetKeyPair(okp) if okp.curve == EllipticCurve::Ed25519 => {
+            coordinate(&okp.x, "x", 32)?;
             Algorithm::EdDSA
         }
         AlgorithmParameters::OctetKey(_) => {
@@ -130,6 +136,17 @@ fn key_of(jwk: &Jwk) -> anyhow::Result<Key> {
         algorithm,
         decoding,
     })
+}
+
+/// A base64url key coordinate of exactly `bytes` bytes.
+fn coordinate(encoded: &str, name: &str, bytes: usize) -> anyhow::Result<()> {
+    let decoded = URL_SAFE_NO_PAD
+        .decode(encoded.trim_end_matches('='))
+        .with_context(|| format!("\"{name}\" is not base64url"))?;
+    if decoded.len() != bytes {
+        bail!("\"{name}\" is {} bytes, not {bytes}", decoded.len());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -159,5 +176,7 @@ mod tests {
         let wrong_alg = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"e","alg":"RS256","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
         assert!(parse(wrong_alg).is_err());
         assert!(parse(b"not json").is_err());
+        let short_key = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"e","x":"AAAA"}]}"#;
+        assert!(parse(short_key).is_err());
     }
 }

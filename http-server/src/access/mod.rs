@@ -15,7 +15,7 @@ use im_domain::Member;
 use serde::Serialize;
 
 pub use caller::Caller;
-pub use fair_use::FairUse;
+pub use fair_use::{FairUse, WaitingPlace};
 use tokens::Verifier;
 
 use crate::config::{AccessArgs, AccessMode};
@@ -89,14 +89,17 @@ impl Access {
         let Some(first) = sent.next() else {
             return Err(ApiError::unauthenticated(false));
         };
-        let token = first
+        let (scheme, token) = first
             .to_str()
             .ok()
             .filter(|_| sent.next().is_none())
             .and_then(|value| value.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
             .ok_or_else(|| refused(tokens::Refusal::Malformed))?;
+        // Credentials of another scheme are no bearer token: the plain challenge (RFC 6750).
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(ApiError::unauthenticated(false));
+        }
+        let token = token.trim();
         verifier.verify(token).map(Caller::Member).map_err(refused)
     }
 
@@ -109,7 +112,8 @@ impl Access {
             .ok_or_else(ApiError::not_found)?;
         let member = Member::parse(member.unwrap_or_default(), "member")
             .map_err(|err| ApiError::invalid(err.to_string()))?;
-        self.fair_use.read(Some(member.as_str()))?;
+        // Its own bucket: asking for tokens must not use up the member's reads.
+        self.fair_use.read(Some(&format!("demo-token {member}")))?;
         verifier.issue(&member).ok_or_else(ApiError::not_found)
     }
 }

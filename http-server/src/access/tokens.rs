@@ -71,17 +71,19 @@ impl Refusal {
     }
 }
 
+/// The claims read here (`sub`, `exp`) and those the demo issuer writes; the others are
+/// jsonwebtoken's to check, in any form the RFC allows (`aud` as an array, say).
 #[derive(Serialize, Deserialize)]
 struct Claims {
     sub: String,
     /// A NumericDate, which may have a fraction.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     exp: Option<serde_json::Number>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
     iat: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
     aud: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
     iss: Option<String>,
 }
 

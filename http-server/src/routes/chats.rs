@@ -25,7 +25,8 @@ pub async fn chats(
     let member = caller.or_self(fields.string("member")?);
     let charged = caller.may_list(member.as_deref())?;
     let reverse = fields.boolean("reverse")?.unwrap_or(false);
-    let (wait, _waiting) = api.admit_read(&fields, reverse, charged.as_deref(), &in_flight)?;
+    let (wait, _waiting) =
+        api.admit_read(&fields, reverse, (&caller, charged.as_deref()), &in_flight)?;
     let req = ChatsRequest {
         member: member.unwrap_or_default().into(),
         cursor: Some(fields.integer("cursor")?.unwrap_or(0)),
@@ -37,6 +38,8 @@ pub async fn chats(
     drop(fields);
     let resp = api.rpc.chats(req, wait).await?;
     rpc_outcome(resp.code, &resp.msg)?;
+    let answered = resp.chats.as_ref().is_some_and(|c| !c.is_empty());
+    api.charge_answered(wait, answered, charged.as_deref())?;
     Ok(Json(ChatsReply {
         chats: resp
             .chats

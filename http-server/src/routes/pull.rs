@@ -8,7 +8,7 @@ use volo_http::server::extract::Json;
 use volo_http::utils::Extension;
 
 use super::{Api, rpc_outcome};
-use crate::access::Caller;
+use crate::access::{Caller, WaitingPlace};
 use crate::api::{MessageJson, PullReply};
 use crate::error::ApiError;
 use crate::fields::Fields;
@@ -16,15 +16,15 @@ use crate::middleware::InFlightPermit;
 
 impl Api {
     /// The `wait_ms` field of a pull or listing, clamped. A call that may wait gets a permit to
-    /// wait, which moves it out of the requests in progress; one that may not is charged to
-    /// `charged`'s fair use.
+    /// wait, which moves it out of the requests in progress, and a place among its caller's
+    /// waiting calls; one that may not is charged to `charged`'s fair use.
     pub fn admit_read(
         &self,
         fields: &Fields,
         reverse: bool,
-        charged: Option<&str>,
+        (caller, charged): (&Caller, Option<&str>),
         in_flight: &InFlightPermit,
-    ) -> Result<(Duration, Option<OwnedSemaphorePermit>), ApiError> {
+    ) -> Result<(Duration, Option<Waiting>), ApiError> {
         let wait = parse_wait(
             fields.integer("wait_ms")?.unwrap_or(0),
             self.limits.max_wait,
@@ -34,13 +34,45 @@ impl Api {
             self.access.fair_use.read(charged)?;
             return Ok((Duration::ZERO, None));
         }
-        let permit = self
+        let own = caller
+            .member()
+            .map(|member| self.access.fair_use.wait(member))
+            .transpose()?;
+        let shared = self
             .waiting
             .try_take()
             .ok_or_else(ApiError::too_many_waiting)?;
         in_flight.give_back();
-        Ok((wait, Some(permit)))
+        Ok((
+            wait,
+            Some(Waiting {
+                _shared: shared,
+                _own: own,
+            }),
+        ))
     }
+
+    /// A call that may wait but answered with something did not wait: it is charged as one
+    /// that does not (else `wait_ms=1` would make every read free). A 429 here loses nothing:
+    /// the client asks again from the same cursor.
+    pub fn charge_answered(
+        &self,
+        wait: Duration,
+        answered: bool,
+        charged: Option<&str>,
+    ) -> Result<(), ApiError> {
+        if !wait.is_zero() && answered {
+            self.access.fair_use.read(charged)?;
+        }
+        Ok(())
+    }
+}
+
+/// What a waiting call holds while it waits: its place among all waiting calls, and among its
+/// member's.
+pub struct Waiting {
+    _shared: OwnedSemaphorePermit,
+    _own: Option<WaitingPlace>,
 }
 
 /// A wait as the IDL carries it: at most the cap, which fits an i32.
@@ -60,7 +92,8 @@ pub async fn pull(
     let chat = fields.string("chat")?;
     let charged = caller.may_pull(chat.as_deref())?;
     let reverse = fields.boolean("reverse")?.unwrap_or(false);
-    let (wait, _waiting) = api.admit_read(&fields, reverse, charged.as_deref(), &in_flight)?;
+    let (wait, _waiting) =
+        api.admit_read(&fields, reverse, (&caller, charged.as_deref()), &in_flight)?;
     let req = PullRequest {
         chat: chat.unwrap_or_default().into(),
         cursor: fields.integer("cursor")?.unwrap_or(0),
@@ -72,6 +105,8 @@ pub async fn pull(
     drop(fields);
     let resp = api.rpc.pull(req, wait).await?;
     rpc_outcome(resp.code, &resp.msg)?;
+    let answered = resp.messages.as_ref().is_some_and(|m| !m.is_empty());
+    api.charge_answered(wait, answered, charged.as_deref())?;
     Ok(Json(PullReply {
         messages: resp
             .messages
