@@ -81,3 +81,22 @@ func TestKitexTimeoutInTTHeaderBoundsACallToAFrozenDatabase(t *testing.T) {
 		t.Fatalf("stored %q, want the resent message once", texts)
 	}
 }
+
+// A waiting pull whose caller's TTHeader timeout is shorter than its WaitMs is answered with the
+// timeout answer (no messages, the request's cursor) before that timeout, not cut off by it.
+func TestKitexTimeoutInTTHeaderEndsAWaitingPullInTime(t *testing.T) {
+	harness.Require(t)
+	rpcServer := harness.StartRPCServer(t, harness.FreshDatabaseURL(harness.MySQLURL()), nil)
+	const timeout = 300 * time.Millisecond
+	withDeadline := newClient(t, rpcServer.Addr,
+		client.WithTransportProtocol(transport.TTHeaderFramed),
+		client.WithMetaHandler(transmeta.ClientTTHeaderHandler),
+		client.WithRPCTimeout(timeout))
+	page, err := withDeadline.Pull(ctx(t), &rpc.PullRequest{Chat: "al:bob", Cursor: 42, WaitMs: ptr(int32(5000))})
+	if err != nil {
+		t.Fatalf("a waiting pull was not answered within the caller's %v: %v", timeout, err)
+	}
+	if page.Code != codeOK || len(page.Messages) != 0 || page.GetNextCursor() != 42 {
+		t.Fatalf("got code %d, %d messages, next_cursor %d; want the timeout answer", page.Code, len(page.Messages), page.GetNextCursor())
+	}
+}

@@ -186,6 +186,11 @@ impl MessageService {
         if wait.is_zero() || req.window().direction() == Direction::Backward {
             return Ok(req.read(&self.store, deadline).await?);
         }
+        // A caller that gives up sooner (a Kitex RPC timeout in the TTHeader shorter than
+        // `wait_ms`) gets the timeout answer while it still listens, not nothing.
+        let wait = deadline.map_or(wait, |deadline| {
+            wait.min(deadline.saturating_duration_since(Instant::now()))
+        });
         let answer =
             answer_when_changed(&self.waiters, reads, &self.store, req, wait, deadline).await?;
         Ok(answer)
