@@ -36,12 +36,22 @@ def free_port():
         return s.getsockname()[1]
 
 
+def log_tail(log, lines=30):
+    """The last lines of a server's log, for a failure's message (CI keeps no files)."""
+    try:
+        text = log.read_text(errors="replace").splitlines()[-lines:]
+    except OSError as e:
+        return f"(no log: {e})"
+    return "\n".join(f"    {line}" for line in text)
+
+
 def wait_ready(url, process, timeout=60.0):
     """Returns once `url` answers 200; fails early if the process died meanwhile."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}; see {LOGS}")
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}; its log "
+                               f"ends:\n{log_tail(process.log)}")
         try:
             with urllib.request.urlopen(url, timeout=2) as answer:
                 if answer.status == 200:
@@ -49,7 +59,8 @@ def wait_ready(url, process, timeout=60.0):
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.1)  # the interval between two looks at the fact, not a guess at readiness
-    raise RuntimeError(f"{url} not ready within {timeout:.0f} s; see {LOGS}")
+    raise RuntimeError(f"{url} not ready within {timeout:.0f} s; its log ends:\n"
+                       f"{log_tail(process.log)}")
 
 
 class MariaDb:
@@ -90,8 +101,10 @@ class Stack:
         with open(LOGS / f"{name}.log", "ab") as log:
             log.write(f"==== {time.strftime('%H:%M:%S')} {self.database} {env}\n".encode())
             log.flush()
-            return subprocess.Popen([binary], env={**os.environ, **env}, stdout=log,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen([binary], env={**os.environ, **env}, stdout=log,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        process.log = LOGS / f"{name}.log"
+        return process
 
     def start_rpc_servers(self):
         """Starts both replicas (on the same ports every time) and waits until both are ready."""

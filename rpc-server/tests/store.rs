@@ -226,3 +226,36 @@ async fn reopening_runs_migrations_again_and_keeps_every_message() {
     // The room's counter survived too: the next send continues after the kept message.
     assert_eq!(send(&second, "al:bob", "bob", "next").await.send_time(), 2);
 }
+
+/// Replicas started together on a fresh database race to migrate it. Each must open on its
+/// first try: a start that fails here fails the replica's start (it retries, but a race that
+/// leaves a migration half-recorded fails every later start too).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_opening_a_fresh_database_together_all_open() {
+    for _ in 0..3 {
+        let url = fresh_database_url();
+        let opens = (0..6).map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                Store::open(
+                    &url,
+                    &options(3, 1),
+                    Arc::new(ManualClock::default()),
+                    Arc::new(()),
+                )
+                .await
+                .map(|_| ())
+                .map_err(|err| err.to_string())
+            })
+        });
+        for (i, opened) in futures::future::join_all(opens)
+            .await
+            .into_iter()
+            .enumerate()
+        {
+            opened
+                .unwrap()
+                .unwrap_or_else(|err| panic!("open {i} of 6 failed: {err}"));
+        }
+    }
+}

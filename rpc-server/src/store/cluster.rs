@@ -136,39 +136,35 @@ impl Cluster {
         Ok(())
     }
 
-    /// Applies `migrator`'s migrations once for the whole cluster. sqlx keeps replicas that
-    /// start together from applying them twice with `GET_LOCK`, which a Galera node does not
-    /// support (it answers NULL at once, locking nothing), and two replicas would then leave
-    /// them marked partially applied. So on Galera every replica migrates through the same
-    /// node, the first usable in the order of the sorted URLs, holding a row lock there
-    /// instead; one that waits longer than the lock wait timeout fails this start and retries.
+    /// Applies `migrator`'s migrations once for the whole cluster, however many replicas start
+    /// together. sqlx's own guard, `GET_LOCK(name, -1)`, locks nothing on MariaDB (a negative
+    /// timeout answers NULL at once, on Galera and on a plain server alike), and two replicas
+    /// applying the same migration leave it marked partially applied for good: the loser's
+    /// failed insert keeps a lock on the bookkeeping row that the winner must update. So every
+    /// replica migrates through the same node, the first usable in the order of the sorted
+    /// URLs, holding a row lock there instead; one that waits longer than the lock wait timeout
+    /// fails this start and retries.
     pub(super) async fn migrate(&self, mut migrator: Migrator) -> Result<(), StoreError> {
         let mut nodes: Vec<&Node> = self.shared.nodes.iter().collect();
         nodes.sort_by(|a, b| a.url.cmp(&b.url));
         let mut reasons = Vec::new();
         for node in nodes {
-            match node.probe().await {
-                Ok(()) if !node.galera.load(Ordering::Relaxed) => {
-                    return migrator.run(&node.pool).await.map_err(StoreError::from);
-                }
-                Ok(()) => {
-                    let mut lock = node.pool.acquire().await?;
-                    lock.execute(
-                        "CREATE TABLE IF NOT EXISTS _im_migration_lock (id TINYINT PRIMARY KEY)",
-                    )
-                    .await?;
-                    lock.execute("INSERT IGNORE INTO _im_migration_lock VALUES (1)")
-                        .await?;
-                    let mut held = lock.begin().await?;
-                    held.execute("SELECT id FROM _im_migration_lock WHERE id = 1 FOR UPDATE")
-                        .await?;
-                    migrator.set_locking(false);
-                    migrator.run(&node.pool).await.map_err(StoreError::from)?;
-                    held.rollback().await?;
-                    return Ok(());
-                }
-                Err(reason) => reasons.push(format!("{}: {reason}", node.label)),
+            if let Err(reason) = node.probe().await {
+                reasons.push(format!("{}: {reason}", node.label));
+                continue;
             }
+            let mut lock = node.pool.acquire().await?;
+            lock.execute("CREATE TABLE IF NOT EXISTS _im_migration_lock (id TINYINT PRIMARY KEY)")
+                .await?;
+            lock.execute("INSERT IGNORE INTO _im_migration_lock VALUES (1)")
+                .await?;
+            let mut held = lock.begin().await?;
+            held.execute("SELECT id FROM _im_migration_lock WHERE id = 1 FOR UPDATE")
+                .await?;
+            migrator.set_locking(false);
+            migrator.run(&node.pool).await.map_err(StoreError::from)?;
+            held.rollback().await?;
+            return Ok(());
         }
         Err(StoreError::Unavailable(Unavailable::NoUsableNode(format!(
             "none to migrate through: {}",
