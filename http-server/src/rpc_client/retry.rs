@@ -9,7 +9,7 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
-use im_idl::{ImServiceRequestSend, SendRequest};
+use im_idl::SendRequest;
 use volo_thrift::{
     ApplicationException, ApplicationExceptionKind, BizError, ClientError, ProtocolException,
 };
@@ -25,18 +25,6 @@ pub(super) enum Repeat {
 }
 
 impl Repeat {
-    pub(super) fn of(req: &ImServiceRequestSend) -> Self {
-        match req {
-            ImServiceRequestSend::Send(send) => Self::of_send(&send.req),
-            ImServiceRequestSend::Pull(_)
-            | ImServiceRequestSend::Chats(_)
-            | ImServiceRequestSend::PullBatch(_)
-            | ImServiceRequestSend::AwaitPulls(_) => Self::Harmless,
-            // Never through these layers (see `coalesce`); judged as its most fragile send.
-            ImServiceRequestSend::SendBatch(_) => Self::Duplicates,
-        }
-    }
-
     pub(super) fn of_send(req: &SendRequest) -> Self {
         match req.message.client_msg_id {
             Some(_) => Self::Harmless,
@@ -113,16 +101,36 @@ fn failure(err: &(dyn Error + 'static)) -> Failure {
     Failure::Broken
 }
 
-/// The error an attempt hands to volo's load balancer, which tries the next replica exactly
-/// when the error is a transport exception (volo-thrift's `Retryable for ClientError`).
-pub(super) fn for_load_balancer(err: ClientError, decision: Decision) -> ClientError {
-    match decision {
-        // Only transport failures are ever `Retry`, and volo retries them as they are.
-        Decision::Retry { .. } | Decision::Final => err,
-        Decision::OutcomeUnknown => ClientError::Application(ApplicationException::new(
-            ApplicationExceptionKind::UNKNOWN,
-            format!("the rpc-server failed during the send, which it may have stored ({err})"),
-        )),
+/// Why a call got no answer of its own from its replica.
+#[derive(Clone, Debug)]
+pub(super) enum Failed {
+    /// The exchange failed with this error.
+    Error(ClientError),
+    /// The exchange got no answer within this time.
+    Silent(Duration),
+    /// The replica does not know the exchange's method: nothing ran.
+    NoBatches,
+}
+
+impl Failed {
+    /// A call left without an answer (a bug, never a replica's fault).
+    pub(super) fn internal(what: &'static str) -> Self {
+        Self::Error(ClientError::Application(ApplicationException::new(
+            ApplicationExceptionKind::INTERNAL_ERROR,
+            what,
+        )))
+    }
+
+    /// The error [`decide`] judges.
+    pub(super) fn into_client_error(self) -> ClientError {
+        match self {
+            Self::Error(err) => err,
+            Self::Silent(waited) => NoAnswer(waited).into_client_error(),
+            Self::NoBatches => ClientError::Application(ApplicationException::new(
+                ApplicationExceptionKind::UNKNOWN_METHOD,
+                "the replica does not know the method",
+            )),
+        }
     }
 }
 
@@ -147,8 +155,6 @@ impl NoAnswer {
 
 #[cfg(test)]
 mod tests {
-    use volo::loadbalance::error::Retryable;
-
     use super::*;
 
     fn transport(kind: io::ErrorKind) -> ClientError {
@@ -215,31 +221,6 @@ mod tests {
                 duplicates,
                 "{name}, send without id"
             );
-        }
-    }
-
-    /// The load balancer retries exactly the attempts `decide` says to retry.
-    #[test]
-    fn the_load_balancer_retries_what_decide_says() {
-        let errors = [
-            transport(io::ErrorKind::ConnectionRefused),
-            transport(io::ErrorKind::ConnectionReset),
-            no_answer(),
-            application(),
-        ];
-        for err in errors {
-            for repeat in [Repeat::Harmless, Repeat::Duplicates] {
-                let decision = decide(&err, repeat);
-                let handed_over = for_load_balancer(err.clone(), decision);
-                assert_eq!(
-                    handed_over.retryable(),
-                    matches!(decision, Decision::Retry { .. }),
-                    "{err} ({repeat:?})"
-                );
-                if decision == Decision::OutcomeUnknown {
-                    assert_eq!(decide(&handed_over, repeat), Decision::Final);
-                }
-            }
         }
     }
 }

@@ -1,28 +1,27 @@
 //! The replicas a call goes to, in the order it tries them: volo's consistent-hash ring over the
-//! replicas known, keyed by room (or member). The client's load balancer and the calls that wait
-//! (see `waiting`), which leave the client's stack aside, share one ring, so a room's waiting
-//! pulls go where its sends go and are woken there at once.
+//! replicas known, keyed by room (or member), so that a room's calls, waiting pulls included,
+//! go to one replica (its sends feed its commit lanes together, its waiting pulls are woken
+//! there at once). The ring follows discovery, and tells [`PerReplica`] of every replica added,
+//! changed or gone.
 
 use std::cell::RefCell;
 use std::sync::Arc;
 
+use async_broadcast::RecvError;
 use metainfo::{METAINFO, MetaInfo};
 use volo::context::Endpoint;
-use volo::discovery::{Change, Discover, StaticDiscover};
-use volo::loadbalance::consistent_hash::{
-    ConsistentHashBalance, ConsistentHashOption, InstancePicker,
-};
-use volo::loadbalance::error::LoadBalanceError;
+use volo::discovery::{Discover, StaticDiscover};
+use volo::loadbalance::consistent_hash::{ConsistentHashBalance, ConsistentHashOption};
 use volo::loadbalance::{LoadBalance, RequestHash};
 use volo::net::Address;
 use volo_etcd_registry::EtcdDiscover;
 
 use super::Replicas;
-use super::coalesce::Batches;
+use super::per_replica::PerReplica;
 
 #[derive(Clone)]
 pub(super) struct Ring {
-    balance: Balance,
+    balance: Arc<ConsistentHashBalance<()>>,
     discovery: Discovery,
     callee: Arc<Endpoint>,
 }
@@ -34,82 +33,69 @@ enum Discovery {
 }
 
 impl Ring {
-    /// `tries`: how many replicas a call goes to at most, the first and those after it;
-    /// `batches` hears of each replica that discovery adds, changes or drops.
+    /// `tries`: how many replicas a call goes to at most, the first and those after it.
     pub(super) fn new(
         replicas: &Replicas,
         service: &'static str,
         tries: usize,
-        batches: Arc<Batches>,
+        per_replica: Arc<PerReplica>,
     ) -> Self {
-        let balance = ConsistentHashBalance::new(ConsistentHashOption::new(tries, 100, true));
+        let balance = Arc::new(ConsistentHashBalance::new(ConsistentHashOption::new(
+            tries, 100, true,
+        )));
         let discovery = match replicas {
             Replicas::Fixed(addrs) => Discovery::Fixed(StaticDiscover::from(addrs.clone())),
-            Replicas::Etcd(discover) => Discovery::Etcd(discover.clone()),
+            Replicas::Etcd(discover) => {
+                follow(discover, balance.clone(), per_replica);
+                Discovery::Etcd(discover.clone())
+            }
         };
         Self {
-            balance: Balance(Arc::new(balance), batches),
+            balance,
             discovery,
             callee: Arc::new(Endpoint::new(service.into())),
         }
     }
 
-    /// The load balancer for the client, which keeps the ring up to date as replicas come and go.
-    pub(super) fn balance(&self) -> Balance {
-        self.balance.clone()
-    }
-
-    /// The first replica for `key` not in `tried`, in the order the client's load balancer
-    /// tries them (none when no replica is left to try).
+    /// The first replica for `key` not in `tried` (none when no replica is left to try).
     pub(super) async fn next_replica(&self, key: u64, tried: &[Address]) -> Option<Address> {
         // The balancer reads the key from the task's metainfo.
         let mut info = MetaInfo::default();
         info.insert(RequestHash(key));
         let picker = METAINFO.scope(RefCell::new(info), async {
             match &self.discovery {
-                Discovery::Fixed(discover) => self.balance.pick(&self.callee, discover).await,
-                Discovery::Etcd(discover) => self.balance.pick(&self.callee, discover).await,
+                Discovery::Fixed(discover) => self.balance.get_picker(&self.callee, discover).await,
+                Discovery::Etcd(discover) => self.balance.get_picker(&self.callee, discover).await,
             }
         });
         picker.await.ok()?.find(|replica| !tried.contains(replica))
     }
 }
 
-/// volo's consistent-hash balancer, shared, and what the client learned of each replica, which
-/// a change of the replica makes it learn anew (a replica replaced by another release).
-#[derive(Clone)]
-pub(super) struct Balance(Arc<ConsistentHashBalance<()>>, Arc<Batches>);
-
-impl Balance {
-    async fn pick<D: Discover<Key = ()>>(
-        &self,
-        callee: &Endpoint,
-        discover: &D,
-    ) -> Result<InstancePicker, LoadBalanceError> {
-        self.0.get_picker(callee, discover).await
-    }
-}
-
-impl<D: Discover<Key = ()>> LoadBalance<D> for Balance {
-    type InstanceIter = InstancePicker;
-
-    async fn get_picker<'future>(
-        &'future self,
-        callee: &'future Endpoint,
-        discover: &'future D,
-    ) -> Result<InstancePicker, LoadBalanceError> {
-        self.pick(callee, discover).await
-    }
-
-    fn rebalance(&self, changes: Change<()>) {
-        let changed = changes
-            .added
-            .iter()
-            .chain(&changes.updated)
-            .chain(&changes.removed);
-        for instance in changed {
-            self.1.forget(&instance.address);
+/// Moves the ring with every change discovery reports, until discovery ends.
+fn follow(
+    discover: &EtcdDiscover,
+    balance: Arc<ConsistentHashBalance<()>>,
+    per_replica: Arc<PerReplica>,
+) {
+    let Some(mut changes) = discover.watch(None) else {
+        return;
+    };
+    tokio::spawn(async move {
+        loop {
+            match changes.recv().await {
+                Ok(change) => {
+                    let changed = (change.added.iter())
+                        .chain(&change.updated)
+                        .chain(&change.removed);
+                    for instance in changed {
+                        per_replica.forget(&instance.address);
+                    }
+                    LoadBalance::<EtcdDiscover>::rebalance(&*balance, change);
+                }
+                Err(RecvError::Closed) => return,
+                Err(err) => tracing::warn!(%err, "missed changes of the replicas"),
+            }
         }
-        LoadBalance::<D>::rebalance(&*self.0, changes);
-    }
+    });
 }

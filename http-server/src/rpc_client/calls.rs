@@ -1,0 +1,104 @@
+//! The one retry loop: a call tries the replicas of its key in the ring's order, each attempt
+//! bounded in time when a retry on another replica is harmless, each failure judged by
+//! [`decide`]; the last attempt decides the error, and every call is timed and, failed, logged.
+//!
+//! A send without a client_msg_id gets no time of its own: a replica that is only slow may still
+//! store it. A read, or a send with an id, gets `attempt_timeout` (a read its wait on top), so
+//! that a replica that stopped answering (frozen, its lease not yet expired) costs a caller a
+//! slower answer, not a failed one.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use volo::net::Address;
+
+use super::request::{Reply, Request};
+use super::retry::{Decision, NoAnswer, Repeat, decide};
+use super::{RpcClient, RpcError};
+
+impl RpcClient {
+    /// `request`'s answer from the first replica of `key` that gives one; `wait` is how long a
+    /// read may wait at the replica for something new, on top of the client's timeout.
+    pub(super) async fn call(
+        &self,
+        method: &'static str,
+        key: u64,
+        request: Request,
+        wait: Duration,
+    ) -> Result<Reply, RpcError> {
+        let started = Instant::now();
+        let deadline = started + self.timeout + wait;
+        let repeat = request.repeat();
+        let mut result = Err(Decision::Retry { silent: false });
+        let mut last_attempt = None;
+        // Asked for anew each time: a list of them would be kept through a whole wait.
+        let mut tried = Vec::new();
+        while let Some(replica) = self.ring.next_replica(key, &tried).await {
+            let now = Instant::now();
+            let attempt_deadline = match repeat {
+                Repeat::Harmless => deadline.min(now + self.attempt_timeout + wait),
+                Repeat::Duplicates => deadline,
+            };
+            let at = self.per_replica.get(&replica);
+            let attempt = at.call(request.clone(), wait, attempt_deadline);
+            let failure = match tokio::time::timeout_at(attempt_deadline.into(), attempt).await {
+                Ok(Ok(reply)) => {
+                    result = Ok(reply);
+                    break;
+                }
+                Ok(Err(failed)) => failed.into_client_error(),
+                Err(_) => NoAnswer(attempt_deadline - now).into_client_error(),
+            };
+            let decision = decide(&failure, repeat);
+            result = Err(decision);
+            tried.push(replica.clone());
+            last_attempt = Some(LastAttempt {
+                replica,
+                error: failure.to_string(),
+            });
+            if !matches!(decision, Decision::Retry { .. }) || Instant::now() >= deadline {
+                break;
+            }
+        }
+        let result = result.map_err(RpcError::from);
+        record(method, started, &result, last_attempt);
+        result
+    }
+}
+
+/// The replica of a call's last failed attempt, and its error as it read.
+struct LastAttempt {
+    replica: Address,
+    error: String,
+}
+
+impl fmt::Display for LastAttempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.replica, self.error)
+    }
+}
+
+/// Times a call in the client metrics, and logs it when it failed.
+fn record<T>(
+    method: &'static str,
+    started: Instant,
+    result: &Result<T, RpcError>,
+    last_attempt: Option<LastAttempt>,
+) {
+    let elapsed = started.elapsed();
+    let outcome = result.as_ref().err().map_or("ok", RpcError::kind);
+    metrics::histogram!("im_rpc_client_duration_seconds", "method" => method, "outcome" => outcome)
+        .record(elapsed);
+    if let Err(err) = result {
+        let replica = last_attempt.map_or_else(|| "none known".to_owned(), |a| a.to_string());
+        let elapsed_ms = elapsed.as_millis() as u64;
+        match err {
+            RpcError::Internal => {
+                tracing::error!(method, kind = err.kind(), %replica, elapsed_ms, "rpc call failed")
+            }
+            _ => {
+                tracing::warn!(method, kind = err.kind(), %replica, elapsed_ms, "rpc call failed")
+            }
+        }
+    }
+}
