@@ -130,7 +130,8 @@ stack_up() {
 }
 
 # http_server_up [NAME=VALUE...]: starts the http-server (STACK_PIDS[2]) with these settings on
-# top of the stack's, and waits until it is ready; one started before is stopped first.
+# top of the stack's, and waits until it is ready; one started before is stopped first. The
+# binary is $HTTP_SERVER_BIN, else the release build.
 http_server_up() {
   local logs="$RUN_DIR/logs" _
   if [ ${#STACK_PIDS[@]} -gt 2 ]; then
@@ -138,7 +139,7 @@ http_server_up() {
     wait "${STACK_PIDS[2]}" 2>/dev/null || true
   fi
   env IM_HTTP_LISTEN="${IM_HTTP_LISTEN:-0.0.0.0:8080}" ETCD_ENDPOINTS=http://127.0.0.1:2379 "$@" \
-    target/release/http-server >>"$logs/http-server.log" 2>&1 &
+    "${HTTP_SERVER_BIN:-target/release/http-server}" >>"$logs/http-server.log" 2>&1 &
   STACK_PIDS[2]=$!
   for _ in $(seq 1 150); do
     curl -fs http://127.0.0.1:8080/readyz >/dev/null 2>&1 && return 0

@@ -20,6 +20,8 @@ mod schema_rollback;
 mod settings;
 mod thrift_hostile;
 mod thrift_interop;
+mod tier_faults;
 mod tokens;
 mod upgrades;
 mod web;
+mod wrong_clock;

@@ -1,6 +1,7 @@
-//! The one retry loop: a call tries the replicas of its key in the ring's order, each attempt
-//! bounded in time when a retry on another replica is harmless, each failure judged by
-//! [`decide`]; the last attempt decides the error, and every call is timed and, failed, logged.
+//! The one retry loop: a call tries the replicas of its key in the ring's order, passing over
+//! those ejected as unreachable (`ejection`), each attempt bounded in time when a retry on
+//! another replica is harmless, each failure judged by [`decide`]; the last attempt decides the
+//! error, and every call is timed and, failed, logged.
 //!
 //! A send without a client_msg_id gets no time of its own: a replica that is only slow may still
 //! store it. A read, or a send with an id, gets `attempt_timeout` (a read its wait on top), so
@@ -8,12 +9,15 @@
 //! slower answer, not a failed one.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use volo::net::Address;
 
+use super::ejection::{Attempt, Found};
+use super::per_replica::Replica;
 use super::request::{Reply, Request};
-use super::retry::{Decision, NoAnswer, Repeat, decide};
+use super::retry::{Decision, NoAnswer, Repeat, decide, unreachable};
 use super::{RpcClient, RpcError};
 
 impl RpcClient {
@@ -32,23 +36,30 @@ impl RpcClient {
         let mut result = Err(Decision::Retry { silent: false });
         let mut last_attempt = None;
         // Asked for anew each time: a list of them would be kept through a whole wait.
-        let mut tried = Vec::new();
-        while let Some(replica) = self.ring.next_replica(key, &tried).await {
+        let (mut tried, mut passed) = (Vec::new(), Vec::new());
+        while let Some((replica, at, ejection)) =
+            (self.next_attempt(key, repeat, &tried, &mut passed)).await
+        {
             let now = Instant::now();
             let attempt_deadline = match repeat {
                 Repeat::Harmless => deadline.min(now + self.attempt_timeout + wait),
                 Repeat::Duplicates => deadline,
             };
-            let at = self.per_replica.get(&replica);
             let attempt = at.call(request.clone(), wait, attempt_deadline);
             let failure = match tokio::time::timeout_at(attempt_deadline.into(), attempt).await {
                 Ok(Ok(reply)) => {
+                    ejection.found(Found::Reachable);
                     result = Ok(reply);
                     break;
                 }
                 Ok(Err(failed)) => failed.into_client_error(),
                 Err(_) => NoAnswer(attempt_deadline - now).into_client_error(),
             };
+            ejection.found(if unreachable(&failure) {
+                Found::Unreachable
+            } else {
+                Found::Reachable
+            });
             let decision = decide(&failure, repeat);
             result = Err(decision);
             tried.push(replica.clone());
@@ -63,6 +74,39 @@ impl RpcClient {
         let result = result.map_err(RpcError::from);
         record(method, started, &result, last_attempt);
         result
+    }
+}
+
+impl RpcClient {
+    /// The next replica to try for `key`, its state, and the attempt's record for ejection: the
+    /// ring's next replica not yet tried, passing over ejected ones (into `passed`) while
+    /// another is left; when only those are left, the first of them anyway.
+    async fn next_attempt(
+        &self,
+        key: u64,
+        repeat: Repeat,
+        tried: &[Address],
+        passed: &mut Vec<Address>,
+    ) -> Option<(Address, Arc<Replica>, Attempt)> {
+        let may_probe = repeat == Repeat::Harmless;
+        loop {
+            let skip: Vec<Address> = tried.iter().chain(passed.iter()).cloned().collect();
+            let Some(replica) = self.ring.next_replica(key, &skip).await else {
+                break;
+            };
+            let at = self.per_replica.get(&replica);
+            if let Some(attempt) = at.ejection.admit(Instant::now(), may_probe) {
+                return Some((replica, at, attempt));
+            }
+            passed.push(replica);
+        }
+        if passed.is_empty() {
+            return None;
+        }
+        let replica = passed.remove(0);
+        let at = self.per_replica.get(&replica);
+        let attempt = at.ejection.force();
+        Some((replica, at, attempt))
     }
 }
 

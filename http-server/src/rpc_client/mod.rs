@@ -25,6 +25,7 @@ use ring::Ring;
 mod awaits;
 mod batcher;
 mod calls;
+mod ejection;
 mod exchanges;
 mod per_replica;
 mod request;

@@ -1,5 +1,5 @@
-//! What the client keeps for each replica it calls: a batcher for each kind of call, and what the
-//! replica was found to know. It is made at the first call and goes when discovery reports the
+//! What the client keeps for each replica it calls: a batcher for each kind of call, what the
+//! replica was found to know, and whether it is passed over as unreachable (`ejection`). It is made at the first call and goes when discovery reports the
 //! replica added again, changed or gone (a replica replaced by another release is learned anew;
 //! calls under way keep what they hold).
 //!
@@ -18,6 +18,7 @@ use volo::net::Address;
 
 use super::awaits::{self, Awaited, Awaits};
 use super::batcher::Batcher;
+use super::ejection::Ejection;
 use super::exchanges::{Batches, Singles, Unknown};
 use super::request::{Reply, Request};
 use super::retry::Failed;
@@ -75,6 +76,7 @@ impl PerReplica {
 }
 
 pub(super) struct Replica {
+    pub(super) ejection: Arc<Ejection>,
     batch: bool,
     sends: Arc<Batcher<Batches<SendRequest>>>,
     pulls: Arc<Batcher<Batches<PullRequest>>>,
@@ -93,6 +95,7 @@ impl Replica {
         let sends = Batches::new(client.clone(), replica.clone(), batches_unknown.clone());
         let pulls = Batches::new(client.clone(), replica.clone(), batches_unknown.clone());
         Self {
+            ejection: Arc::new(Ejection::new(replica.to_string())),
             batch: of.exchanges > 0,
             sends: Batcher::new(sends, of.exchanges),
             pulls: Batcher::new(pulls, of.exchanges),

@@ -70,6 +70,12 @@ pub(super) fn decide(err: &(dyn Error + 'static), repeat: Repeat) -> Decision {
     }
 }
 
+/// Whether the attempt found its replica out of reach: no connection, or no answer in time
+/// (for outlier ejection; an answer, even an error, or a broken connection says it is there).
+pub(super) fn unreachable(err: &(dyn Error + 'static)) -> bool {
+    matches!(failure(err), Failure::NotConnected | Failure::Silent)
+}
+
 fn failure(err: &(dyn Error + 'static)) -> Failure {
     let mut link = Some(err);
     while let Some(err) = link {
