@@ -8,6 +8,7 @@ mod batches;
 mod client_msg_id;
 mod cluster;
 mod database_faults;
+mod database_limits;
 mod etcd_replicas;
 mod fair_use;
 mod http_api;

@@ -64,7 +64,8 @@ async fn assert_stored_once(api: &Api, acked: &[(String, String)]) {
     }
 }
 
-#[tokio::test]
+// Multi-threaded: the proxy's tasks run while a server's start blocks this thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_cut_from_etcd_leaves_the_ring_keeps_answering_and_registers_again() {
     let etcd = Etcd::start();
     let etcd_addr: SocketAddr = etcd
@@ -123,7 +124,7 @@ async fn a_replica_cut_from_etcd_leaves_the_ring_keeps_answering_and_registers_a
     assert_stored_once(&api, &acked).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_http_server_cut_from_a_listed_replica_passes_it_over_and_takes_it_back() {
     let etcd = Etcd::start();
     let database_url = fresh_database_url();
