@@ -117,16 +117,28 @@ stack_up() {
   etcd_up 2379 2380 etcd
   log "building the servers (release): the first build takes about 10 minutes on 2 cores, later runs start in seconds"
   cargo build --release --bins
+  rpc_servers_up "${DATABASE_URL:-mysql://root@127.0.0.1:3306/im}" || return 1
+  http_server_up
+}
+
+# rpc_servers_up DATABASE_URL: starts the two replicas (STACK_PIDS[0], [1]) on that database,
+# stopping those started before, and waits until both are registered.
+rpc_servers_up() {
   local logs="$RUN_DIR/logs" replica
   mkdir -p "$logs"
   for replica in 0 1; do
-    IM_RPC_LISTEN="127.0.0.1:888$((8 + replica))" IM_RPC_ADMIN_LISTEN="127.0.0.1:988$((8 + replica))" \
-      ETCD_ENDPOINTS=http://127.0.0.1:2379 DATABASE_URL="${DATABASE_URL:-mysql://root@127.0.0.1:3306/im}" \
-      target/release/rpc-server >"$logs/rpc-server-$replica.log" 2>&1 &
-    STACK_PIDS+=($!)
+    if [ -n "${STACK_PIDS[$replica]:-}" ]; then
+      kill -TERM "${STACK_PIDS[$replica]}" 2>/dev/null || true
+      wait "${STACK_PIDS[$replica]}" 2>/dev/null || true
+    fi
   done
-  wait_registered 2 || return 1
-  http_server_up
+  for replica in 0 1; do
+    IM_RPC_LISTEN="127.0.0.1:888$((8 + replica))" IM_RPC_ADMIN_LISTEN="127.0.0.1:988$((8 + replica))" \
+      ETCD_ENDPOINTS=http://127.0.0.1:2379 DATABASE_URL="$1" \
+      target/release/rpc-server >>"$logs/rpc-server-$replica.log" 2>&1 &
+    STACK_PIDS[replica]=$!
+  done
+  wait_registered 2
 }
 
 # http_server_up [NAME=VALUE...]: starts the http-server (STACK_PIDS[2]) with these settings on

@@ -24,6 +24,20 @@ pub enum Command {
     /// Print a bearer token for each member `<prefix><i>`, one `member token` a line, for
     /// tools such as wrk (scripts/wrk/common.lua reads them).
     Tokens(TokensArgs),
+    /// Forward TCP from a loopback port to `--target`, every byte delayed by `--delay-ms` each
+    /// way, until stopped: a slow link, for instance between the rpc-servers and the database.
+    SlowLink(SlowLinkArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SlowLinkArgs {
+    /// Where to forward to.
+    #[arg(long)]
+    pub target: std::net::SocketAddr,
+
+    /// Added each way, in milliseconds.
+    #[arg(long)]
+    pub delay_ms: u64,
 }
 
 /// How requests prove their member when the http-server's access mode is `jwt`: each carries a

@@ -1,7 +1,8 @@
-//! Whether this replica can serve: its database answers. One task checks it every
-//! [`CHECK_INTERVAL`]; `/readyz`, the `im_ready` gauge and the etcd registration all follow that
-//! one answer. A replica that loses its database leaves etcd, so the http-servers move its rooms
-//! to replicas that can serve them, and registers again once the database is back.
+//! Whether this replica can serve: its database answers, and has disk for sends. One task
+//! checks it every [`CHECK_INTERVAL`]; `/readyz`, the `im_ready` gauge and the etcd
+//! registration all follow that one answer. A replica that loses its database leaves etcd, so
+//! the http-servers move its rooms to replicas that can serve them, and registers again once
+//! the database is back.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,8 +74,13 @@ async fn watch_database(
             _ = &mut stopped => break,
             _ = tick.tick() => {}
         }
+        let out_of_space = store.out_of_space();
+        metrics::gauge!("im_db_out_of_space").set(if out_of_space.is_some() { 1.0 } else { 0.0 });
         let answer = match tokio::time::timeout(CHECK_TIMEOUT, store.ping()).await {
-            Ok(Ok(())) => Ok(schema_note(&store)),
+            Ok(Ok(())) => match out_of_space {
+                Some(said) => Err(format!("the database is out of disk: sends fail ({said})")),
+                None => Ok(schema_note(&store)),
+            },
             Ok(Err(err)) => Err(err.to_string()),
             Err(_) => Err("the database did not answer in time".to_owned()),
         };

@@ -1,3 +1,4 @@
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -13,6 +14,8 @@ pub struct MariaDb {
     child: Option<Child>,
     port: u16,
     data_dir: PathBuf,
+    /// The data dir is a tmpfs of this many MiB, mounted here (see [`MariaDb::on_small_disk`]).
+    small_disk: Option<u32>,
     /// Dropped after the server is killed (fields drop after `drop`).
     _turn: MutexGuard<'static, ()>,
 }
@@ -25,6 +28,23 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 impl MariaDb {
     /// Waits until no other private MariaDB of this process runs.
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// As [`MariaDb::start`], with its data on a filesystem of `megabytes` MiB of its own (a
+    /// tmpfs), for a test to fill ([`MariaDb::fill_disk`]). `None` when this process may not
+    /// mount one (not root).
+    pub fn on_small_disk(megabytes: u32) -> Option<Self> {
+        // The effective user id, the second of the "Uid:" line.
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let uid = status
+            .lines()
+            .find_map(|line| line.strip_prefix("Uid:"))
+            .and_then(|ids| ids.split_whitespace().nth(1).map(str::to_owned));
+        (uid.as_deref() == Some("0")).then(|| Self::start_with(Some(megabytes)))
+    }
+
+    fn start_with(small_disk: Option<u32>) -> Self {
         // A test that panicked holding the turn has still given it back.
         let turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
         let port = free_port();
@@ -32,6 +52,18 @@ impl MariaDb {
             std::env::temp_dir().join(format!("im-test-mariadb-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&data_dir);
         std::fs::create_dir_all(&data_dir).expect("create the data dir");
+        if let Some(megabytes) = small_disk {
+            let mounted = Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+                .arg(&data_dir)
+                .status()
+                .expect("mount runs");
+            assert!(
+                mounted.success(),
+                "cannot mount a tmpfs on {}",
+                data_dir.display()
+            );
+        }
         let installed = Command::new("mariadb-install-db")
             .args(["--no-defaults", "--user=root", "--skip-test-db"])
             .arg(format!("--datadir={}", data_dir.join("data").display()))
@@ -44,6 +76,7 @@ impl MariaDb {
             child: None,
             port,
             data_dir,
+            small_disk,
             _turn: turn,
         };
         // Another process can take the port `free_port` handed out before the server binds it;
@@ -64,6 +97,24 @@ impl MariaDb {
     /// The server URL without a database name.
     pub fn url(&self) -> String {
         format!("mysql://root@127.0.0.1:{}", self.port)
+    }
+
+    /// Fills its small disk with a file, which [`std::fs::remove_file`] of the path returned
+    /// frees again.
+    pub fn fill_disk(&self) -> PathBuf {
+        assert!(
+            self.small_disk.is_some(),
+            "fill_disk is for a MariaDb on_small_disk"
+        );
+        let path = self.data_dir.join("filler");
+        let mut file = std::fs::File::create(&path).expect("create the filler");
+        let chunk = vec![0u8; 64 * 1024];
+        while file
+            .write_all(&chunk)
+            .and_then(|()| file.sync_data())
+            .is_ok()
+        {}
+        path
     }
 
     /// Stops the process (SIGSTOP): connections stay open and nothing answers, as when its
@@ -104,6 +155,8 @@ impl MariaDb {
         let child = Command::new(binary)
             .args(["--no-defaults", "--user=root", "--skip-grant-tables"])
             .args(["--bind-address=127.0.0.1", "--innodb-buffer-pool-size=32M"])
+            // A small redo log, for a small disk.
+            .args(self.small_disk.map(|_| "--innodb-log-file-size=8M"))
             .arg(format!("--port={}", self.port))
             .arg(format!("--datadir={}", dir.join("data").display()))
             .arg(format!("--socket={}", dir.join("mysqld.sock").display()))
@@ -143,6 +196,9 @@ impl Drop for MariaDb {
     fn drop(&mut self) {
         self.thaw();
         self.kill();
+        if self.small_disk.is_some() {
+            let _ = Command::new("umount").arg(&self.data_dir).status();
+        }
         let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }

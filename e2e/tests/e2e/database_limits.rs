@@ -140,3 +140,66 @@ async fn a_database_out_of_connections_is_503_and_serves_again_once_they_are_rel
     .await;
     assert_eq!(api.all_texts("al:bob").await, ["before", "after"]);
 }
+
+#[tokio::test]
+async fn a_database_out_of_disk_refuses_sends_with_503_keeps_serving_pulls_and_recovers() {
+    let Some(db) = MariaDb::on_small_disk(160) else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "a small disk needs root to mount, and CI=true"
+        );
+        eprintln!("SKIPPED: a database on a small disk needs root (to mount a tmpfs)");
+        return;
+    };
+    let (rpc, _http, api) = servers(&format!("{}/im", db.url()));
+    assert_eq!(send(&api, "al:bob", "before").await.0, StatusCode::OK);
+    let mut acked = vec!["before".to_owned()];
+
+    let filler = db.fill_disk();
+    // Sends are stored while the tables have room left, then refused: 503, never 500.
+    let long = "x".repeat(4000);
+    let mut refused = None;
+    for i in 0..5000 {
+        let text = format!("{i} {long}");
+        let body = json!({ "chat": "al:bob", "sender": "al", "text": text, "client_msg_id": i.to_string() });
+        match api.send(body).await {
+            (StatusCode::OK, _) => acked.push(text),
+            (StatusCode::SERVICE_UNAVAILABLE, body) => {
+                refused = Some(body);
+                break;
+            }
+            (status, body) => panic!("send {i}: {status} {body}"),
+        }
+    }
+    let refused = refused.expect("the disk never filled");
+    assert_eq!(refused["code"], 2, "{refused}");
+    // Reads need no space: pulls go on.
+    assert_eq!(api.pull("chat=al:bob&limit=5").await.0, StatusCode::OK);
+    // The replica says why.
+    eventually(
+        "/readyz says the database is out of disk",
+        PATIENCE,
+        || async {
+            let readyz = reqwest::get(format!("http://{}/readyz", rpc.admin))
+                .await
+                .unwrap();
+            readyz.status() == StatusCode::SERVICE_UNAVAILABLE
+                && readyz.text().await.unwrap().contains("out of disk")
+        },
+    )
+    .await;
+    assert_eq!(metric(rpc.admin, "im_db_out_of_space").await, 1.0);
+
+    // Space freed: sends are stored again, with no restart.
+    std::fs::remove_file(filler).unwrap();
+    eventually("sends succeed again", PATIENCE, || async {
+        send(&api, "al:bob", "after").await.0 == StatusCode::OK
+    })
+    .await;
+    acked.push("after".to_owned());
+    eventually("the replica is ready again", PATIENCE, || async {
+        metric(rpc.admin, "im_ready").await == 1.0
+    })
+    .await;
+    assert_eq!(api.all_texts("al:bob").await, acked, "lost or doubled");
+}

@@ -215,3 +215,51 @@ async fn an_http_server_cut_from_a_listed_replica_passes_it_over_and_takes_it_ba
     }
     assert_stored_once(&api, &acked).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etcd_without_quorum_leaves_the_servers_serving_and_a_new_replica_joins_after() {
+    let mut etcd = Etcd::start_cluster(3);
+    let database_url = fresh_database_url();
+    let replicas = [0, 1].map(|_| start_replica(&etcd, &database_url));
+    let http = start_http_server(vec![], &[("ETCD_ENDPOINTS", etcd.endpoint())]);
+    let api = Api::new(http.addr);
+    wait_for_replicas(&http, 2).await;
+
+    // Two of three members stop: no quorum, no leader; leases can be neither granted nor kept.
+    etcd.stop_member(1);
+    etcd.stop_member(2);
+    let late = start_replica(&etcd, &database_url);
+    // The servers keep serving with the replicas they last knew, both of them.
+    let mut acked = Vec::new();
+    for i in 0..ROOMS {
+        let (chat, text) = (room(i), format!("no-quorum-{i}"));
+        let (status, body) = send(&api, &chat, &text, false).await;
+        assert_eq!(status, StatusCode::OK, "{text}: {body}");
+        acked.push((chat, text));
+    }
+    for replica in &replicas {
+        assert!(
+            calls_answered(replica).await > 0.0,
+            "a known replica was dropped"
+        );
+    }
+    assert_eq!(metric(http.admin, "im_rpc_replicas").await, 2.0);
+
+    etcd.start_member_again(1);
+    etcd.start_member_again(2);
+    // Quorum back: registrations resume, and the replica started meanwhile joins.
+    wait_for_replicas(&http, 3).await;
+    let mut i = 0;
+    let late = &late;
+    eventually("the late replica gets rooms", PATIENCE, || {
+        i += 1;
+        let (api, chat, text) = (&api, room(i % ROOMS), format!("quorum-back-{i}"));
+        acked.push((chat.clone(), text.clone()));
+        async move {
+            assert_eq!(send(api, &chat, &text, true).await.0, StatusCode::OK);
+            calls_answered(late).await > 0.0
+        }
+    })
+    .await;
+    assert_stored_once(&api, &acked).await;
+}

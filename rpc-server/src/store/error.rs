@@ -87,10 +87,28 @@ pub(super) enum ErrorKind {
     Refused,
 }
 
-/// MySQL / MariaDB server errors that mean "not now" rather than "wrong": too many connections
-/// (1040), shutdown in progress (1053), read-only (1290, 1792, 1836: a replica or a failover in
-/// progress), query interrupted (1317) and connection killed (1927).
-const UNAVAILABLE_SERVER_ERRORS: [u16; 7] = [1040, 1053, 1290, 1317, 1792, 1836, 1927];
+/// MySQL / MariaDB server errors that mean "not now" rather than "wrong": out of disk (1021
+/// disk full, 1030 an error of the storage engine such as "No space left on device", 1114 a
+/// table that cannot grow), too many connections (1040), shutdown in progress (1053),
+/// read-only (1290, 1792, 1836: a replica or a failover in progress), query interrupted (1317)
+/// and connection killed (1927).
+const UNAVAILABLE_SERVER_ERRORS: [u16; 10] =
+    [1021, 1030, 1040, 1053, 1114, 1290, 1317, 1792, 1836, 1927];
+
+/// Whether `err` says the database is out of disk: disk full (1021), or a table that cannot
+/// grow (1114).
+pub(super) fn out_of_space(err: &StoreError) -> bool {
+    let StoreError::Unavailable(Unavailable::Database(err)) = err else {
+        return false;
+    };
+    let sqlx::Error::Database(db) = &**err else {
+        return false;
+    };
+    let number = db
+        .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+        .map(|mysql| mysql.number());
+    matches!(number, Some(1021 | 1114))
+}
 
 /// The only reading of database errors; everything else asks this.
 pub(super) fn classify(err: &sqlx::Error) -> ErrorKind {

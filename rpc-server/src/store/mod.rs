@@ -8,6 +8,7 @@ mod cluster;
 mod connection;
 mod error;
 mod listing;
+mod out_of_space;
 mod page;
 mod pages;
 mod reader;
@@ -23,6 +24,7 @@ use crate::clock::Clock;
 use cluster::Cluster;
 pub use cluster::parse_urls as parse_database_urls;
 pub use error::{Internal, StoreError, Unavailable};
+use out_of_space::OutOfSpace;
 use reader::Reader;
 use writer::{ReadBack, Writer};
 
@@ -91,6 +93,7 @@ pub struct Store {
     reader: Reader,
     deadline: Duration,
     schema_ahead: Arc<[i64]>,
+    out_of_space: Arc<OutOfSpace>,
 }
 
 impl Store {
@@ -134,6 +137,7 @@ impl Store {
             reader,
             deadline: options.deadline,
             schema_ahead: schema_ahead.into(),
+            out_of_space: Arc::default(),
         })
     }
 
@@ -164,7 +168,14 @@ impl Store {
         caller_deadline: Option<Instant>,
     ) -> Result<Appended, StoreError> {
         let deadline = Instant::now() + self.deadline;
-        self.writer.append(msg, deadline, caller_deadline).await
+        let appended = self.writer.append(msg, deadline, caller_deadline).await;
+        self.out_of_space.note(&appended);
+        appended
+    }
+
+    /// What the database said, while sends fail for want of disk.
+    pub fn out_of_space(&self) -> Option<String> {
+        self.out_of_space.lately()
     }
 
     /// One range read of the (room, send_time) key, no OFFSET, within the store's deadline and
