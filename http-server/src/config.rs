@@ -26,7 +26,8 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub rpc_timeout_ms: u64,
 
-    /// Most calls in flight to one rpc-server; more wait.
+    /// Most single calls in flight to one rpc-server, one that does not know the batch methods
+    /// (or all, with IM_RPC_EXCHANGES_PER_REPLICA=0); more wait. Calls that may wait aside.
     #[arg(long, env = "IM_RPC_MAX_CALLS_PER_REPLICA", default_value_t = 256,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     pub rpc_max_calls_per_replica: usize,
