@@ -140,8 +140,34 @@ async fn an_http_server_cut_from_a_listed_replica_passes_it_over_and_takes_it_ba
     let api = Api::new(http.addr);
     wait_for_replicas(&http, 2).await;
     let far_rooms = rooms_of(&api, &far).await;
+    // A long poll already waiting at the far replica when the link goes.
+    let chat = far_rooms[0].clone();
+    let before_cut = api.all_messages(&chat).await.last().unwrap()["send_time"]
+        .as_i64()
+        .unwrap();
+    let held = {
+        let (api, chat) = (api.clone(), chat.clone());
+        tokio::spawn(async move {
+            api.pull_ok(&format!(
+                "chat={chat}&cursor={}&wait_ms=20000",
+                before_cut + 1
+            ))
+            .await
+        })
+    };
+    eventually("the pull waits at the far replica", PATIENCE, || async {
+        metric(far.admin, "im_pull_waiting").await >= 1.0
+    })
+    .await;
 
     link.blackhole();
+    // A send without an id may have reached it: "outcome unknown", never retried elsewhere.
+    let (status, body) = send(&api, &chat, "unknown", false).await;
+    assert_eq!(
+        (status, body["code"].as_i64()),
+        (StatusCode::BAD_GATEWAY, Some(10)),
+        "{body}"
+    );
     // Sends with ids move to the next replica once their attempt's time is up.
     let mut acked = Vec::new();
     for (i, chat) in far_rooms.iter().enumerate() {
@@ -155,6 +181,13 @@ async fn an_http_server_cut_from_a_listed_replica_passes_it_over_and_takes_it_ba
     })
     .await;
     assert!(metric(http.admin, "im_rpc_client_ejections_total{").await >= 1.0);
+    // The held long poll gave up on the silent replica and waited at the near one instead,
+    // which had (or got) the room's next message.
+    let moved = held.await.unwrap();
+    assert_eq!(
+        im_testkit::texts(&moved).first().map(String::as_str),
+        Some("cut-0")
+    );
     assert_eq!(
         metric(http.admin, "im_rpc_replicas").await,
         2.0,
@@ -168,7 +201,6 @@ async fn an_http_server_cut_from_a_listed_replica_passes_it_over_and_takes_it_ba
         assert_eq!(status, StatusCode::OK, "{text}: {body}");
         acked.push((chat.clone(), text));
     }
-    let chat = far_rooms[0].clone();
     let last = api.all_messages(&chat).await.last().unwrap()["send_time"]
         .as_i64()
         .unwrap();

@@ -16,6 +16,7 @@
 //! panics drops the answers of what it carried (their callers get an error) and its place, and
 //! the place's guard starts the next exchange when calls are still waiting.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -49,6 +50,9 @@ pub(super) trait Exchange: Send + Sync + 'static {
 
 /// What one exchange carries.
 pub(super) struct Carried<Item> {
+    /// The session of a holding exchange: a new one after each failure, so that the replica
+    /// tells it from the one it forgot, and a late failure of an old one fails nothing new.
+    pub session: u64,
     /// Each call, with its deadline.
     pub items: Vec<(CallId, Item, Instant)>,
     /// Calls handed over earlier whose callers left (holding exchanges only).
@@ -73,6 +77,7 @@ struct State<Item, Reply> {
     gone: Vec<CallId>,
     places_taken: usize,
     next_id: CallId,
+    session: u64,
 }
 
 impl<Item, Reply> State<Item, Reply> {
@@ -96,6 +101,7 @@ impl<E: Exchange> Batcher<E> {
                 gone: Vec::new(),
                 places_taken: 0,
                 next_id: 0,
+                session: 0,
             }),
         })
     }
@@ -201,17 +207,26 @@ impl<E: Exchange> Place<E> {
                 };
                 let gone = std::mem::take(&mut state.gone);
                 let hold = E::HOLDS && !state.owed.is_empty();
-                (Carried { items, gone, hold }, answers)
+                let session = state.session;
+                let carried = Carried {
+                    session,
+                    items,
+                    gone,
+                    hold,
+                };
+                (carried, answers)
             };
+            let session = carried.session;
             metrics::histogram!("im_rpc_client_batch_size", "method" => E::METHOD)
                 .record(carried.items.len() as f64);
             let result = batcher.exchange.exchange(carried).await;
-            self.hand_out(result, answers);
+            self.hand_out(session, result, answers);
         }
     }
 
     fn hand_out(
         &self,
+        session: u64,
         result: Result<Vec<(CallId, E::Reply)>, Failed>,
         mut answers: HashMap<CallId, Answer<E::Reply>>,
     ) {
@@ -226,8 +241,11 @@ impl<E: Exchange> Place<E> {
                 }
                 // A plain exchange's calls left unanswered get "ended without an answer".
             }
+            // A session ended before: its calls were failed then.
+            Err(_) if E::HOLDS && session != state.session => {}
             Err(failed) if E::HOLDS => {
-                // The replica forgot what it held; the next exchange starts afresh.
+                // The replica forgot what it held; the next exchange starts a new session.
+                state.session += 1;
                 let waiting = state.pending.len();
                 metrics::gauge!("im_rpc_client_calls_waiting", "method" => E::METHOD)
                     .decrement(waiting as f64);
@@ -246,20 +264,31 @@ impl<E: Exchange> Place<E> {
     }
 }
 
+thread_local! {
+    /// Set while a place starts its successor: a runtime that is shutting down drops the new
+    /// task unrun, and with it the successor's place, which must not start another in turn.
+    static STARTING_SUCCESSOR: Cell<bool> = const { Cell::new(false) };
+}
+
 impl<E: Exchange> Drop for Place<E> {
     fn drop(&mut self) {
         let batcher = &self.batcher;
         let mut state = batcher.lock();
         state.places_taken -= 1;
+        if STARTING_SUCCESSOR.get() {
+            return;
+        }
         // After a panic, or a call that came while this exchange was ending. Without a runtime
-        // (it is shutting down) nothing can run, nor need to.
+        // nothing can run, nor need to.
         let runtime = tokio::runtime::Handle::try_current();
         if let Ok(runtime) = runtime
             && state.work_for_another()
             && let Some(place) = batcher.take_place(&mut state)
         {
             drop(state);
+            STARTING_SUCCESSOR.set(true);
             runtime.spawn(place.carry_while_owed());
+            STARTING_SUCCESSOR.set(false);
         }
     }
 }

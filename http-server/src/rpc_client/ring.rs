@@ -85,13 +85,17 @@ fn follow(
         loop {
             match changes.recv().await {
                 Ok(change) => {
-                    let changed = (change.added.iter())
+                    // The ring first: a call after it no longer picks a replica that left, so
+                    // nothing makes its state again once it is forgotten.
+                    let changed: Vec<Address> = (change.added.iter())
                         .chain(&change.updated)
-                        .chain(&change.removed);
-                    for instance in changed {
-                        per_replica.forget(&instance.address);
-                    }
+                        .chain(&change.removed)
+                        .map(|instance| instance.address.clone())
+                        .collect();
                     LoadBalance::<EtcdDiscover>::rebalance(&*balance, change);
+                    for replica in &changed {
+                        per_replica.forget(replica);
+                    }
                 }
                 Err(RecvError::Closed) => return,
                 Err(err) => tracing::warn!(%err, "missed changes of the replicas"),

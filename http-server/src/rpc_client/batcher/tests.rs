@@ -17,6 +17,7 @@ enum Outcome {
 
 /// An exchange as the fake saw it.
 struct Seen {
+    session: u64,
     items: Vec<CallId>,
     gone: Vec<CallId>,
     hold: bool,
@@ -53,9 +54,10 @@ impl<const HOLDS: bool> Exchange for Fake<HOLDS> {
     async fn exchange(&self, carried: Carried<()>) -> Result<Vec<(CallId, u32)>, Failed> {
         let (end, ended) = oneshot::channel();
         let items = carried.items.iter().map(|(id, ..)| *id).collect();
-        let (gone, hold) = (carried.gone, carried.hold);
+        let (session, gone, hold) = (carried.session, carried.gone, carried.hold);
         self.seen
             .send(Seen {
+                session,
                 items,
                 gone,
                 hold,
@@ -296,4 +298,41 @@ async fn a_panicking_holding_exchange_is_followed_by_one_that_brings_the_answers
     assert!(successor.hold);
     successor.answer(&[(0, 5)]);
     assert_eq!(reply(held).await.unwrap(), 5);
+}
+
+#[tokio::test]
+async fn a_late_failure_of_an_ended_session_fails_nothing_of_the_next() {
+    let (batcher, mut exchanges) = batcher::<true>(2);
+    let first = call(&batcher);
+    let stale = next(&mut exchanges).await;
+    let second = call(&batcher);
+    let failing = next(&mut exchanges).await;
+    failing.fail(Failed::internal("reset"));
+    assert!(reply(first).await.is_err() && reply(second).await.is_err());
+    // A new session, under way next to the old one's last exchange.
+    let third = call(&batcher);
+    let fresh = next(&mut exchanges).await;
+    assert_eq!((stale.session, fresh.session), (0, 1));
+    stale.fail(Failed::Silent(Duration::from_secs(12)));
+    fresh.answer(&[(2, 9)]);
+    assert_eq!(reply(third).await.unwrap(), 9);
+}
+
+/// A runtime shutting down drops every task, a successor's too: the places given back then must
+/// not start successors over and over (a stack overflow).
+#[test]
+fn a_runtime_shutting_down_with_calls_owed_ends() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (batcher, mut exchanges) = runtime.block_on(async { batcher::<true>(1) });
+    let (caller, under_way) = runtime.block_on(async {
+        let caller = call(&batcher);
+        (caller, next(&mut exchanges).await)
+    });
+    drop(runtime);
+    assert_eq!(batcher.places_taken(), 0, "a place was kept");
+    drop((caller, under_way));
 }
