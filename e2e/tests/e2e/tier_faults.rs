@@ -10,7 +10,8 @@ use im_testkit::{
     start_http_server, start_rpc_server_at, start_rpc_server_with, thrift_send,
 };
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
 
 use crate::cluster::{PATIENCE, ROOMS, calls_answered, room, start_replica};
 
@@ -53,6 +54,18 @@ async fn rooms_of(api: &Api, replica: &ServerProcess) -> Vec<String> {
     }
     assert!(!rooms.is_empty(), "no room hashes to the replica");
     rooms
+}
+
+/// A long poll, under way, for the message of `chat` after its newest now.
+async fn next_message(api: &Api, chat: &str) -> JoinHandle<Value> {
+    let newest = api.all_messages(chat).await.last().unwrap()["send_time"]
+        .as_i64()
+        .unwrap();
+    let (api, query) = (
+        api.clone(),
+        format!("chat={chat}&cursor={}&wait_ms=20000", newest + 1),
+    );
+    tokio::spawn(async move { api.pull_ok(&query).await })
 }
 
 /// Every acknowledged text is stored once in its room.
@@ -142,19 +155,7 @@ async fn an_http_server_cut_from_a_listed_replica_passes_it_over_and_takes_it_ba
     let far_rooms = rooms_of(&api, &far).await;
     // A long poll already waiting at the far replica when the link goes.
     let chat = far_rooms[0].clone();
-    let before_cut = api.all_messages(&chat).await.last().unwrap()["send_time"]
-        .as_i64()
-        .unwrap();
-    let held = {
-        let (api, chat) = (api.clone(), chat.clone());
-        tokio::spawn(async move {
-            api.pull_ok(&format!(
-                "chat={chat}&cursor={}&wait_ms=20000",
-                before_cut + 1
-            ))
-            .await
-        })
-    };
+    let held = next_message(&api, &chat).await;
     eventually("the pull waits at the far replica", PATIENCE, || async {
         metric(far.admin, "im_pull_waiting").await >= 1.0
     })
@@ -201,16 +202,7 @@ async fn an_http_server_cut_from_a_listed_replica_passes_it_over_and_takes_it_ba
         assert_eq!(status, StatusCode::OK, "{text}: {body}");
         acked.push((chat.clone(), text));
     }
-    let last = api.all_messages(&chat).await.last().unwrap()["send_time"]
-        .as_i64()
-        .unwrap();
-    let waiting = {
-        let (api, chat) = (api.clone(), chat.clone());
-        tokio::spawn(async move {
-            api.pull_ok(&format!("chat={chat}&cursor={}&wait_ms=20000", last + 1))
-                .await
-        })
-    };
+    let waiting = next_message(&api, &chat).await;
     eventually("the pull waits at the near replica", PATIENCE, || async {
         metric(near.admin, "im_pull_waiting").await >= 1.0
     })
