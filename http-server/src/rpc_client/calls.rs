@@ -37,9 +37,14 @@ impl RpcClient {
         let mut last_attempt = None;
         // Asked for anew each time: a list of them would be kept through a whole wait.
         let (mut tried, mut passed) = (Vec::new(), Vec::new());
-        while let Some((replica, at, ejection)) =
-            (self.next_attempt(key, repeat, &tried, &mut passed)).await
-        {
+        loop {
+            // Boxed, and not in a `while let`, which would keep it through the attempt: choosing
+            // takes a kilobyte of futures, which a waiting call would carry over its wait.
+            let Some((replica, at, ejection)) =
+                Box::pin(self.next_attempt(key, repeat, &tried, &mut passed)).await
+            else {
+                break;
+            };
             let now = Instant::now();
             let attempt_deadline = match repeat {
                 Repeat::Harmless => deadline.min(now + self.attempt_timeout + wait),

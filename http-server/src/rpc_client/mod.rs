@@ -201,6 +201,17 @@ mod tests {
         assert_eq!(routing_hash(b"al"), PINNED[3]);
     }
 
+    /// A waiting pull holds its call's future for the whole wait, ten thousand of them at once:
+    /// it was 7.5 KiB while the client's own call (a rare path) and the choice of a replica
+    /// were kept in it.
+    #[tokio::test]
+    async fn a_waiting_pull_holds_little_over_its_wait() {
+        let client = RpcClient::new(Replicas::Fixed(vec![]), Duration::from_secs(1), 8, 2);
+        let pull = client.pull(PullRequest::default(), Duration::from_secs(10));
+        let size = std::mem::size_of_val(&pull);
+        assert!(size <= 2304, "a waiting pull's future is {size} bytes");
+    }
+
     /// MurmurHash3 x64/128, seed 0, first half: change these and every deployed http-server
     /// routes rooms elsewhere than the new build.
     const PINNED: [u64; 4] = [

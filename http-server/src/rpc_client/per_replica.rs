@@ -150,8 +150,9 @@ impl Replica {
         }
         if waits {
             // It holds its connection idle for long: bounded by the cap on waiting calls
-            // instead, or a few hundred of them would stall every other call.
-            self.singles.exchange().call(request, deadline).await
+            // instead, or a few hundred of them would stall every other call. Boxed: the
+            // client's call is kilobytes, which every waiting call would carry otherwise.
+            Box::pin(self.singles.exchange().call(request, deadline)).await
         } else {
             self.singles.call(request, deadline).await
         }
