@@ -43,6 +43,9 @@ struct ChatEntry {
     1: required string Chat       // the room, "<member1>:<member2>" sorted
     2: required i64 Version       // the room's version in this member's inbox, from its latest commit
     3: required Message LastMessage // the room's newest message, as a pull returns it
+    4: optional i32 Unread        // added: the other member's messages after this member's read marker, exact up to 100 (100: 100 or more)
+    5: optional i64 ReadUpTo      // added: this member's read marker (a send_time), 0 if none
+    6: optional i64 PeerReadUpTo  // added: the other member's read marker, 0 if none
 }
 
 struct ChatsRequest {
@@ -59,6 +62,21 @@ struct ChatsResponse {
     3: optional list<ChatEntry> Chats
     4: optional bool HasMore   // if true, next_cursor is the version of the next room
     5: optional i64 NextCursor // starting position of the next call, inclusively
+}
+
+// Added: a member's read marker in a room (docs/api.md, read markers). It only moves forward,
+// never beyond the room's newest message; a move gives the room a new version in both
+// members' inboxes.
+struct MarkReadRequest {
+    1: required string Chat   // format "<member1>:<member2>"; Member must be one of the two
+    2: required string Member // whose marker
+    3: required i64 ReadUpTo  // a send_time: every message up to it is read
+}
+
+struct MarkReadResponse {
+    1: required i32 Code       // zero for success, non-zero for failures (see docs/api.md, errors)
+    2: required string Msg     // prompt information
+    3: optional i64 ReadUpTo   // the marker as stored
 }
 
 // added: many sends or pulls in one exchange. The http-server gathers the calls bound for one
@@ -131,4 +149,5 @@ service IMService {
     SendBatchResponse SendBatch(1: SendBatchRequest req) // added: sends in one exchange
     PullBatchResponse PullBatch(1: PullBatchRequest req) // added: pulls in one exchange
     AwaitPullsResponse AwaitPulls(1: AwaitPullsRequest req) // added: long polls, many per connection
+    MarkReadResponse MarkRead(1: MarkReadRequest req) // added: move a member's read marker
 }

@@ -21,6 +21,8 @@ pub enum InvalidInput {
     ChatShape(String),
     #[error("sender {sender:?} is not a member of chat {chat:?}")]
     SenderNotInChat { sender: String, chat: String },
+    #[error("member {member:?} is not a member of chat {chat:?}")]
+    MemberNotInChat { member: String, chat: String },
     #[error("text must be 1 to 4096 characters, got {0}")]
     TextLength(usize),
     #[error("text must not be only whitespace")]
@@ -35,6 +37,8 @@ pub enum InvalidInput {
     NegativeLimit(i64),
     #[error("wait_ms must be 0 or more, got {0}")]
     NegativeWait(i64),
+    #[error("read_up_to must be 0 or more, got {0}")]
+    NegativeReadUpTo(i64),
 }
 
 /// Echoes user input in an error message without echoing a megabyte of it.

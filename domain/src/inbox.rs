@@ -6,6 +6,7 @@ use crate::error::InvalidInput;
 use crate::member::Member;
 use crate::message::StoredMessage;
 use crate::page::Window;
+use crate::read_marker::ReadState;
 
 pub const DEFAULT_CHATS_LIMIT: usize = 20;
 
@@ -16,13 +17,14 @@ pub struct InboxRequest {
     window: Window,
 }
 
-/// A room as a member's inbox lists it: its version from its latest commit and its newest
-/// message.
+/// A room as a member's inbox lists it: its version from its latest change, its newest message
+/// and how far each member has read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatEntry {
     pub chat: String,
     pub version: i64,
     pub last_message: StoredMessage,
+    pub read: ReadState,
 }
 
 /// What a listing returns; `next_cursor` follows the rules of a pull, with versions.
@@ -86,6 +88,7 @@ mod tests {
                     None,
                 )
                 .unwrap(),
+                read: ReadState::default(),
             })
             .collect()
     }

@@ -8,6 +8,7 @@ mod inbox;
 mod member;
 mod message;
 mod page;
+mod read_marker;
 mod room;
 mod text;
 
@@ -18,5 +19,6 @@ pub use inbox::{ChatEntry, DEFAULT_CHATS_LIMIT, Inbox, InboxRequest};
 pub use member::Member;
 pub use message::{NewMessage, StoredMessage};
 pub use page::{Direction, Page, PageRequest, Window, parse_wait};
+pub use read_marker::{MAX_UNREAD, MarkRead, ReadState};
 pub use room::Room;
 pub use text::MessageText;

@@ -45,6 +45,10 @@ pub struct ChatJson {
     pub chat: String,
     pub version: i64,
     pub last_message: MessageJson,
+    /// The other member's messages after `read_up_to`, exact up to 100 (100: 100 or more).
+    pub unread: i32,
+    pub read_up_to: i64,
+    pub peer_read_up_to: i64,
 }
 
 impl From<ChatEntry> for ChatJson {
@@ -53,8 +57,20 @@ impl From<ChatEntry> for ChatJson {
             chat: entry.chat.to_string(),
             version: entry.version,
             last_message: entry.last_message.into(),
+            // A replica of a release before read markers says nothing: nothing is marked.
+            unread: entry.unread.unwrap_or_default(),
+            read_up_to: entry.read_up_to.unwrap_or_default(),
+            peer_read_up_to: entry.peer_read_up_to.unwrap_or_default(),
         }
     }
+}
+
+/// A read marker as stored.
+#[derive(Debug, Serialize)]
+pub struct ReadReply {
+    pub chat: String,
+    pub member: String,
+    pub read_up_to: i64,
 }
 
 #[derive(Debug, Serialize)]

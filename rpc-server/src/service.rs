@@ -13,8 +13,8 @@ use im_domain::{
 };
 use im_idl::lenient::{
     AwaitPullsRequest, AwaitPullsResponse, ChatEntry, ChatsRequest, ChatsResponse, ImService,
-    Message, PullBatchRequest, PullBatchResponse, PullRequest, PullResponse, SendBatchRequest,
-    SendBatchResponse, SendRequest, SendResponse,
+    MarkReadRequest, MarkReadResponse, Message, PullBatchRequest, PullBatchResponse, PullRequest,
+    PullResponse, SendBatchRequest, SendBatchResponse, SendRequest, SendResponse,
 };
 use pilota::Bytes;
 use thiserror::Error;
@@ -26,6 +26,7 @@ use crate::store::{Appended, Store, StoreError};
 
 mod await_pulls;
 mod batch;
+mod mark_read;
 
 #[derive(Debug, Error)]
 enum CallError {
@@ -260,6 +261,12 @@ impl ImService for MessageService {
         self.knows("AwaitPulls")?;
         Ok(await_pulls::await_pulls(self, req).await)
     }
+
+    async fn mark_read(&self, req: MarkReadRequest) -> Result<MarkReadResponse, ServerError> {
+        let resp = mark_read::answer(self, req, caller_deadline()).await;
+        count_request("mark_read", resp.code);
+        Ok(resp)
+    }
 }
 
 fn send_response(result: Result<Appended, CallError>) -> SendResponse {
@@ -317,6 +324,9 @@ fn chats_response(result: Result<Inbox, CallError>) -> ChatsResponse {
                         chat: entry.chat.into(),
                         version: entry.version,
                         last_message: to_thrift(entry.last_message),
+                        unread: Some(entry.read.unread),
+                        read_up_to: Some(entry.read.read_up_to),
+                        peer_read_up_to: Some(entry.read.peer_read_up_to),
                     })
                     .collect(),
             ),

@@ -99,6 +99,12 @@ impl Api {
         body
     }
 
+    /// `POST /api/read` with this JSON body.
+    pub async fn read(&self, body: Value) -> (StatusCode, Value) {
+        self.call(self.http.post(self.url("/api/read")).json(&body))
+            .await
+    }
+
     /// `GET /api/chats?{query}`.
     pub async fn chats(&self, query: &str) -> (StatusCode, Value) {
         self.call(self.http.get(self.url(&format!("/api/chats?{query}"))))

@@ -1,6 +1,7 @@
 //! Who is calling, and the one place that decides what a caller may do: a member with a token
-//! sends only as itself into its own chats, pulls only its own chats and lists only its own
-//! inbox. Each rule answers with the key the call's fair use is charged to.
+//! sends only as itself into its own chats, pulls only its own chats, lists only its own inbox
+//! and moves only its own read markers, in its own chats. Each rule answers with the key the
+//! call's fair use is charged to.
 
 use im_domain::{Member, Room};
 
@@ -61,6 +62,20 @@ impl Caller {
                 } else {
                     Err(ApiError::forbidden(NOT_ITS_OWN))
                 }
+            }
+        }
+    }
+
+    /// May `member` move its read marker in `chat`? Charged to that member, as a read.
+    pub fn may_mark_read(&self, chat: Option<&str>, member: Option<&str>) -> Result<Key, ApiError> {
+        match self {
+            Self::Anyone => Ok(member.and_then(valid_member)),
+            Self::Member(me) => {
+                let room = room(chat)?;
+                if member != Some(me.as_str()) || !room.has_member(me) {
+                    return Err(ApiError::forbidden(NOT_ITS_OWN));
+                }
+                Ok(Some(me.to_string()))
             }
         }
     }
@@ -165,6 +180,32 @@ mod tests {
         assert_eq!(al().or_self(None).as_deref(), Some("al"));
         assert_eq!(al().may_list(Some("al")).unwrap(), Some("al".into()));
         assert_eq!(status(al().may_list(Some("bob"))), StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn a_member_moves_only_its_own_marker_in_its_own_chats() {
+        assert_eq!(
+            al().may_mark_read(Some("bob:al"), Some("al")).unwrap(),
+            Some("al".into())
+        );
+        assert_eq!(
+            status(al().may_mark_read(Some("al:bob"), Some("bob"))),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            status(al().may_mark_read(Some("bob:cy"), Some("al"))),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            status(al().may_mark_read(Some("bob"), Some("al"))),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            Caller::Anyone
+                .may_mark_read(Some("x:y"), Some("y"))
+                .unwrap(),
+            Some("y".into())
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod access;
 mod chats;
 mod ping;
 mod pull;
+mod read;
 mod send;
 
 use std::sync::Arc;
@@ -52,6 +53,7 @@ pub fn router(
         .route("/api/send", post(send::send).fallback(only_post))
         .route("/api/pull", get(pull::pull).fallback(only_get))
         .route("/api/chats", get(chats::chats).fallback(only_get))
+        .route("/api/read", post(read::read).fallback(only_post))
         .route("/api/access", get(access::info).fallback(only_get))
         .route(
             "/api/demo/token",

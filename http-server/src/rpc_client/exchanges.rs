@@ -235,6 +235,7 @@ impl Singles {
                 Request::Send(req) => client.send(req).await.map(Reply::Send),
                 Request::Pull(req) => client.pull(req).await.map(Reply::Pull),
                 Request::Chats(req) => client.chats(req).await.map(Reply::Chats),
+                Request::MarkRead(req) => client.mark_read(req).await.map(Reply::MarkRead),
             }
         };
         match tokio::time::timeout_at(deadline.into(), call).await {

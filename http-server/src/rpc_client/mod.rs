@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use im_idl::{
-    ChatsRequest, ChatsResponse, ImServiceClientBuilder, PullRequest, PullResponse, SendRequest,
-    SendResponse,
+    ChatsRequest, ChatsResponse, ImServiceClientBuilder, MarkReadRequest, MarkReadResponse,
+    PullRequest, PullResponse, SendRequest, SendResponse,
 };
 use volo_etcd_registry::EtcdDiscover;
 
@@ -160,6 +160,15 @@ impl RpcClient {
             self.call("chats", member, Request::Chats(req), wait)
                 .await?,
         )
+    }
+}
+
+impl RpcClient {
+    /// A read marker moves at the replica of its room, where the room's sends go.
+    pub async fn mark_read(&self, req: MarkReadRequest) -> Result<MarkReadResponse, RpcError> {
+        let room = room_hash(&req.chat);
+        let reply = self.call("mark_read", room, Request::MarkRead(req), Duration::ZERO);
+        answer(reply.await?)
     }
 }
 

@@ -1,7 +1,10 @@
-//! The three calls the client makes, and their answers, as one type each: what a replica's
+//! The four calls the client makes, and their answers, as one type each: what a replica's
 //! single calls carry, and what every attempt hands back.
 
-use im_idl::{ChatsRequest, ChatsResponse, PullRequest, PullResponse, SendRequest, SendResponse};
+use im_idl::{
+    ChatsRequest, ChatsResponse, MarkReadRequest, MarkReadResponse, PullRequest, PullResponse,
+    SendRequest, SendResponse,
+};
 
 use super::retry::Repeat;
 
@@ -11,13 +14,15 @@ pub(super) enum Request {
     Send(SendRequest),
     Pull(PullRequest),
     Chats(ChatsRequest),
+    MarkRead(MarkReadRequest),
 }
 
 impl Request {
     pub(super) fn repeat(&self) -> Repeat {
         match self {
             Self::Send(send) => Repeat::of_send(send),
-            Self::Pull(_) | Self::Chats(_) => Repeat::Harmless,
+            // A marker only moves forward: moving it to the same place twice is moving it once.
+            Self::Pull(_) | Self::Chats(_) | Self::MarkRead(_) => Repeat::Harmless,
         }
     }
 }
@@ -28,6 +33,7 @@ pub(super) enum Reply {
     Send(SendResponse),
     Pull(PullResponse),
     Chats(ChatsResponse),
+    MarkRead(MarkReadResponse),
 }
 
 macro_rules! reply_of {
@@ -48,3 +54,4 @@ macro_rules! reply_of {
 reply_of!(Send, SendResponse);
 reply_of!(Pull, PullResponse);
 reply_of!(Chats, ChatsResponse);
+reply_of!(MarkRead, MarkReadResponse);

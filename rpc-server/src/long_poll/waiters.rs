@@ -110,17 +110,31 @@ impl Waiters {
     }
 }
 
-/// This replica's commits wake, at once, their room's waiters and those of its members' inboxes.
+/// This replica's commits wake, at once, their room's waiters and those of its members' inboxes;
+/// a marker it moved wakes only the inboxes (the room has no new message).
 impl CommitListener for Waiters {
     fn committed(&self, room: &str) {
+        self.wake(room, true);
+    }
+
+    fn marker_moved(&self, room: &str) {
+        self.wake(room, false);
+    }
+}
+
+impl Waiters {
+    fn wake(&self, room: &str, with_room: bool) {
         let topics = self.topics.lock().expect("waiters lock");
         if topics.is_empty() {
             return;
         }
         let (first, second) = room.split_once(':').unwrap_or((room, room));
-        let mut woken = vec![Topic::Room(room.to_owned()), Topic::Inbox(first.to_owned())];
+        let mut woken = vec![Topic::Inbox(first.to_owned())];
         if second != first {
             woken.push(Topic::Inbox(second.to_owned()));
+        }
+        if with_room {
+            woken.push(Topic::Room(room.to_owned()));
         }
         for topic in woken {
             if let Some(waited) = topics.get(&topic) {

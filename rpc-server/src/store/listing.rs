@@ -1,22 +1,28 @@
 //! A member's inbox listing: a room is in the inbox of its first member by (member_a,
 //! version_a) and of its second by (member_b, version_b). A listing reads one range of each
-//! index, merges them, and joins each room to its newest message by the messages' primary key.
+//! index, merges them, and joins each room to its newest message by the messages' primary key;
+//! a second statement counts the unread messages of the rooms listed (see [`super::unread`]).
 
-use futures::FutureExt;
 use futures::future::BoxFuture;
-use im_domain::{ChatEntry, Direction, InboxRequest, InvalidInput, Room};
+use im_domain::{ChatEntry, Direction, InboxRequest, InvalidInput, ReadState, Room};
 use sqlx::mysql::MySqlConnection;
 
 use super::page::MessageRow;
 use super::reader::Query;
+use super::unread::count_unread;
 
-/// A room of a listing with its newest message.
+/// A room of a listing with its newest message and both markers, as the member sees them.
 #[derive(sqlx::FromRow)]
 pub(super) struct EntryRow {
-    room: Vec<u8>,
+    pub(super) room: Vec<u8>,
     version: i64,
+    pub(super) read_up_to: Option<i64>,
+    peer_read_up_to: Option<i64>,
     #[sqlx(flatten)]
-    last_message: MessageRow,
+    pub(super) last_message: MessageRow,
+    /// Filled in by the second statement.
+    #[sqlx(skip)]
+    pub(super) unread: i32,
 }
 
 impl EntryRow {
@@ -25,10 +31,21 @@ impl EntryRow {
         let chat =
             std::str::from_utf8(&self.room).map_err(|_| InvalidInput::NotUtf8 { field: "chat" })?;
         let room = Room::parse(chat)?;
+        let read_up_to = self.read_up_to.unwrap_or(0);
+        let self_chat = room.members().count() == 1;
         Ok(ChatEntry {
             last_message: self.last_message.into_message(&room)?,
             chat: room.key().to_owned(),
             version: self.version,
+            read: ReadState {
+                unread: self.unread,
+                read_up_to,
+                // In a self-chat the other member is the member.
+                peer_read_up_to: match self_chat {
+                    true => read_up_to,
+                    false => self.peer_read_up_to.unwrap_or(0),
+                },
+            },
         })
     }
 }
@@ -39,9 +56,10 @@ impl EntryRow {
 macro_rules! listing_sql {
     ($from:literal, $order:literal) => {
         concat!(
-            "SELECT STRAIGHT_JOIN e.room, e.version, ",
+            "SELECT STRAIGHT_JOIN e.room, e.version, e.read_up_to, e.peer_read_up_to, ",
             "m.send_time, m.sender, m.text, m.client_msg_id FROM (",
-            "(SELECT room, version_a AS version, newest_send_time ",
+            "(SELECT room, version_a AS version, newest_send_time, ",
+            "read_a AS read_up_to, read_b AS peer_read_up_to ",
             "FROM rooms FORCE INDEX (rooms_by_version_a) ",
             "WHERE member_a = ? AND version_a ",
             $from,
@@ -50,7 +68,7 @@ macro_rules! listing_sql {
             $order,
             " LIMIT ?) ",
             "UNION ALL ",
-            "(SELECT room, version_b, newest_send_time ",
+            "(SELECT room, version_b, newest_send_time, read_b, read_a ",
             "FROM rooms FORCE INDEX (rooms_by_version_b) ",
             "WHERE member_b = ? AND version_b ",
             $from,
@@ -80,15 +98,19 @@ impl Query for InboxRequest {
         };
         let member = self.member().as_str().as_bytes();
         let rows = window.rows_to_fetch() as u64;
-        sqlx::query_as::<_, EntryRow>(sql)
-            .bind(member)
-            .bind(window.bound())
-            .bind(rows)
-            .bind(member)
-            .bind(window.bound())
-            .bind(rows)
-            .bind(rows)
-            .fetch_all(conn)
-            .boxed()
+        Box::pin(async move {
+            let mut entries = sqlx::query_as::<_, EntryRow>(sql)
+                .bind(member)
+                .bind(window.bound())
+                .bind(rows)
+                .bind(member)
+                .bind(window.bound())
+                .bind(rows)
+                .bind(rows)
+                .fetch_all(&mut *conn)
+                .await?;
+            count_unread(conn, self.member().as_str(), &mut entries).await?;
+            Ok(entries)
+        })
     }
 }

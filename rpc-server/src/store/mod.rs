@@ -8,10 +8,12 @@ mod cluster;
 mod connection;
 mod error;
 mod listing;
+mod markers;
 mod out_of_space;
 mod page;
 mod pages;
 mod reader;
+mod unread;
 mod writer;
 
 use std::sync::Arc;
@@ -70,14 +72,17 @@ impl Default for StoreOptions {
 }
 
 /// Told of every room where this replica committed a message, right after the commit (its
-/// members' inboxes moved with it).
+/// members' inboxes moved with it), and of every room where it moved a read marker (only the
+/// members' inboxes moved).
 pub trait CommitListener: Send + Sync {
     fn committed(&self, room: &str);
+    fn marker_moved(&self, room: &str);
 }
 
 /// Nobody listens.
 impl CommitListener for () {
     fn committed(&self, _room: &str) {}
+    fn marker_moved(&self, _room: &str) {}
 }
 
 /// Most rows one statement of a commit carries; larger groups take several statements. Each
@@ -94,6 +99,7 @@ pub struct Store {
     deadline: Duration,
     schema_ahead: Arc<[i64]>,
     out_of_space: Arc<OutOfSpace>,
+    on_commit: Arc<dyn CommitListener>,
 }
 
 impl Store {
@@ -129,7 +135,13 @@ impl Store {
             .fetch_one(&cluster.pool()?)
             .await?;
         let read_back = ReadBack::for_server(&version);
-        let writer = Writer::start(cluster.clone(), clock, on_commit, options, read_back);
+        let writer = Writer::start(
+            cluster.clone(),
+            clock,
+            on_commit.clone(),
+            options,
+            read_back,
+        );
         let reader = Reader::start(&cluster, options.readers);
         Ok(Self {
             cluster,
@@ -138,6 +150,7 @@ impl Store {
             deadline: options.deadline,
             schema_ahead: schema_ahead.into(),
             out_of_space: Arc::default(),
+            on_commit,
         })
     }
 

@@ -1,0 +1,187 @@
+//! Read markers: each member's in the room's own row (`read_a` for the room's first member,
+//! `read_b` for its second), so a listing reads them with the versions.
+//!
+//! A marker that moves gives the room a new version in both members' inboxes, exactly as a send
+//! does, and under the same locks in the same order (see the module comment of `writer`): the
+//! members' counters first, then the room's row, all held until COMMIT. So a marker's version
+//! follows commit order in every inbox like a send's, and a marker and a send of one room never
+//! wait for each other in a cycle. The new value is decided under the room's lock (forward
+//! only, never past the newest message), so two devices marking at once both end at the
+//! higher value. A marker that would not move is answered from a plain read and writes
+//! nothing: no lock, no version.
+
+use std::time::{Duration, Instant};
+
+use im_domain::MarkRead;
+use sqlx::{Acquire, MySql, MySqlConnection, QueryBuilder};
+
+use super::error::classify;
+use super::{Store, StoreError};
+
+/// Attempts of a marker transaction that meets a lock conflict.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// A room's newest send_time and its two markers, as stored.
+#[derive(sqlx::FromRow)]
+struct RoomMarkers {
+    newest_send_time: Option<i64>,
+    read_a: Option<i64>,
+    read_b: Option<i64>,
+}
+
+impl RoomMarkers {
+    fn of(&self, mark: &MarkRead) -> i64 {
+        let marker = if mark.is_first() {
+            self.read_a
+        } else {
+            self.read_b
+        };
+        marker.unwrap_or(0)
+    }
+
+    /// Where the marker ends: forward only, and never past the newest message.
+    fn target(&self, mark: &MarkRead) -> i64 {
+        let newest = self.newest_send_time.unwrap_or(0);
+        self.of(mark).max(mark.read_up_to().min(newest))
+    }
+}
+
+impl Store {
+    /// Moves `mark`'s member's marker in its room forward to `mark.read_up_to()` (at most the
+    /// room's newest send_time) and returns the marker as stored. Only a marker that moves
+    /// writes, and then the room has a new version in both members' inboxes.
+    pub async fn mark_read(
+        &self,
+        mark: &MarkRead,
+        caller_deadline: Option<Instant>,
+    ) -> Result<i64, StoreError> {
+        let started = Instant::now();
+        let deadline = self.deadline(caller_deadline);
+        let result = tokio::time::timeout_at(deadline.into(), self.mark_with_retries(mark))
+            .await
+            .unwrap_or_else(|_| Err(StoreError::timed_out()));
+        super::record_latency("mark_read", started);
+        result
+    }
+
+    async fn mark_with_retries(&self, mark: &MarkRead) -> Result<i64, StoreError> {
+        let pool = self.cluster.pool()?;
+        let mut attempt = 1;
+        loop {
+            let result = async {
+                let mut conn = pool.acquire().await?;
+                let stored = read_markers(&mut conn, mark, false).await?;
+                match stored {
+                    Some(stored) if stored.target(mark) > stored.of(mark) => {
+                        move_marker(&mut conn, mark).await
+                    }
+                    Some(stored) => Ok((stored.of(mark), false)),
+                    // A room without messages has no row: its markers stay 0.
+                    None => Ok((0, false)),
+                }
+            }
+            .await;
+            match result {
+                Ok((marker, moved)) => {
+                    if moved {
+                        self.on_commit.marker_moved(mark.room().key());
+                    }
+                    return Ok(marker);
+                }
+                Err(err) if attempt < MAX_ATTEMPTS && classify(&err).is_transient() => {
+                    self.cluster.failed(Some(&err));
+                    tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
+                    attempt += 1;
+                }
+                Err(err) => {
+                    self.cluster.failed(Some(&err));
+                    return Err(err.into());
+                }
+            }
+        }
+    }
+}
+
+/// The room's markers; `lock` takes the room's row lock until the transaction ends.
+async fn read_markers(
+    conn: &mut MySqlConnection,
+    mark: &MarkRead,
+    lock: bool,
+) -> Result<Option<RoomMarkers>, sqlx::Error> {
+    let sql = if lock {
+        "SELECT newest_send_time, read_a, read_b FROM rooms WHERE room = ? FOR UPDATE"
+    } else {
+        "SELECT newest_send_time, read_a, read_b FROM rooms WHERE room = ?"
+    };
+    sqlx::query_as(sql)
+        .bind(mark.room().key())
+        .fetch_optional(conn)
+        .await
+}
+
+/// The transaction that moves the marker: the members' counters (their locks first), then the
+/// room's row under its lock; nothing is written when, under the lock, the marker no longer
+/// moves. Returns the marker and whether it moved.
+async fn move_marker(
+    conn: &mut MySqlConnection,
+    mark: &MarkRead,
+) -> Result<(i64, bool), sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    let versions = advance_counters(&mut tx, mark).await?;
+    let Some(stored) = read_markers(&mut tx, mark, true).await? else {
+        return Ok((0, false));
+    };
+    let target = stored.target(mark);
+    if target <= stored.of(mark) {
+        // Rolled back when dropped: the counters stay where they were.
+        return Ok((stored.of(mark), false));
+    }
+    let sql = if mark.is_first() {
+        "UPDATE rooms SET read_a = ?, version_a = ?, version_b = ? WHERE room = ?"
+    } else {
+        "UPDATE rooms SET read_b = ?, version_a = ?, version_b = ? WHERE room = ?"
+    };
+    sqlx::query(sql)
+        .bind(target)
+        .bind(versions.0)
+        .bind(versions.1)
+        .bind(mark.room().key())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok((target, true))
+}
+
+/// Moves the version counter of each member of the room (ascending, the lock order) and returns
+/// the room's new versions in its first and second member's inboxes (none for a self-chat).
+async fn advance_counters(
+    tx: &mut MySqlConnection,
+    mark: &MarkRead,
+) -> Result<(i64, Option<i64>), sqlx::Error> {
+    let members: Vec<&str> = mark.room().members().map(|m| m.as_str()).collect();
+    let mut advance: QueryBuilder<MySql> =
+        QueryBuilder::new("INSERT INTO members (member, last_version) ");
+    advance.push_values(&members, |mut row, member| {
+        row.push_bind(member.as_bytes()).push_bind(1i64);
+    });
+    advance.push(" ON DUPLICATE KEY UPDATE last_version = last_version + 1");
+    advance.build().execute(&mut *tx).await?;
+    let mut read: QueryBuilder<MySql> =
+        QueryBuilder::new("SELECT member, last_version FROM members WHERE member IN ");
+    read.push_tuples(&members, |mut row, member| {
+        row.push_bind(member.as_bytes());
+    });
+    let counters: Vec<(Vec<u8>, i64)> = read.build_query_as().fetch_all(&mut *tx).await?;
+    let version_of = |member: &str| {
+        counters
+            .iter()
+            .find(|(key, _)| key == member.as_bytes())
+            .map(|(_, version)| *version)
+    };
+    let first = version_of(members[0]).ok_or(sqlx::Error::RowNotFound)?;
+    let second = match members.get(1) {
+        Some(member) => Some(version_of(member).ok_or(sqlx::Error::RowNotFound)?),
+        None => None,
+    };
+    Ok((first, second))
+}
