@@ -47,8 +47,10 @@ async fn the_inbox_lists_each_changed_room_with_its_newest_message() {
             "chats": [
                 { "chat": "al:cy", "version": 2, "last_message": {
                     "chat": "al:cy", "sender": "cy", "text": "hello al",
-                    "send_time": inbox["chats"][0]["last_message"]["send_time"] } },
-                { "chat": "al:bob", "version": 3, "last_message": newest },
+                    "send_time": inbox["chats"][0]["last_message"]["send_time"] },
+                  "unread": 1, "read_up_to": 0, "peer_read_up_to": 0 },
+                { "chat": "al:bob", "version": 3, "last_message": newest,
+                  "unread": 1, "read_up_to": 0, "peer_read_up_to": 0 },
             ],
             "has_more": false,
             "next_cursor": 4,

@@ -15,6 +15,7 @@ mod http_api;
 mod http_edge;
 mod inbox;
 mod long_poll;
+mod read_markers;
 mod replica_failover;
 mod replicas;
 mod schema_rollback;
