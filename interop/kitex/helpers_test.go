@@ -132,6 +132,16 @@ func chats(t *testing.T, c imservice.Client, req *rpc.ChatsRequest) *rpc.ChatsRe
 	return resp
 }
 
+func markRead(t *testing.T, c imservice.Client, chat, member string, readUpTo int64) *rpc.MarkReadResponse {
+	t.Helper()
+	req := &rpc.MarkReadRequest{Chat: chat, Member: member, ReadUpTo: readUpTo}
+	resp, err := c.MarkRead(ctx(t), req)
+	if err != nil {
+		t.Fatalf("MarkRead(%+v) failed in transport: %v", req, err)
+	}
+	return resp
+}
+
 // sameMessage compares every field, the optional ClientMsgId included.
 func sameMessage(t *testing.T, what string, got, want *rpc.Message) {
 	t.Helper()

@@ -29,6 +29,7 @@ const (
 	defaultPullLimit  = 10
 	defaultChatsLimit = 20
 	maxLimit          = 100
+	maxUnread         = 100
 )
 
 // Server implements rpc.IMService. The zero value is not usable; call New.
@@ -40,6 +41,8 @@ type Server struct {
 	// inbox[member][room] is the room's version in that member's inbox.
 	inbox   map[string]map[string]int64
 	version map[string]int64
+	// read[room][member] is that member's read marker in the room, a send_time.
+	read map[string]map[string]int64
 }
 
 // New returns an empty server.
@@ -48,6 +51,7 @@ func New() *Server {
 		rooms:   map[string][]*rpc.Message{},
 		inbox:   map[string]map[string]int64{},
 		version: map[string]int64{},
+		read:    map[string]map[string]int64{},
 	}
 }
 
@@ -91,13 +95,7 @@ func (s *Server) Send(_ context.Context, req *rpc.SendRequest) (*rpc.SendRespons
 	}
 	stored := &rpc.Message{Chat: room, Text: m.Text, Sender: m.Sender, SendTime: sendTime, ClientMsgId: m.ClientMsgId}
 	s.rooms[room] = append(history, stored)
-	for _, member := range uniq(a, b) {
-		s.version[member]++
-		if s.inbox[member] == nil {
-			s.inbox[member] = map[string]int64{}
-		}
-		s.inbox[member][room] = s.version[member]
-	}
+	s.touch(room, a, b)
 	duplicate := false
 	return &rpc.SendResponse{Code: CodeOK, Msg: "ok", Stored: stored, Duplicate: &duplicate}, nil
 }
@@ -132,7 +130,15 @@ func (s *Server) Chats(_ context.Context, req *rpc.ChatsRequest) (*rpc.ChatsResp
 	var entries []*rpc.ChatEntry
 	for room, version := range s.inbox[req.Member] {
 		history := s.rooms[room]
-		entries = append(entries, &rpc.ChatEntry{Chat: room, Version: version, LastMessage: history[len(history)-1]})
+		_, a, b, _ := parseChat(room)
+		peer := a
+		if peer == req.Member {
+			peer = b
+		}
+		readUpTo, peerReadUpTo := s.read[room][req.Member], s.read[room][peer]
+		unread := countUnread(history, req.Member, peer, readUpTo)
+		entries = append(entries, &rpc.ChatEntry{Chat: room, Version: version, LastMessage: history[len(history)-1],
+			Unread: &unread, ReadUpTo: &readUpTo, PeerReadUpTo: &peerReadUpTo})
 	}
 	s.mu.Unlock()
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Version < entries[j].Version })
@@ -141,6 +147,63 @@ func (s *Server) Chats(_ context.Context, req *rpc.ChatsRequest) (*rpc.ChatsResp
 		page = []*rpc.ChatEntry{}
 	}
 	return &rpc.ChatsResponse{Code: CodeOK, Msg: "ok", Chats: page, HasMore: &hasMore, NextCursor: &next}, nil
+}
+
+// MarkRead moves a member's read marker forward, never beyond the room's newest message; a
+// marker that moves gives the room a new version in both members' inboxes.
+func (s *Server) MarkRead(_ context.Context, req *rpc.MarkReadRequest) (*rpc.MarkReadResponse, error) {
+	s.calls.Add(1)
+	room, a, b, err := parseChat(req.Chat)
+	if err != nil {
+		return &rpc.MarkReadResponse{Code: CodeInvalidArgument, Msg: err.Error()}, nil
+	}
+	if req.Member != a && req.Member != b {
+		return &rpc.MarkReadResponse{Code: CodeInvalidArgument, Msg: fmt.Sprintf("member %q is not a member of chat %q", req.Member, req.Chat)}, nil
+	}
+	if req.ReadUpTo < 0 {
+		return &rpc.MarkReadResponse{Code: CodeInvalidArgument, Msg: fmt.Sprintf("read_up_to must be 0 or more, got %d", req.ReadUpTo)}, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	marker := s.read[room][req.Member]
+	newest := int64(0)
+	if history := s.rooms[room]; len(history) > 0 {
+		newest = history[len(history)-1].SendTime
+	}
+	if target := min(req.ReadUpTo, newest); target > marker {
+		marker = target
+		if s.read[room] == nil {
+			s.read[room] = map[string]int64{}
+		}
+		s.read[room][req.Member] = marker
+		s.touch(room, a, b)
+	}
+	return &rpc.MarkReadResponse{Code: CodeOK, Msg: "ok", ReadUpTo: &marker}, nil
+}
+
+// countUnread counts peer's messages after the marker, at most maxUnread; a self-chat has none.
+func countUnread(history []*rpc.Message, member, peer string, marker int64) int32 {
+	unread := int32(0)
+	if peer == member {
+		return unread
+	}
+	for i := len(history) - 1; i >= 0 && history[i].SendTime > marker && unread < maxUnread; i-- {
+		if history[i].Sender == peer {
+			unread++
+		}
+	}
+	return unread
+}
+
+// touch gives room a new version in the inbox of each of its members.
+func (s *Server) touch(room, a, b string) {
+	for _, member := range uniq(a, b) {
+		s.version[member]++
+		if s.inbox[member] == nil {
+			s.inbox[member] = map[string]int64{}
+		}
+		s.inbox[member][room] = s.version[member]
+	}
 }
 
 // paginate applies the contract's cursor rules to items sorted by ascending key.

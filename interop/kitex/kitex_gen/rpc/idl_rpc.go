@@ -369,9 +369,12 @@ var fieldIDToName_PullResponse = map[int16]string{
 }
 
 type ChatEntry struct {
-	Chat        string   `thrift:"Chat,1,required" frugal:"1,required,string" json:"Chat"`
-	Version     int64    `thrift:"Version,2,required" frugal:"2,required,i64" json:"Version"`
-	LastMessage *Message `thrift:"LastMessage,3,required" frugal:"3,required,Message" json:"LastMessage"`
+	Chat         string   `thrift:"Chat,1,required" frugal:"1,required,string" json:"Chat"`
+	Version      int64    `thrift:"Version,2,required" frugal:"2,required,i64" json:"Version"`
+	LastMessage  *Message `thrift:"LastMessage,3,required" frugal:"3,required,Message" json:"LastMessage"`
+	Unread       *int32   `thrift:"Unread,4,optional" frugal:"4,optional,i32" json:"Unread,omitempty"`
+	ReadUpTo     *int64   `thrift:"ReadUpTo,5,optional" frugal:"5,optional,i64" json:"ReadUpTo,omitempty"`
+	PeerReadUpTo *int64   `thrift:"PeerReadUpTo,6,optional" frugal:"6,optional,i64" json:"PeerReadUpTo,omitempty"`
 }
 
 func NewChatEntry() *ChatEntry {
@@ -397,6 +400,33 @@ func (p *ChatEntry) GetLastMessage() (v *Message) {
 	}
 	return p.LastMessage
 }
+
+var ChatEntry_Unread_DEFAULT int32
+
+func (p *ChatEntry) GetUnread() (v int32) {
+	if !p.IsSetUnread() {
+		return ChatEntry_Unread_DEFAULT
+	}
+	return *p.Unread
+}
+
+var ChatEntry_ReadUpTo_DEFAULT int64
+
+func (p *ChatEntry) GetReadUpTo() (v int64) {
+	if !p.IsSetReadUpTo() {
+		return ChatEntry_ReadUpTo_DEFAULT
+	}
+	return *p.ReadUpTo
+}
+
+var ChatEntry_PeerReadUpTo_DEFAULT int64
+
+func (p *ChatEntry) GetPeerReadUpTo() (v int64) {
+	if !p.IsSetPeerReadUpTo() {
+		return ChatEntry_PeerReadUpTo_DEFAULT
+	}
+	return *p.PeerReadUpTo
+}
 func (p *ChatEntry) SetChat(val string) {
 	p.Chat = val
 }
@@ -406,9 +436,30 @@ func (p *ChatEntry) SetVersion(val int64) {
 func (p *ChatEntry) SetLastMessage(val *Message) {
 	p.LastMessage = val
 }
+func (p *ChatEntry) SetUnread(val *int32) {
+	p.Unread = val
+}
+func (p *ChatEntry) SetReadUpTo(val *int64) {
+	p.ReadUpTo = val
+}
+func (p *ChatEntry) SetPeerReadUpTo(val *int64) {
+	p.PeerReadUpTo = val
+}
 
 func (p *ChatEntry) IsSetLastMessage() bool {
 	return p.LastMessage != nil
+}
+
+func (p *ChatEntry) IsSetUnread() bool {
+	return p.Unread != nil
+}
+
+func (p *ChatEntry) IsSetReadUpTo() bool {
+	return p.ReadUpTo != nil
+}
+
+func (p *ChatEntry) IsSetPeerReadUpTo() bool {
+	return p.PeerReadUpTo != nil
 }
 
 func (p *ChatEntry) String() string {
@@ -422,6 +473,9 @@ var fieldIDToName_ChatEntry = map[int16]string{
 	1: "Chat",
 	2: "Version",
 	3: "LastMessage",
+	4: "Unread",
+	5: "ReadUpTo",
+	6: "PeerReadUpTo",
 }
 
 type ChatsRequest struct {
@@ -617,12 +671,117 @@ var fieldIDToName_ChatsResponse = map[int16]string{
 	5: "NextCursor",
 }
 
+type MarkReadRequest struct {
+	Chat     string `thrift:"Chat,1,required" frugal:"1,required,string" json:"Chat"`
+	Member   string `thrift:"Member,2,required" frugal:"2,required,string" json:"Member"`
+	ReadUpTo int64  `thrift:"ReadUpTo,3,required" frugal:"3,required,i64" json:"ReadUpTo"`
+}
+
+func NewMarkReadRequest() *MarkReadRequest {
+	return &MarkReadRequest{}
+}
+
+func (p *MarkReadRequest) InitDefault() {
+}
+
+func (p *MarkReadRequest) GetChat() (v string) {
+	return p.Chat
+}
+
+func (p *MarkReadRequest) GetMember() (v string) {
+	return p.Member
+}
+
+func (p *MarkReadRequest) GetReadUpTo() (v int64) {
+	return p.ReadUpTo
+}
+func (p *MarkReadRequest) SetChat(val string) {
+	p.Chat = val
+}
+func (p *MarkReadRequest) SetMember(val string) {
+	p.Member = val
+}
+func (p *MarkReadRequest) SetReadUpTo(val int64) {
+	p.ReadUpTo = val
+}
+
+func (p *MarkReadRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("MarkReadRequest(%+v)", *p)
+}
+
+var fieldIDToName_MarkReadRequest = map[int16]string{
+	1: "Chat",
+	2: "Member",
+	3: "ReadUpTo",
+}
+
+type MarkReadResponse struct {
+	Code     int32  `thrift:"Code,1,required" frugal:"1,required,i32" json:"Code"`
+	Msg      string `thrift:"Msg,2,required" frugal:"2,required,string" json:"Msg"`
+	ReadUpTo *int64 `thrift:"ReadUpTo,3,optional" frugal:"3,optional,i64" json:"ReadUpTo,omitempty"`
+}
+
+func NewMarkReadResponse() *MarkReadResponse {
+	return &MarkReadResponse{}
+}
+
+func (p *MarkReadResponse) InitDefault() {
+}
+
+func (p *MarkReadResponse) GetCode() (v int32) {
+	return p.Code
+}
+
+func (p *MarkReadResponse) GetMsg() (v string) {
+	return p.Msg
+}
+
+var MarkReadResponse_ReadUpTo_DEFAULT int64
+
+func (p *MarkReadResponse) GetReadUpTo() (v int64) {
+	if !p.IsSetReadUpTo() {
+		return MarkReadResponse_ReadUpTo_DEFAULT
+	}
+	return *p.ReadUpTo
+}
+func (p *MarkReadResponse) SetCode(val int32) {
+	p.Code = val
+}
+func (p *MarkReadResponse) SetMsg(val string) {
+	p.Msg = val
+}
+func (p *MarkReadResponse) SetReadUpTo(val *int64) {
+	p.ReadUpTo = val
+}
+
+func (p *MarkReadResponse) IsSetReadUpTo() bool {
+	return p.ReadUpTo != nil
+}
+
+func (p *MarkReadResponse) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("MarkReadResponse(%+v)", *p)
+}
+
+var fieldIDToName_MarkReadResponse = map[int16]string{
+	1: "Code",
+	2: "Msg",
+	3: "ReadUpTo",
+}
+
 type IMService interface {
 	Send(ctx context.Context, req *SendRequest) (r *SendResponse, err error)
 
 	Pull(ctx context.Context, req *PullRequest) (r *PullResponse, err error)
 
 	Chats(ctx context.Context, req *ChatsRequest) (r *ChatsResponse, err error)
+
+	MarkRead(ctx context.Context, req *MarkReadRequest) (r *MarkReadResponse, err error)
 }
 
 type IMServiceSendArgs struct {
@@ -850,5 +1009,81 @@ func (p *IMServiceChatsResult) String() string {
 }
 
 var fieldIDToName_IMServiceChatsResult = map[int16]string{
+	0: "success",
+}
+
+type IMServiceMarkReadArgs struct {
+	Req *MarkReadRequest `thrift:"req,1" frugal:"1,default,MarkReadRequest" json:"req"`
+}
+
+func NewIMServiceMarkReadArgs() *IMServiceMarkReadArgs {
+	return &IMServiceMarkReadArgs{}
+}
+
+func (p *IMServiceMarkReadArgs) InitDefault() {
+}
+
+var IMServiceMarkReadArgs_Req_DEFAULT *MarkReadRequest
+
+func (p *IMServiceMarkReadArgs) GetReq() (v *MarkReadRequest) {
+	if !p.IsSetReq() {
+		return IMServiceMarkReadArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *IMServiceMarkReadArgs) SetReq(val *MarkReadRequest) {
+	p.Req = val
+}
+
+func (p *IMServiceMarkReadArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *IMServiceMarkReadArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("IMServiceMarkReadArgs(%+v)", *p)
+}
+
+var fieldIDToName_IMServiceMarkReadArgs = map[int16]string{
+	1: "req",
+}
+
+type IMServiceMarkReadResult struct {
+	Success *MarkReadResponse `thrift:"success,0,optional" frugal:"0,optional,MarkReadResponse" json:"success,omitempty"`
+}
+
+func NewIMServiceMarkReadResult() *IMServiceMarkReadResult {
+	return &IMServiceMarkReadResult{}
+}
+
+func (p *IMServiceMarkReadResult) InitDefault() {
+}
+
+var IMServiceMarkReadResult_Success_DEFAULT *MarkReadResponse
+
+func (p *IMServiceMarkReadResult) GetSuccess() (v *MarkReadResponse) {
+	if !p.IsSetSuccess() {
+		return IMServiceMarkReadResult_Success_DEFAULT
+	}
+	return p.Success
+}
+func (p *IMServiceMarkReadResult) SetSuccess(x interface{}) {
+	p.Success = x.(*MarkReadResponse)
+}
+
+func (p *IMServiceMarkReadResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *IMServiceMarkReadResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("IMServiceMarkReadResult(%+v)", *p)
+}
+
+var fieldIDToName_IMServiceMarkReadResult = map[int16]string{
 	0: "success",
 }

@@ -14,6 +14,7 @@ type Client interface {
 	Send(ctx context.Context, req *rpc.SendRequest, callOptions ...callopt.Option) (r *rpc.SendResponse, err error)
 	Pull(ctx context.Context, req *rpc.PullRequest, callOptions ...callopt.Option) (r *rpc.PullResponse, err error)
 	Chats(ctx context.Context, req *rpc.ChatsRequest, callOptions ...callopt.Option) (r *rpc.ChatsResponse, err error)
+	MarkRead(ctx context.Context, req *rpc.MarkReadRequest, callOptions ...callopt.Option) (r *rpc.MarkReadResponse, err error)
 }
 
 // NewClient creates a client for the service defined in IDL.
@@ -58,4 +59,9 @@ func (p *kIMServiceClient) Pull(ctx context.Context, req *rpc.PullRequest, callO
 func (p *kIMServiceClient) Chats(ctx context.Context, req *rpc.ChatsRequest, callOptions ...callopt.Option) (r *rpc.ChatsResponse, err error) {
 	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
 	return p.kClient.Chats(ctx, req)
+}
+
+func (p *kIMServiceClient) MarkRead(ctx context.Context, req *rpc.MarkReadRequest, callOptions ...callopt.Option) (r *rpc.MarkReadResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.MarkRead(ctx, req)
 }

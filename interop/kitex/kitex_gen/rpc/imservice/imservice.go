@@ -34,6 +34,13 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		false,
 		kitex.WithStreamingMode(kitex.StreamingNone),
 	),
+	"MarkRead": kitex.NewMethodInfo(
+		markReadHandler,
+		newIMServiceMarkReadArgs,
+		newIMServiceMarkReadResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
 }
 
 var (
@@ -154,6 +161,24 @@ func newIMServiceChatsResult() interface{} {
 	return rpc.NewIMServiceChatsResult()
 }
 
+func markReadHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*rpc.IMServiceMarkReadArgs)
+	realResult := result.(*rpc.IMServiceMarkReadResult)
+	success, err := handler.(rpc.IMService).MarkRead(ctx, realArg.Req)
+	if err != nil {
+		return err
+	}
+	realResult.Success = success
+	return nil
+}
+func newIMServiceMarkReadArgs() interface{} {
+	return rpc.NewIMServiceMarkReadArgs()
+}
+
+func newIMServiceMarkReadResult() interface{} {
+	return rpc.NewIMServiceMarkReadResult()
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -189,6 +214,16 @@ func (p *kClient) Chats(ctx context.Context, req *rpc.ChatsRequest) (r *rpc.Chat
 	_args.Req = req
 	var _result rpc.IMServiceChatsResult
 	if err = p.c.Call(ctx, "Chats", &_args, &_result); err != nil {
+		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) MarkRead(ctx context.Context, req *rpc.MarkReadRequest) (r *rpc.MarkReadResponse, err error) {
+	var _args rpc.IMServiceMarkReadArgs
+	_args.Req = req
+	var _result rpc.IMServiceMarkReadResult
+	if err = p.c.Call(ctx, "MarkRead", &_args, &_result); err != nil {
 		return
 	}
 	return _result.GetSuccess(), nil
