@@ -50,7 +50,8 @@ def room(a, b):
 class Screen:
     """One member's browser tab, signed in, with every console error and page error it showed."""
 
-    def __init__(self, env, member, viewport=DESKTOP, base=None, tolerate=(), token=None):
+    def __init__(self, env, member, viewport=DESKTOP, base=None, tolerate=(), token=None,
+                 clock=False):
         self.member = member
         # HTTP statuses (or "net" for no answer at all) whose "Failed to load resource" is expected
         self.tolerate = set(tolerate)
@@ -60,6 +61,12 @@ class Screen:
         self.errors = []
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
+        # Every POST /api/read the page sent, in order: the bodies.
+        self.reads = []
+        self.page.on("request", lambda r: self.reads.append(r.post_data_json)
+                     if r.method == "POST" and r.url.endswith("/api/read") else None)
+        if clock:  # the page's timers, run ahead on demand (Page.clock.run_for): no waiting
+            self.page.clock.install()
         self.page.goto((base or env.page) + "/")
         if token:  # mode jwt without the demo issuer: the member is the token's
             self.page.get_by_test_id("signin-token").fill(token)
@@ -106,6 +113,60 @@ class Screen:
     @property
     def status(self):
         return self.page.get_by_test_id("status")
+
+    @property
+    def seen(self):
+        """The message "Seen" stands under."""
+        return self.page.get_by_test_id("seen").locator("xpath=preceding-sibling::li[1]")
+
+    def newest_send_time(self):
+        return int(self.page.locator("[data-send-time]").last.get_attribute("data-send-time"))
+
+    def away(self, how):
+        """The person stops looking: the tab is hidden, or another window has the focus."""
+        self.page.evaluate(AWAY[how])
+
+    def back(self, how):
+        self.page.evaluate(BACK[how])
+
+    def run_timers(self):
+        """Runs every timer of the page due in the next 5 s now (a mark read, a debounce)."""
+        self.page.clock.run_for(5_000)
+
+
+# Headless Chromium has no real tab switch or window focus to take away: the page is told so the
+# way a browser tells it (the properties it reads, then the event).
+AWAY = {
+    "hidden": """() => {
+        Object.defineProperty(document, "visibilityState", { value: "hidden", configurable: true });
+        Object.defineProperty(document, "hidden", { value: true, configurable: true });
+        document.dispatchEvent(new Event("visibilitychange"));
+    }""",
+    "unfocused": """() => {
+        document.hasFocus = () => false;
+        window.dispatchEvent(new Event("blur"));
+    }""",
+}
+BACK = {
+    "hidden": """() => {
+        delete document.visibilityState;
+        delete document.hidden;
+        document.dispatchEvent(new Event("visibilitychange"));
+    }""",
+    "unfocused": """() => {
+        delete document.hasFocus;
+        window.dispatchEvent(new Event("focus"));
+    }""",
+}
+
+
+def only_forward(reads):
+    """Each chat's marker was sent strictly increasing: never backwards, never twice."""
+    sent = {}
+    for body in reads:
+        sent.setdefault(body["chat"], []).append(body["read_up_to"])
+    for chat, values in sent.items():
+        assert all(a < b for a, b in zip(values, values[1:])), f"{chat}: marks sent {values}"
 
 
 class Env:
@@ -194,7 +255,7 @@ def two_members_converse_without_reloading(env):
         # Ben's inbox learns of the chat by its waiting listing: no reload, marked as unseen.
         entry = ben.entry(chat)
         expect(entry).to_contain_text("Hi Ben! Lunch today?")
-        expect(entry).to_have_attribute("data-unseen", "")
+        expect(entry).to_have_attribute("data-unread", "1")
         # On a phone the chat is a screen of its own, opened (by keyboard) from the inbox.
         expect(ben.page.get_by_test_id("chat")).to_be_hidden()
         entry.focus()
@@ -206,7 +267,7 @@ def two_members_converse_without_reloading(env):
         expect(ben.page.get_by_test_id("composer")).to_be_focused()
         ben.page.get_by_test_id("back").click()
         expect(entry).to_be_focused()
-        expect(entry).not_to_have_attribute("data-unseen", "")
+        expect(entry).to_have_attribute("data-unread", "0")
         ben.page.keyboard.press("Enter")
         # Seen now: opened again, nothing is marked new.
         expect(ben.stored).to_have_text(["Hi Ben! Lunch today?"])
@@ -469,6 +530,285 @@ def signing_in_in_mode_jwt_by_name_through_the_demo_issuer_or_with_a_token(env):
                                          "and with a token of my own"])
 
 
+@test
+def unread_counts_come_from_the_server_and_clear_on_every_device_when_read(env):
+    chat = room("ama", "bo")
+    texts = ["Are you there?", "The build is green", "Shall we ship?"]
+    with env.screens() as screen:
+        ama = screen("ama")
+        bo = screen("bo", clock=True)
+        bo_phone = screen("bo", viewport=PHONE)  # the same member's second device
+        ama.start_chat("bo")
+        for text in texts:
+            ama.send(text)
+        for device in (bo, bo_phone):
+            expect(device.entry(chat)).to_have_attribute("data-unread", "3")
+            expect(device.entry(chat).get_by_test_id("unread")).to_contain_text("3")
+            expect(device.page).to_have_title("(3) IM")
+        expect(ama.entry(chat)).to_have_attribute("data-unread", "0")  # her own messages
+        expect(ama.page.get_by_test_id("seen")).to_have_count(0)
+
+        # Bo reads on one device: the count goes on both, and Ama sees how far he read.
+        bo.entry(chat).click()
+        expect(bo.stored).to_have_text(texts)
+        for device in (bo, bo_phone):
+            expect(device.entry(chat)).to_have_attribute("data-unread", "0")
+            expect(device.page).to_have_title("IM")
+        expect(ama.seen).to_contain_text(texts[-1])
+        newest = bo.newest_send_time()
+        assert env.api.inbox_entry("bo", chat)["unread"] == 0
+        assert env.api.inbox_entry("bo", chat)["read_up_to"] == newest
+        assert env.api.inbox_entry("ama", chat)["peer_read_up_to"] == newest
+
+        # While Bo looks at the chat, what comes in is read as it comes; "Seen" follows it.
+        ama.send("Shipping now")
+        expect(bo.stored.last).to_have_text("Shipping now")
+        expect(ama.seen).to_contain_text("Shipping now")
+        expect(bo_phone.entry(chat)).to_have_attribute("data-unread", "0")
+        expect(bo_phone.page).to_have_title("IM")
+
+        # Away and back with nothing new: nothing is sent again.
+        sent = len(bo.reads)
+        bo.start_chat("cyd")
+        bo.entry(chat).click()
+        expect(bo.stored).to_have_count(len(texts) + 1)
+        bo.run_timers()
+        expect(bo.entry(chat)).to_have_attribute("data-unread", "0")
+        assert len(bo.reads) == sent, bo.reads[sent:]
+        only_forward(bo.reads)
+        assert bo.reads and all(r["member"] == "bo" for r in bo.reads), bo.reads
+
+
+@test
+def a_hidden_or_unfocused_tab_marks_nothing_read(env):
+    chat = room("cal", "dot")
+    with env.screens() as screen:
+        cal, dot = screen("cal"), screen("dot", clock=True)
+        cal.start_chat("dot")
+        cal.send("Hello Dot")
+        dot.entry(chat).click()
+        expect(dot.stored).to_have_text(["Hello Dot"])
+        expect(cal.seen).to_contain_text("Hello Dot")
+        for how in ("hidden", "unfocused"):
+            dot.away(how)
+            text = f"sent while Dot's page is {how}"
+            cal.send(text)
+            expect(dot.stored.last).to_have_text(text)  # it comes in, and is not read
+            arrived = dot.newest_send_time()
+            dot.run_timers()
+            expect(dot.entry(chat)).to_have_attribute("data-unread", "1")
+            expect(dot.page).to_have_title("(1) IM")
+            assert not [r for r in dot.reads if r["read_up_to"] >= arrived], dot.reads
+            assert env.api.inbox_entry("dot", chat)["unread"] == 1
+            expect(cal.seen).not_to_contain_text(text)
+
+            # Dot looks again: now it is read.
+            dot.back(how)
+            expect(dot.entry(chat)).to_have_attribute("data-unread", "0")
+            expect(dot.page).to_have_title("IM")
+            expect(cal.seen).to_contain_text(text)
+        only_forward(dot.reads)
+
+
+def scroll_width(who):
+    return who.page.evaluate("document.documentElement.scrollWidth")
+
+
+def cut_short(locator):
+    """Whether the element shows its text with an ellipsis (all of it does not fit)."""
+    return locator.evaluate("n => getComputedStyle(n).textOverflow === 'ellipsis' && n.scrollWidth > n.clientWidth")
+
+
+@test
+def a_64_character_name_never_widens_the_page_at_phone_width(env):
+    long = "Wolfeschlegelsteinhausenbergerdorff-Featherstonehaugh-Cholmondeley"[:64]
+    assert len(long.encode()) == 64
+    chat = room(long, "eda")
+    env.api.send(chat, long, "Hello from a very long name")
+    with env.screens() as screen:
+        eda = screen("eda", viewport=PHONE)
+        expect(eda.entry(chat)).to_contain_text("Hello from a very long name")
+        assert scroll_width(eda) <= PHONE["width"], scroll_width(eda)
+        assert cut_short(eda.entry(chat).get_by_test_id("inbox-name"))
+        eda.entry(chat).click()
+        name = eda.page.get_by_test_id("chat-name")
+        expect(name).to_have_text(long)
+        assert scroll_width(eda) <= PHONE["width"], scroll_width(eda)
+        assert cut_short(name)
+        # "‹ Chats" stays on one line.
+        lines = eda.page.get_by_test_id("back").evaluate(
+            "n => { const r = document.createRange(); r.selectNodeContents(n); return r.getClientRects().length; }")
+        assert lines == 1, f"the back link takes {lines} lines"
+
+        # The member with the long name, on a phone: the top bar, the list, the chat.
+        longer = screen(long, viewport=PHONE)
+        expect(longer.entry(chat)).to_be_visible()
+        assert scroll_width(longer) <= PHONE["width"], scroll_width(longer)
+        longer.entry(chat).click()
+        expect(longer.stored).to_have_text(["Hello from a very long name"])
+        assert scroll_width(longer) <= PHONE["width"], scroll_width(longer)
+
+
+@test
+def an_empty_chat_is_called_empty_only_once_the_server_said_so(env):
+    chat = room("fay", "gil")
+    env.api.send(chat, "gil", "There is a message here")
+    mode, held = {"pulls": "hold"}, []
+
+    def on_pull(route):
+        if mode["pulls"] == "hold":
+            held.append(route)
+        else:
+            route.fulfill(status=503, content_type="application/json",
+                          body='{"code":2,"msg":"unavailable (forced by the test)"}')
+
+    with env.screens() as screen:
+        fay = screen("fay", tolerate={"503"})
+        placeholder = fay.page.get_by_test_id("chat-placeholder")
+        pulls = re.compile(r"/api/pull\?")
+        fay.page.route(pulls, on_pull)
+        fay.entry(chat).click()
+        # No answer yet: loading, not "no messages".
+        expect(placeholder).to_have_text("Loading…")
+
+        # The servers cannot be reached: said so.
+        mode["pulls"] = "503"
+        for route in held:
+            on_pull(route)
+        expect(placeholder).to_have_text("Can't reach the server")
+        expect(fay.status).to_contain_text("Server unreachable — retrying")
+
+        fay.page.unroute(pulls)
+        expect(fay.stored).to_have_text(["There is a message here"], timeout=30_000)
+        expect(placeholder).to_be_hidden()
+
+        # A chat the server says is empty is called empty.
+        fay.start_chat("hal")
+        expect(placeholder).to_have_text("No messages yet. Say hello!")
+
+
+@test
+def a_forbidden_answer_shows_the_error_not_an_empty_state_and_disables_the_composer(env):
+    if env.access_missing:
+        raise Skip("this http-server predates GET /api/access (404), so it has no mode jwt")
+    secret = env.stack.tmp / "hs256-forbidden.secret"
+    secret.write_text(os.urandom(24).hex())
+    base = env.stack.start_http_server("http-server-jwt-forbidden", IM_AUTH="jwt",
+                                       IM_AUTH_HS256_SECRET_FILE=str(secret),
+                                       IM_AUTH_DEMO_ISSUER="true")
+    with env.screens() as screen:
+        ivo = screen("ivo", base=env.page_of(base), tolerate={"403"})
+        # A session that names another member than its token's: every call of that member is
+        # refused by the server (403).
+        ivo.page.evaluate("""() => {
+            const session = JSON.parse(sessionStorage.getItem("im.session"));
+            sessionStorage.setItem("im.session", JSON.stringify({ ...session, member: "jax" }));
+            location.hash = "#/chat/jax:kai";
+        }""")
+        ivo.page.reload()
+        page = ivo.page
+        expect(page.get_by_test_id("me")).to_have_text("jax")
+        expect(page.locator("#inbox-error")).to_contain_text("Not allowed")
+        expect(page.get_by_test_id("chat-error")).to_contain_text("Not allowed")
+        expect(page.get_by_test_id("inbox-empty")).to_be_hidden()
+        expect(page.get_by_test_id("chat-placeholder")).to_be_hidden()
+        expect(page.get_by_test_id("composer")).to_be_disabled()
+        expect(page.get_by_test_id("send")).to_be_disabled()
+
+        # A chat the token may read opens, and is empty; sending stays off for this session.
+        page.evaluate("location.hash = '#/chat/ivo:jax'")
+        expect(page.get_by_test_id("chat-placeholder")).to_have_text("No messages yet. Say hello!")
+        expect(page.get_by_test_id("composer")).to_be_disabled()
+        expect(page.get_by_test_id("send")).to_be_disabled()
+
+        # A listing that first worked ("No chats yet": true then), then is refused: the error,
+        # no longer the empty list.
+        kai = screen("kai", tolerate={"403"})
+        kai.start_chat("lin")
+        expect(kai.page.get_by_test_id("inbox-empty")).to_be_visible()
+        expect(kai.page.get_by_test_id("composer")).to_be_enabled()
+        kai.page.route(re.compile(r"/api/chats\?"), lambda route: route.fulfill(
+            status=403, content_type="application/json",
+            body='{"code":13,"msg":"forbidden (forced by the test)"}'))
+        env.api.send(room("kai", "lin"), "lin", "wakes kai's listing")
+        expect(kai.page.locator("#inbox-error")).to_contain_text("Not allowed")
+        expect(kai.page.get_by_test_id("inbox-empty")).to_be_hidden()
+        expect(kai.page.get_by_test_id("composer")).to_be_disabled()
+
+
+# The contrast of an element's text against the background it sits on (WCAG's ratio).
+CONTRAST = """n => {
+    const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+    const lum = (c) => {
+        const [r, g, b] = rgb(c).map((v) => {
+            v /= 255;
+            return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+        });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    let bg = n;
+    while (getComputedStyle(bg).backgroundColor === "rgba(0, 0, 0, 0)") bg = bg.parentElement;
+    const [a, b] = [lum(getComputedStyle(n).color), lum(getComputedStyle(bg).backgroundColor)];
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+def plain_to_see(message):
+    """A pending message is not faded, and its label is large and contrasted enough to read."""
+    label = message.get_by_test_id("message-state")
+    expect(label).to_be_visible()
+    assert message.evaluate("n => getComputedStyle(n).opacity") == "1"
+    assert label.evaluate("n => parseFloat(getComputedStyle(n).fontSize)") >= 12
+    ratio = label.evaluate(CONTRAST)
+    assert ratio >= 4.5, f"the label's contrast is {ratio:.1f}:1"
+
+
+@test
+def a_queued_message_says_queued_and_pending_states_are_plain_to_see(env):
+    chat = room("lou", "max")
+    mode, held = {"sends": "hold"}, []
+
+    def on_send(route):
+        if mode["sends"] == "hold":
+            held.append(route)
+        elif mode["sends"] == "refuse":
+            route.fulfill(status=422, content_type="application/json",
+                          body='{"code":1,"msg":"refused (forced by the test)"}')
+        else:
+            route.continue_()
+
+    with env.screens() as screen:
+        lou = screen("lou", tolerate={"422"})
+        lou.page.route("**/api/send", on_send)
+        lou.start_chat("max")
+        lou.send("first")
+        lou.send("second")
+        first, second = lou.pending.nth(0), lou.pending.nth(1)
+        expect(first).to_have_attribute("data-state", "sending")
+        expect(first.get_by_test_id("message-state")).to_have_text("Sending…")
+        # Behind the one being sent, the second is not being sent: it says so.
+        expect(second).to_have_attribute("data-state", "queued")
+        expect(second.get_by_test_id("message-state")).to_have_text("Queued")
+        plain_to_see(first)
+        plain_to_see(second)
+
+        mode["sends"] = "pass"
+        for route in held:
+            route.continue_()
+        expect(lou.stored).to_have_text(["first", "second"])
+        expect(lou.pending).to_have_count(0)
+
+        mode["sends"] = "refuse"
+        lou.send("third")
+        failed = lou.pending.first
+        expect(failed).to_have_attribute("data-state", "failed")
+        expect(failed.get_by_test_id("message-state")).to_contain_text("Not sent. Refused: refused (forced by the test)")
+        plain_to_see(failed)
+        failed.get_by_role("button", name="Discard").click()
+        expect(lou.pending).to_have_count(0)
+    assert [m["text"] for m in env.api.history(chat)] == ["first", "second"]
+
+
 def page_is_served(base):
     """True, or why the page cannot be had from `base`."""
     try:
@@ -497,7 +837,9 @@ def take_screenshots(env):
     api.send(room("maya", "noor"), "noor", "Thanks for the review!")
     api.send(room("maya", "noor"), "maya", "Anytime. The retry logic reads well now.")
     for sender, text in talk[:-2]:
-        api.send(room("maya", "leo"), sender, text)
+        sent = api.send(room("maya", "leo"), sender, text)
+    # Leo has read all of it: Maya's page shows "Seen" under her last message.
+    api.mark_read(room("maya", "leo"), "leo", sent["send_time"])
     with env.screens() as screen:
         maya = screen("maya")
         # Maya has read her chat with Leo; then, while she looks at another, two more arrive.
@@ -508,11 +850,12 @@ def take_screenshots(env):
         for sender, text in talk[-2:]:
             api.send(room("maya", "leo"), sender, text)
         api.send(room("maya", "sam"), "sam", "Lunch at 12:30? The new place on 5th.")
-        expect(maya.entry(room("maya", "sam"))).to_have_attribute("data-unseen", "")
+        expect(maya.entry(room("maya", "sam"))).to_have_attribute("data-unread", "1")
         expect(maya.entry(room("maya", "leo"))).to_contain_text(talk[-1][1])
         maya.entry(room("maya", "leo")).click()
         expect(maya.stored).to_have_count(len(talk))
         expect(maya.page.get_by_test_id("unseen-divider")).to_be_visible()
+        expect(maya.seen).to_contain_text(talk[3][1])
         maya.page.get_by_test_id("composer").fill("Thanks! See you at 3.")
         maya.page.screenshot(path=str(out / "messenger-desktop.png"))
         maya.page.set_viewport_size(PHONE)

@@ -204,6 +204,16 @@ class Api:
                 return messages
             cursor = page["next_cursor"]
 
+    def mark_read(self, chat, member, read_up_to):
+        """POST /api/read: the marker as stored."""
+        body = {"chat": chat, "member": member, "read_up_to": read_up_to}
+        return self.call("POST", "/api/read", body=body)["read_up_to"]
+
+    def inbox_entry(self, member, chat):
+        """`member`'s inbox entry for `chat` (with unread, read_up_to, peer_read_up_to)."""
+        chats = self.call("GET", "/api/chats", {"member": member, "reverse": "true"})["chats"]
+        return next(c for c in chats if c["chat"] == chat)
+
     def demo_token(self, member):
         return self.call("POST", "/api/demo/token", body={"member": member})["token"]
 

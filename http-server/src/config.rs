@@ -83,7 +83,8 @@ pub struct Config {
     pub access: AccessArgs,
 
     /// Serve the web messenger at `/`.
-    #[arg(long, env = "IM_WEB", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "IM_WEB", default_value_t = true, action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
     pub web: bool,
 }
 
@@ -129,7 +130,8 @@ pub struct AccessArgs {
     /// Serve `POST /api/demo/token`, which hands anyone a token for any member: for demos only.
     /// Needs the HS256 secret.
     #[arg(long = "auth-demo-issuer", env = "IM_AUTH_DEMO_ISSUER", default_value_t = false,
-          action = clap::ArgAction::Set)]
+          action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
     pub demo_issuer: bool,
 
     /// Sends per second allowed to one member (0: no limit), in both modes.
@@ -187,5 +189,26 @@ impl Config {
             addrs.extend(resolved.take(1));
         }
         Ok(addrs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo_issuer(value: &str) -> Result<bool, clap::Error> {
+        Config::try_parse_from(["http-server", "--auth-demo-issuer", value])
+            .map(|config| config.access.demo_issuer)
+    }
+
+    #[test]
+    fn switches_take_the_usual_spellings_of_on_and_off() {
+        for on in ["1", "true", "on", "yes", "TRUE", "Yes"] {
+            assert!(demo_issuer(on).unwrap(), "{on}");
+        }
+        for off in ["0", "false", "off", "no", "OFF"] {
+            assert!(!demo_issuer(off).unwrap(), "{off}");
+        }
+        assert!(demo_issuer("maybe").is_err());
     }
 }

@@ -91,13 +91,15 @@ pub struct Config {
 
     /// Whether sends move the members' inboxes (`GET /api/chats`). Leave it on: off exists only
     /// to measure what the inbox costs each send, and listings then miss what was sent.
-    #[arg(long, env = "IM_INBOX", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "IM_INBOX", default_value_t = true, action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
     pub inbox: bool,
 
     /// Answer `SendBatch`, `PullBatch` and `AwaitPulls`, the methods the http-server uses for
     /// itself. Off, they answer "unknown method" as the release before them did: for testing
     /// upgrades and rollbacks.
-    #[arg(long, env = "IM_RPC_BATCH_METHODS", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "IM_RPC_BATCH_METHODS", default_value_t = true, action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
     pub batch_methods: bool,
 
     #[command(flatten)]

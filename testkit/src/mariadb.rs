@@ -33,15 +33,9 @@ impl MariaDb {
 
     /// As [`MariaDb::start`], with its data on a filesystem of `megabytes` MiB of its own (a
     /// tmpfs), for a test to fill ([`MariaDb::fill_disk`]). `None` when this process may not
-    /// mount one (not root).
+    /// mount one (not root, or root in a container without the privilege to mount).
     pub fn on_small_disk(megabytes: u32) -> Option<Self> {
-        // The effective user id, the second of the "Uid:" line.
-        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        let uid = status
-            .lines()
-            .find_map(|line| line.strip_prefix("Uid:"))
-            .and_then(|ids| ids.split_whitespace().nth(1).map(str::to_owned));
-        (uid.as_deref() == Some("0")).then(|| Self::start_with(Some(megabytes)))
+        may_mount_tmpfs().then(|| Self::start_with(Some(megabytes)))
     }
 
     fn start_with(small_disk: Option<u32>) -> Self {
@@ -201,4 +195,29 @@ impl Drop for MariaDb {
         }
         let _ = std::fs::remove_dir_all(&self.data_dir);
     }
+}
+
+/// Whether a tmpfs can be mounted here: tried on a scratch directory, then taken down.
+fn may_mount_tmpfs() -> bool {
+    let probe = std::env::temp_dir().join(format!("im-test-mount-probe-{}", std::process::id()));
+    if std::fs::create_dir_all(&probe).is_err() {
+        return false;
+    }
+    let quiet = |command: &mut Command| {
+        command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    let mounted = quiet(
+        Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+            .arg(&probe),
+    );
+    if mounted {
+        quiet(Command::new("umount").arg(&probe));
+    }
+    let _ = std::fs::remove_dir(&probe);
+    mounted
 }

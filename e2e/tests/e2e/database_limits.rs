@@ -146,9 +146,12 @@ async fn a_database_out_of_disk_refuses_sends_with_503_keeps_serving_pulls_and_r
     let Some(db) = MariaDb::on_small_disk(160) else {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
-            "a small disk needs root to mount, and CI=true"
+            "a small disk needs the privilege to mount a tmpfs, and CI=true"
         );
-        eprintln!("SKIPPED: a database on a small disk needs root (to mount a tmpfs)");
+        eprintln!(
+            "SKIPPED: a database on a small disk needs the privilege to mount a tmpfs \
+             (root, and CAP_SYS_ADMIN in a container)"
+        );
         return;
     };
     let (rpc, _http, api) = servers(&format!("{}/im", db.url()));
