@@ -111,8 +111,9 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(2..=3600))]
     pub registry_ttl_secs: u64,
 
-    /// On SIGTERM/SIGINT, how long to keep serving after deregistering, so that http-servers
-    /// stop sending here before the listener closes, in milliseconds.
+    /// On SIGTERM/SIGINT, how long to keep serving after deregistering, every reply telling its
+    /// caller to close its connection, so that http-servers stop sending here before the
+    /// listener closes, in milliseconds. The process exits about this long after the signal.
     #[arg(long, env = "IM_SHUTDOWN_DRAIN_MS", default_value_t = 1500,
           value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub shutdown_drain_ms: u64,

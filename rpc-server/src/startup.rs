@@ -16,8 +16,10 @@ use crate::service::MessageService;
 use crate::store::Store;
 
 /// Opens the store (waiting for the database), starts the admin server, registers in etcd and
-/// serves until SIGINT or SIGTERM. On a signal: deregister, keep serving while the http-servers
-/// notice, stop accepting, finish what is in flight, return.
+/// serves until SIGINT or SIGTERM. On a signal: answer waiting calls, deregister, keep serving
+/// for the drain while every reply tells its caller to close its connection (TTHeader `crrst`:
+/// callers at fixed addresses learn of the stop too), then stop accepting, finish what is in
+/// flight, return (see `vendor/volo-thrift/PATCHED.md`).
 pub async fn run(mut config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
     // Lanes and readers hold their connections; health checks and long-poll scans need one more.
     anyhow::ensure!(
@@ -46,7 +48,6 @@ pub async fn run(mut config: Config, telemetry: Telemetry) -> anyhow::Result<()>
     serve_admin(&config, readiness.check(), telemetry).await?;
 
     let drain = Duration::from_millis(config.shutdown_drain_ms);
-    let registered = config.registry.endpoints().is_some();
     tracing::info!(listen = %config.listen, "rpc-server ready");
     let max_wait = Duration::from_millis(config.pull_max_wait_ms);
     let service = MessageService::new(
@@ -63,9 +64,7 @@ pub async fn run(mut config: Config, telemetry: Telemetry) -> anyhow::Result<()>
                 // Waiting calls answer at once, as on their timeout.
                 waiters.stop();
                 readiness.stop().await;
-                if registered {
-                    tokio::time::sleep(drain).await;
-                }
+                tokio::time::sleep(drain).await;
             })
         })
         .run(DefaultIncoming::from(listener))

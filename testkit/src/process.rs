@@ -140,8 +140,23 @@ impl ServerProcess {
     }
 
     /// Sends SIGTERM and waits for the exit; returns whether it exited successfully.
-    pub fn terminate(mut self) -> bool {
+    pub fn terminate(self) -> bool {
+        self.stop();
+        self.wait()
+    }
+
+    /// Sends SIGTERM and returns at once.
+    pub fn stop(&self) {
         self.signal("TERM");
+    }
+
+    /// Whether the process has exited successfully; `None` while it runs.
+    pub fn exited(&mut self) -> Option<bool> {
+        self.child.try_wait().ok().flatten().map(|s| s.success())
+    }
+
+    /// Waits for the exit; returns whether it exited successfully.
+    pub fn wait(mut self) -> bool {
         self.child.wait().map(|s| s.success()).unwrap_or(false)
     }
 }

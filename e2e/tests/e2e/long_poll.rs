@@ -272,6 +272,64 @@ async fn sigterm_ends_every_wait_at_once_with_the_timeout_answer() {
     assert!(exited.await.unwrap(), "the rpc-server exits 0");
 }
 
+/// The drain keeps serving, each reply closing its connection (callers are told, in TTHeader,
+/// not to reuse it), and the process exits about the drain after the signal: before volo's own
+/// exit waited two seconds more after it, and looked at the connections once a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_stops_within_the_drain_telling_callers_first() {
+    let drain = Duration::from_millis(3000);
+    let mut rpc = start_rpc_server_with(
+        &fresh_database_url(),
+        &[
+            ("ETCD_ENDPOINTS", String::new()),
+            ("IM_SHUTDOWN_DRAIN_MS", drain.as_millis().to_string()),
+        ],
+    );
+    let waits: Vec<_> = (0..5)
+        .map(|_| {
+            let client = thrift(rpc.addr);
+            tokio::spawn(async move { client.pull(waiting_pull(777, 30_000)).await })
+        })
+        .collect();
+    pulls_waiting(rpc.admin, 5.0).await;
+    // A caller that keeps its connection, as the http-server does.
+    let caller = thrift(rpc.addr);
+    assert_eq!(caller.pull(waiting_pull(0, 0)).await.unwrap().code, 0);
+    let signalled = std::time::Instant::now();
+    rpc.stop();
+    for wait in waits {
+        let page = tokio::time::timeout(AT_ONCE, wait)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!((page.code, page.next_cursor), (0, Some(777)));
+    }
+    // Served while draining, and its connection closed after the reply, the caller still there.
+    let page = caller.pull(waiting_pull(0, 0)).await.unwrap();
+    assert_eq!(page.code, 0, "{}", page.msg);
+    let port = rpc.addr.port();
+    eventually(
+        "every connection is closed after its reply",
+        AT_ONCE,
+        || async { im_testkit::connections_accepted_on(port) == 0 },
+    )
+    .await;
+    assert_eq!(rpc.exited(), None, "closed while draining, not by the exit");
+    assert!(
+        tokio::task::spawn_blocking(move || rpc.wait())
+            .await
+            .unwrap(),
+        "exits 0"
+    );
+    let took = signalled.elapsed();
+    drop(caller);
+    assert!(
+        took < drain + Duration::from_millis(1900),
+        "exited {took:?} after SIGTERM, drain {drain:?}"
+    );
+}
+
 /// Page reads the rpc-server has made, from its metrics.
 async fn page_reads(admin: std::net::SocketAddr) -> f64 {
     metric(admin, "im_store_duration_seconds_count{op=\"read_page\"}").await
