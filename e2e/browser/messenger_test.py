@@ -530,9 +530,13 @@ def signing_in_in_mode_jwt_by_name_through_the_demo_issuer_or_with_a_token(env):
                                          "and with a token of my own"])
 
 
+def chat_order(who):
+    return who.page.get_by_test_id("inbox-entry").evaluate_all("ns => ns.map(n => n.dataset.chat)")
+
+
 @test
 def unread_counts_come_from_the_server_and_clear_on_every_device_when_read(env):
-    chat = room("ama", "bo")
+    chat, other = room("ama", "bo"), room("bo", "cyd")
     texts = ["Are you there?", "The build is green", "Shall we ship?"]
     with env.screens() as screen:
         ama = screen("ama")
@@ -541,10 +545,14 @@ def unread_counts_come_from_the_server_and_clear_on_every_device_when_read(env):
         ama.start_chat("bo")
         for text in texts:
             ama.send(text)
+        expect(ama.stored).to_have_text(texts)
+        env.api.send(other, "cyd", "Lunch?")  # newer than all of Ama's
         for device in (bo, bo_phone):
             expect(device.entry(chat)).to_have_attribute("data-unread", "3")
             expect(device.entry(chat).get_by_test_id("unread")).to_contain_text("3")
-            expect(device.page).to_have_title("(3) IM")
+            expect(device.entry(other)).to_have_attribute("data-unread", "1")
+            expect(device.page).to_have_title("(4) IM")
+            assert chat_order(device) == [other, chat], chat_order(device)
         expect(ama.entry(chat)).to_have_attribute("data-unread", "0")  # her own messages
         expect(ama.page.get_by_test_id("seen")).to_have_count(0)
 
@@ -553,23 +561,26 @@ def unread_counts_come_from_the_server_and_clear_on_every_device_when_read(env):
         expect(bo.stored).to_have_text(texts)
         for device in (bo, bo_phone):
             expect(device.entry(chat)).to_have_attribute("data-unread", "0")
-            expect(device.page).to_have_title("IM")
+            expect(device.page).to_have_title("(1) IM")
         expect(ama.seen).to_contain_text(texts[-1])
         newest = bo.newest_send_time()
         assert env.api.inbox_entry("bo", chat)["unread"] == 0
         assert env.api.inbox_entry("bo", chat)["read_up_to"] == newest
         assert env.api.inbox_entry("ama", chat)["peer_read_up_to"] == newest
+        # Being read moves no chat up the list: the newest message orders it.
+        for device in (bo, bo_phone):
+            assert chat_order(device) == [other, chat], chat_order(device)
 
         # While Bo looks at the chat, what comes in is read as it comes; "Seen" follows it.
         ama.send("Shipping now")
         expect(bo.stored.last).to_have_text("Shipping now")
         expect(ama.seen).to_contain_text("Shipping now")
         expect(bo_phone.entry(chat)).to_have_attribute("data-unread", "0")
-        expect(bo_phone.page).to_have_title("IM")
+        expect(bo_phone.page).to_have_title("(1) IM")
 
         # Away and back with nothing new: nothing is sent again.
         sent = len(bo.reads)
-        bo.start_chat("cyd")
+        bo.start_chat("dan")
         bo.entry(chat).click()
         expect(bo.stored).to_have_count(len(texts) + 1)
         bo.run_timers()
@@ -650,13 +661,13 @@ def a_64_character_name_never_widens_the_page_at_phone_width(env):
 
 
 @test
-def an_empty_chat_is_called_empty_only_once_the_server_said_so(env):
+def nothing_is_called_empty_before_the_server_said_so(env):
     chat = room("fay", "gil")
     env.api.send(chat, "gil", "There is a message here")
-    mode, held = {"pulls": "hold"}, []
+    mode, held = {"calls": "hold"}, []
 
-    def on_pull(route):
-        if mode["pulls"] == "hold":
+    def on_call(route):
+        if mode["calls"] == "hold":
             held.append(route)
         else:
             route.fulfill(status=503, content_type="application/json",
@@ -664,27 +675,36 @@ def an_empty_chat_is_called_empty_only_once_the_server_said_so(env):
 
     with env.screens() as screen:
         fay = screen("fay", tolerate={"503"})
-        placeholder = fay.page.get_by_test_id("chat-placeholder")
-        pulls = re.compile(r"/api/pull\?")
-        fay.page.route(pulls, on_pull)
-        fay.entry(chat).click()
-        # No answer yet: loading, not "no messages".
-        expect(placeholder).to_have_text("Loading…")
+        inbox = fay.page.get_by_test_id("inbox-placeholder")
+        timeline = fay.page.get_by_test_id("chat-placeholder")
+        calls = re.compile(r"/api/(chats|pull)\?")
+        fay.page.route(calls, on_call)
+        # Fay comes back (a reload) and the server has not answered yet: loading, not "no chats"
+        # and not "no messages".
+        fay.page.reload()
+        expect(inbox).to_have_text("Loading…")
+        fay.page.evaluate(f"location.hash = '#/chat/{chat}'")
+        expect(timeline).to_have_text("Loading…")
 
         # The servers cannot be reached: said so.
-        mode["pulls"] = "503"
+        mode["calls"] = "503"
         for route in held:
-            on_pull(route)
-        expect(placeholder).to_have_text("Can't reach the server")
+            on_call(route)
+        expect(inbox).to_have_text("Can't reach the server")
+        expect(timeline).to_have_text("Can't reach the server")
         expect(fay.status).to_contain_text("Server unreachable — retrying")
 
-        fay.page.unroute(pulls)
+        fay.page.unroute(calls)
         expect(fay.stored).to_have_text(["There is a message here"], timeout=30_000)
-        expect(placeholder).to_be_hidden()
+        expect(timeline).to_be_hidden()
+        expect(fay.entry(chat)).to_be_visible(timeout=30_000)
+        expect(inbox).to_be_hidden()
 
-        # A chat the server says is empty is called empty.
+        # What the server says is empty is called empty.
         fay.start_chat("hal")
-        expect(placeholder).to_have_text("No messages yet. Say hello!")
+        expect(timeline).to_have_text("No messages yet. Say hello!")
+        ida = screen("ida")
+        expect(ida.page.get_by_test_id("inbox-placeholder")).to_have_text("No chats yet. Start one above.")
 
 
 @test
@@ -710,7 +730,7 @@ def a_forbidden_answer_shows_the_error_not_an_empty_state_and_disables_the_compo
         expect(page.get_by_test_id("me")).to_have_text("jax")
         expect(page.locator("#inbox-error")).to_contain_text("Not allowed")
         expect(page.get_by_test_id("chat-error")).to_contain_text("Not allowed")
-        expect(page.get_by_test_id("inbox-empty")).to_be_hidden()
+        expect(page.get_by_test_id("inbox-placeholder")).to_be_hidden()
         expect(page.get_by_test_id("chat-placeholder")).to_be_hidden()
         expect(page.get_by_test_id("composer")).to_be_disabled()
         expect(page.get_by_test_id("send")).to_be_disabled()
@@ -725,14 +745,14 @@ def a_forbidden_answer_shows_the_error_not_an_empty_state_and_disables_the_compo
         # no longer the empty list.
         kai = screen("kai", tolerate={"403"})
         kai.start_chat("lin")
-        expect(kai.page.get_by_test_id("inbox-empty")).to_be_visible()
+        expect(kai.page.get_by_test_id("inbox-placeholder")).to_have_text("No chats yet. Start one above.")
         expect(kai.page.get_by_test_id("composer")).to_be_enabled()
         kai.page.route(re.compile(r"/api/chats\?"), lambda route: route.fulfill(
             status=403, content_type="application/json",
             body='{"code":13,"msg":"forbidden (forced by the test)"}'))
         env.api.send(room("kai", "lin"), "lin", "wakes kai's listing")
         expect(kai.page.locator("#inbox-error")).to_contain_text("Not allowed")
-        expect(kai.page.get_by_test_id("inbox-empty")).to_be_hidden()
+        expect(kai.page.get_by_test_id("inbox-placeholder")).to_be_hidden()
         expect(kai.page.get_by_test_id("composer")).to_be_disabled()
 
 
@@ -855,7 +875,9 @@ def take_screenshots(env):
         maya.entry(room("maya", "leo")).click()
         expect(maya.stored).to_have_count(len(talk))
         expect(maya.page.get_by_test_id("unseen-divider")).to_be_visible()
-        expect(maya.seen).to_contain_text(talk[3][1])
+        expect(maya.seen).to_contain_text(talk[5][1])
+        # Leaving the chat with Noor marked it read: its count is gone once the listing says so.
+        expect(maya.entry(room("maya", "noor"))).to_have_attribute("data-unread", "0")
         maya.page.get_by_test_id("composer").fill("Thanks! See you at 3.")
         maya.page.screenshot(path=str(out / "messenger-desktop.png"))
         maya.page.set_viewport_size(PHONE)

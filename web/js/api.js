@@ -136,7 +136,14 @@ export function createApi(auth = {}) {
       });
     },
 
-    /** GET /api/chats, reverse: the conversation list, most recent first. */
+    /** POST /api/read: moves this member's read marker forward; the marker as stored
+     *  ({chat, member, read_up_to}). */
+    markRead({ chat, member, readUpTo }, signal) {
+      return request("POST", "/api/read", { body: { chat, member, read_up_to: readUpTo }, signal });
+    },
+
+    /** GET /api/chats, reverse: the conversation list, most recent first, each entry with its
+     *  unread count and both members' read markers. */
     chatsRecent({ member, limit = 50 }, signal) {
       return request("GET", "/api/chats", { query: { member, reverse: true, limit }, signal });
     },

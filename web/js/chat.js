@@ -1,6 +1,7 @@
 // The chat view: the newest page first, older pages as the person scrolls up (keeping what
 // they look at in place), new messages from a loop of waiting forward pulls (no timer polls),
-// and the composer. What is shown, and in which order, is timeline.js's job.
+// and the composer. What is shown, and in which order, is timeline.js's job; what the person
+// has brought into view goes to markers.js, which marks it read.
 
 import { $, avatar, el } from "./dom.js";
 import { ApiError, describe, persist } from "./api.js";
@@ -16,35 +17,68 @@ function textProblem(text) {
   return null;
 }
 
-export function mountChat({ api, me, seen, outbox, status, signal, onSignedOut }) {
+// What an empty timeline says, by the state of its first page: never "no messages" before the
+// server has said so.
+const PLACEHOLDER = {
+  loading: "Loading…",
+  unreachable: "Can't reach the server",
+  ready: "No messages yet. Say hello!",
+  failed: "",
+};
+
+export function mountChat({ api, me, markers, outbox, status, signal, onSignedOut }) {
   const title = $("#chat-title");
   const scroller = $("#timeline");
   const list = $("#messages");
   const older = $("#older");
-  const empty = $("#chat-empty");
+  const placeholder = $("#chat-placeholder");
   const none = $("#chat-none");
   const problem = $("#chat-error");
   const announcer = $("#announcer");
   const form = $("#composer");
   const textarea = $("#composer-text");
+  const send = $("#send");
   const composerError = $("#composer-error");
 
-  // The open chat: {room, controller, signal, options, timeline, hasOlder, olderCursor,
-  // loadingOlder}. Every answer checks that its chat is still the open one.
+  // The open chat: {room, self, controller, signal, options, timeline, state, hasOlder,
+  // olderCursor, loadingOlder}. Every answer checks that its chat is still the open one.
   let view = null;
+  // Why this member may not send at all (its inbox was refused), or null.
+  let forbidden = null;
 
   const nearBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
   const toBottom = () => { scroller.scrollTop = scroller.scrollHeight; };
 
+  function showPlaceholder(v) {
+    const text = v.timeline.empty ? PLACEHOLDER[v.state] : "";
+    placeholder.textContent = text;
+    placeholder.hidden = text === "";
+  }
+
+  function setState(v, state) {
+    v.state = state;
+    if (view === v) showPlaceholder(v);
+  }
+
   function insert(v, messages, live = false) {
     const added = v.timeline.insert(messages, live);
     messages.forEach(outbox.settle); // after placing them: a pending copy goes
-    empty.hidden = !v.timeline.empty;
+    v.timeline.showSeen(v.self ? 0 : markers.peerReadUpTo(v.room));
+    showPlaceholder(v);
     return added;
   }
 
-  function markSeen(v) {
-    if (!document.hidden && v.timeline.newest > 0) seen.mark(v.room, v.timeline.newest);
+  /** Tells the markers how far the person can see the other member's messages. */
+  function looked(v) {
+    markers.show(v.room, v.timeline.newestTheirsAbove(scroller.scrollTop + scroller.clientHeight));
+  }
+
+  /** The composer, usable or not (`reason` says why not). */
+  function lock(reason) {
+    textarea.disabled = reason !== null;
+    send.disabled = reason !== null;
+    textarea.placeholder = reason === null ? "Write a message…" : "You cannot send here";
+    composerError.textContent = reason ?? "";
   }
 
   function updateOlder(v) {
@@ -82,8 +116,12 @@ export function mountChat({ api, me, seen, outbox, status, signal, onSignedOut }
   }
 
   async function run(v) {
-    const first = await persist(() => api.pullOlder({ chat: v.room }, v.signal), v.options);
+    const first = await persist(() => api.pullOlder({ chat: v.room }, v.signal), {
+      ...v.options,
+      onRetry: (err) => setState(v, err.unreachable ? "unreachable" : "loading"),
+    });
     if (view !== v) return;
+    v.state = "ready";
     insert(v, first.messages);
     v.hasOlder = first.has_more;
     v.olderCursor = first.next_cursor;
@@ -93,7 +131,7 @@ export function mountChat({ api, me, seen, outbox, status, signal, onSignedOut }
     const divider = v.timeline.divider;
     if (divider) scroller.scrollTop += divider.getBoundingClientRect().top - scroller.getBoundingClientRect().top - 8;
     else toBottom();
-    markSeen(v);
+    looked(v);
     fill(v).catch((err) => stopped(v, err));
     // Forward from the newest of that page (not of the timeline: our own send's answer may
     // already have put a later message there, and others' messages before it must still come).
@@ -105,7 +143,7 @@ export function mountChat({ api, me, seen, outbox, status, signal, onSignedOut }
       const added = insert(v, page.messages, true);
       if (added.length > 0 && stick) toBottom();
       for (const m of added) if (m.sender !== me) announcer.textContent = `${m.sender}: ${m.text}`;
-      markSeen(v);
+      looked(v);
       cursor = page.next_cursor; // with has_more, the next pull answers at once
     }
   }
@@ -113,20 +151,24 @@ export function mountChat({ api, me, seen, outbox, status, signal, onSignedOut }
   function stopped(v, err) {
     if (v.signal.aborted) return;
     if (err instanceof ApiError && err.status === 401) return onSignedOut(err);
-    problem.textContent = `This chat stopped updating: ${describe(err)}`;
+    const loaded = v.state === "ready";
+    setState(v, "failed");
+    problem.textContent = `${loaded ? "This chat stopped updating" : "This chat could not be loaded"}: ${describe(err)}`;
+    if (err instanceof ApiError && err.status === 403) lock(describe(err));
   }
 
   function close() {
     view?.controller.abort();
     view = null;
+    markers.show(null);
     list.replaceChildren();
     problem.textContent = "";
-    composerError.textContent = "";
     title.replaceChildren();
     older.hidden = true;
-    empty.hidden = true;
+    placeholder.hidden = true;
     form.hidden = true;
     none.hidden = false;
+    lock(forbidden);
   }
 
   function open(room) {
@@ -140,18 +182,21 @@ export function mountChat({ api, me, seen, outbox, status, signal, onSignedOut }
     }
     const controller = new AbortController();
     const chatSignal = AbortSignal.any([signal, controller.signal]);
+    const other = otherMember(room, me);
     const v = {
-      room, controller, signal: chatSignal,
+      room, self: other === me, controller, signal: chatSignal,
       options: { signal: chatSignal, status, source: "chat" },
-      timeline: createTimeline({ list, room, me, seenBefore: seen.get(room), onDiscard: outbox.discard }),
-      hasOlder: false, olderCursor: 0, loadingOlder: null,
+      timeline: createTimeline({
+        list, room, me, seenBefore: markers.readUpTo(room), attentive: markers.attentive, onDiscard: outbox.discard,
+      }),
+      state: "loading", hasOlder: false, olderCursor: 0, loadingOlder: null,
     };
     view = v;
-    const other = otherMember(room, me);
-    title.append(avatar(other), el("span", { "data-testid": "chat-name" }, other === me ? `${other} (you)` : other));
+    title.append(avatar(other), el("span", { class: "chat-name", "data-testid": "chat-name" }, v.self ? `${other} (you)` : other));
     form.hidden = false;
     v.timeline.showPending(outbox.pending(room));
-    empty.hidden = !v.timeline.empty;
+    showPlaceholder(v);
+    markers.show(room);
     run(v).catch((err) => stopped(v, err));
   }
 
@@ -164,17 +209,26 @@ export function mountChat({ api, me, seen, outbox, status, signal, onSignedOut }
   let stuck = true;
   scroller.addEventListener("scroll", () => {
     stuck = nearBottom();
-    if (view && scroller.scrollTop < 200) more();
+    if (!view) return;
+    looked(view);
+    if (scroller.scrollTop < 200) more();
   });
-  new ResizeObserver(() => view && stuck && toBottom()).observe(scroller);
+  new ResizeObserver(() => {
+    if (!view) return;
+    if (stuck) toBottom();
+    looked(view);
+  }).observe(scroller);
   older.addEventListener("click", () => view && more());
-  document.addEventListener("visibilitychange", () => view && markSeen(view));
+
+  markers.onChange((room) => {
+    if (view?.room === room && !view.self) view.timeline.showSeen(markers.peerReadUpTo(room));
+  });
 
   outbox.onChange((room, stored) => {
     if (!view || view.room !== room) return;
     if (stored) insert(view, [stored]);
     view.timeline.showPending(outbox.pending(room));
-    empty.hidden = !view.timeline.empty;
+    showPlaceholder(view);
     toBottom(); // the person just sent: show it
   });
 
@@ -186,7 +240,7 @@ export function mountChat({ api, me, seen, outbox, status, signal, onSignedOut }
   });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    if (!view || textarea.value === "") return;
+    if (!view || textarea.disabled || textarea.value === "") return;
     const why = textProblem(textarea.value);
     composerError.textContent = why ?? "";
     if (why) return;
@@ -199,7 +253,12 @@ export function mountChat({ api, me, seen, outbox, status, signal, onSignedOut }
     open,
     close,
     focusComposer() {
-      if (!form.hidden) textarea.focus();
+      if (!form.hidden && !textarea.disabled) textarea.focus();
+    },
+    /** This member may not send at all (`reason`, e.g. its inbox answered 403). */
+    forbid(reason) {
+      forbidden = reason;
+      lock(reason);
     },
   };
 }

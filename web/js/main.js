@@ -6,7 +6,7 @@ import { $ } from "./dom.js";
 import { createApi, persist } from "./api.js";
 import { createStatus } from "./status.js";
 import { forgetSession, mountSignin, restoreSession, saveSession } from "./signin.js";
-import { createSeen } from "./seen.js";
+import { createMarkers } from "./markers.js";
 import { createOutbox } from "./outbox.js";
 import { mountInbox } from "./inbox.js";
 import { mountChat } from "./chat.js";
@@ -64,14 +64,15 @@ function start(session) {
   }
   const api = createApi(auth);
   const me = session.member;
-  const seen = createSeen(me);
   const onSignedOut = () => stop("The server no longer accepts your sign-in (401). Please sign in again.");
+  const markers = createMarkers({ api, me, status, signal, onSignedOut });
   const outbox = createOutbox({ api, me, status, signal, onSignedOut });
-  const shared = { api, me, seen, status, signal, onSignedOut };
+  const shared = { api, me, markers, status, signal, onSignedOut };
+  const chat = mountChat({ ...shared, outbox });
   running = {
     controller,
-    inbox: mountInbox(shared),
-    chat: mountChat({ ...shared, outbox }),
+    inbox: mountInbox({ ...shared, onForbidden: chat.forbid }),
+    chat,
     room: null,
   };
   $("#me-name").textContent = me;

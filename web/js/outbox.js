@@ -12,7 +12,9 @@ function freshId() {
 }
 
 export function createOutbox({ api, me, status, signal, onSignedOut }) {
-  const items = []; // {id, room, text, state: "sending" | "waiting" | "failed", error}
+  // {id, room, text, state, error}; state: "queued" (behind another of its chat), "sending",
+  // "waiting" (for the server, to try again) or "failed".
+  const items = [];
   const listeners = new Set();
   const running = new Set(); // rooms whose queue is being sent
 
@@ -25,6 +27,10 @@ export function createOutbox({ api, me, status, signal, onSignedOut }) {
       for (;;) {
         const item = items.find((i) => i.room === room && i.state !== "failed");
         if (!item || signal.aborted) return;
+        if (item.state === "queued") {
+          item.state = "sending";
+          emit(room);
+        }
         await deliver(item);
       }
     } finally {
@@ -63,7 +69,8 @@ export function createOutbox({ api, me, status, signal, onSignedOut }) {
 
   return {
     add(room, text) {
-      items.push({ id: freshId(), room, text, state: "sending", error: null });
+      const behind = items.some((i) => i.room === room && i.state !== "failed");
+      items.push({ id: freshId(), room, text, state: behind ? "queued" : "sending", error: null });
       emit(room);
       drain(room);
     },

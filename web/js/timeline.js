@@ -1,7 +1,7 @@
 // One chat's timeline: a list keyed by send_time, the server's order. A message is placed by its
 // send_time and never shown twice, whichever way it came (a page, a waiting pull, the answer
 // to our own send). Pending messages (typed, not stored yet) follow it until the server's copy
-// replaces them.
+// replaces them. "Seen" goes under the newest own message the other member has read.
 
 import { el, formatStamp, isoTime } from "./dom.js";
 
@@ -17,13 +17,23 @@ function upperBound(sorted, value) {
   return lo;
 }
 
-/** `list` (an <ol>) shows the chat `room` to `me`; messages newer than `seenBefore` from the
- *  other member are marked as unseen, below a "New messages" divider. */
-export function createTimeline({ list, room, me, seenBefore, onDiscard }) {
+// What a pending message says of itself: a label a person can read at a glance, not only a tint.
+const PENDING_LABEL = {
+  queued: "Queued",
+  sending: "Sending…",
+  waiting: "Waiting for the server…",
+};
+
+/** `list` (an <ol>) shows the chat `room` to `me`; messages newer than `seenBefore` (this
+ *  member's read marker when the chat opened; null: not known) from the other member are marked
+ *  as unseen, below a "New messages" divider. `attentive()`: whether the person is looking. */
+export function createTimeline({ list, room, me, seenBefore, attentive, onDiscard }) {
   const times = []; // send_times shown, ascending
   const nodes = new Map(); // send_time -> <li>
   const pending = new Map(); // client_msg_id -> <li>
   const divider = el("li", { class: "divider", "data-testid": "unseen-divider" }, el("span", {}, "New messages"));
+  const seen = el("li", { class: "seen", "data-testid": "seen" }, "Seen");
+  seenBefore ??= Infinity;
   list.replaceChildren();
 
   function messageNode(message, unseen) {
@@ -47,13 +57,13 @@ export function createTimeline({ list, room, me, seenBefore, onDiscard }) {
     el("span", { class: "visually-hidden" }, "You: "),
     el("p", { class: "msg-text", "data-testid": "message-text" }, item.text),
     item.state === "failed"
-      ? el("span", { class: "msg-meta msg-error", role: "alert" }, `Not sent. ${item.error}. `, discard)
-      : el("span", { class: "msg-meta" }, item.state === "waiting" ? "Waiting for the server…" : "Sending…"));
+      ? el("span", { class: "msg-state", "data-testid": "message-state", role: "alert" }, `Not sent. ${item.error}. `, discard)
+      : el("span", { class: "msg-state", "data-testid": "message-state" }, PENDING_LABEL[item.state]));
   }
 
   return {
     /** Puts messages in their place; returns those that were new. `live`: they arrive while
-     *  the chat is open, so they count as unseen only while the tab is hidden. */
+     *  the chat is open, so they count as unseen only while the person is not looking. */
     insert(messages, live = false) {
       const added = [];
       // Having written after them means having read them (on another device, say).
@@ -66,7 +76,7 @@ export function createTimeline({ list, room, me, seenBefore, onDiscard }) {
       }
       for (const message of messages) {
         if (message.chat !== room || nodes.has(message.send_time)) continue;
-        const unseen = message.sender !== me && message.send_time > seenBefore && (!live || document.hidden);
+        const unseen = message.sender !== me && message.send_time > seenBefore && (!live || !attentive());
         const node = messageNode(message, unseen);
         const at = upperBound(times, message.send_time);
         const next = at < times.length ? nodes.get(times[at]) : list.querySelector("[data-pending]");
@@ -96,8 +106,31 @@ export function createTimeline({ list, room, me, seenBefore, onDiscard }) {
       }
     },
 
-    get newest() {
-      return times.at(-1) ?? 0;
+    /** Puts "Seen" under the newest own message at or before `peerReadUpTo` (none: removed). */
+    showSeen(peerReadUpTo) {
+      for (let at = upperBound(times, peerReadUpTo) - 1; at >= 0; at -= 1) {
+        const node = nodes.get(times[at]);
+        if (node.dataset.sender !== me) continue;
+        if (node.nextSibling !== seen) node.after(seen);
+        return;
+      }
+      seen.remove();
+    },
+
+    /** The newest message of the other member whose top is above `y` (px from the top of the
+     *  scrolled timeline, the offsetParent of the messages): 0 when none. */
+    newestTheirsAbove(y) {
+      let at = times.length;
+      let lo = 0;
+      while (lo < at) { // the first message whose top is at or below y
+        const mid = (lo + at) >> 1;
+        if (nodes.get(times[mid]).offsetTop < y) lo = mid + 1;
+        else at = mid;
+      }
+      for (at -= 1; at >= 0; at -= 1) {
+        if (nodes.get(times[at]).dataset.sender !== me) return times[at];
+      }
+      return 0;
     },
     get empty() {
       return times.length === 0 && pending.size === 0;
