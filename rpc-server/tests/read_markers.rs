@@ -164,3 +164,89 @@ async fn devices_marking_at_once_end_at_the_highest_marker() {
     let al = entry(&store, "al", "al:bob").await;
     assert_eq!((al.read.read_up_to, al.read.unread), (times[19], 0));
 }
+
+#[tokio::test]
+async fn rooms_of_the_release_before_count_every_message_of_the_other_member_as_unread() {
+    // The schema of migrations 1-4, with al:bob's messages: two from bob, one from al, and a
+    // self-chat.
+    let (url, pool) = common::database_of_release(4).await;
+    let old = open(&url).await;
+    send(&old, "al:bob", "bob", "one").await;
+    send(&old, "al:bob", "al", "two").await;
+    send(&old, "al:bob", "bob", "three").await;
+    send(&old, "al:al", "al", "note").await;
+    drop(old);
+    // As the release before wrote them: no counts.
+    sqlx::query("UPDATE rooms SET unread_a = NULL, unread_b = NULL, unread_at = NULL")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 5")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("ALTER TABLE rooms DROP COLUMN read_a, DROP COLUMN read_b, DROP COLUMN unread_a, DROP COLUMN unread_b, DROP COLUMN unread_at")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let store = open(&url).await;
+    let counts = sqlx::query_as::<_, (Vec<u8>, Option<i32>, Option<i32>)>(
+        "SELECT room, unread_a, unread_b FROM rooms ORDER BY room",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        counts,
+        [
+            (b"al:al".to_vec(), Some(0), Some(0)),
+            (b"al:bob".to_vec(), Some(2), Some(1))
+        ],
+        "the migration counts them"
+    );
+    assert_eq!(entry(&store, "al", "al:bob").await.read.unread, 2);
+    assert_eq!(entry(&store, "bob", "al:bob").await.read.unread, 1);
+}
+
+#[tokio::test]
+async fn a_room_a_release_before_moved_is_counted_from_its_messages_until_marked() {
+    let url = fresh_database_url();
+    let store = open(&url).await;
+    let first = send(&store, "al:bob", "bob", "one").await.send_time();
+    send(&store, "al:bob", "bob", "two").await;
+    // A send of the release before moves newest_send_time and leaves the counts behind.
+    let pool = sqlx::MySqlPool::connect(&url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO messages (room, send_time, sender, text) \
+         SELECT room, last_send_time + 1, 'bob', 'old release' FROM rooms WHERE room = 'al:bob'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE rooms SET last_send_time = last_send_time + 1, \
+         newest_send_time = last_send_time WHERE room = 'al:bob'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        entry(&store, "al", "al:bob").await.read.unread,
+        3,
+        "counted"
+    );
+    // The next send of this release leaves the count unknown; a marker counts it again.
+    send(&store, "al:bob", "bob", "four").await;
+    assert_eq!(entry(&store, "al", "al:bob").await.read.unread, 4);
+    mark(&store, "al:bob", "al", first).await;
+    assert_eq!(entry(&store, "al", "al:bob").await.read.unread, 3);
+    let known: Option<i32> =
+        sqlx::query_scalar("SELECT IF(unread_at = newest_send_time, unread_a, NULL) FROM rooms")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(known, Some(3), "the row knows its count again");
+    send(&store, "al:bob", "bob", "five").await;
+    assert_eq!(entry(&store, "al", "al:bob").await.read.unread, 4);
+}

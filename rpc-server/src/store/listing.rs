@@ -1,7 +1,8 @@
 //! A member's inbox listing: a room is in the inbox of its first member by (member_a,
 //! version_a) and of its second by (member_b, version_b). A listing reads one range of each
 //! index, merges them, and joins each room to its newest message by the messages' primary key;
-//! a second statement counts the unread messages of the rooms listed (see [`super::unread`]).
+//! unread counts come from the rooms' rows, or where a row does not know them, from a second
+//! statement (see [`super::unread`]).
 
 use futures::future::BoxFuture;
 use im_domain::{ChatEntry, Direction, InboxRequest, InvalidInput, ReadState, Room};
@@ -20,9 +21,8 @@ pub(super) struct EntryRow {
     peer_read_up_to: Option<i64>,
     #[sqlx(flatten)]
     pub(super) last_message: MessageRow,
-    /// Filled in by the second statement.
-    #[sqlx(skip)]
-    pub(super) unread: i32,
+    /// As the room's row knows it; `None`: counted by the second statement.
+    pub(super) unread: Option<i32>,
 }
 
 impl EntryRow {
@@ -38,7 +38,7 @@ impl EntryRow {
             chat: room.key().to_owned(),
             version: self.version,
             read: ReadState {
-                unread: self.unread,
+                unread: self.unread.unwrap_or(0),
                 read_up_to,
                 // In a self-chat the other member is the member.
                 peer_read_up_to: match self_chat {
@@ -56,10 +56,11 @@ impl EntryRow {
 macro_rules! listing_sql {
     ($from:literal, $order:literal) => {
         concat!(
-            "SELECT STRAIGHT_JOIN e.room, e.version, e.read_up_to, e.peer_read_up_to, ",
+            "SELECT STRAIGHT_JOIN e.room, e.version, e.read_up_to, e.peer_read_up_to, e.unread, ",
             "m.send_time, m.sender, m.text, m.client_msg_id FROM (",
             "(SELECT room, version_a AS version, newest_send_time, ",
-            "read_a AS read_up_to, read_b AS peer_read_up_to ",
+            "read_a AS read_up_to, read_b AS peer_read_up_to, ",
+            "IF(unread_at <=> newest_send_time, unread_a, NULL) AS unread ",
             "FROM rooms FORCE INDEX (rooms_by_version_a) ",
             "WHERE member_a = ? AND version_a ",
             $from,
@@ -68,7 +69,8 @@ macro_rules! listing_sql {
             $order,
             " LIMIT ?) ",
             "UNION ALL ",
-            "(SELECT room, version_b, newest_send_time, read_b, read_a ",
+            "(SELECT room, version_b, newest_send_time, read_b, read_a, ",
+            "IF(unread_at <=> newest_send_time, unread_b, NULL) ",
             "FROM rooms FORCE INDEX (rooms_by_version_b) ",
             "WHERE member_b = ? AND version_b ",
             $from,

@@ -7,8 +7,8 @@
 //! follows commit order in every inbox like a send's, and a marker and a send of one room never
 //! wait for each other in a cycle. The new value is decided under the room's lock (forward
 //! only, never past the newest message), so two devices marking at once both end at the
-//! higher value. A marker that would not move is answered from a plain read and writes
-//! nothing: no lock, no version.
+//! higher value, and the member's unread count is counted again from it there. A marker that
+//! would not move is answered from a plain read and writes nothing: no lock, no version.
 
 use std::time::{Duration, Instant};
 
@@ -16,17 +16,21 @@ use im_domain::MarkRead;
 use sqlx::{Acquire, MySql, MySqlConnection, QueryBuilder};
 
 use super::error::classify;
+use super::unread::count_one;
 use super::{Store, StoreError};
 
 /// Attempts of a marker transaction that meets a lock conflict.
 const MAX_ATTEMPTS: u32 = 5;
 
-/// A room's newest send_time and its two markers, as stored.
+/// A room's newest send_time, its two markers and its members' unread counts, as stored.
 #[derive(sqlx::FromRow)]
 struct RoomMarkers {
     newest_send_time: Option<i64>,
     read_a: Option<i64>,
     read_b: Option<i64>,
+    unread_a: Option<i32>,
+    unread_b: Option<i32>,
+    unread_at: Option<i64>,
 }
 
 impl RoomMarkers {
@@ -109,9 +113,11 @@ async fn read_markers(
     lock: bool,
 ) -> Result<Option<RoomMarkers>, sqlx::Error> {
     let sql = if lock {
-        "SELECT newest_send_time, read_a, read_b FROM rooms WHERE room = ? FOR UPDATE"
+        "SELECT newest_send_time, read_a, read_b, unread_a, unread_b, unread_at \
+         FROM rooms WHERE room = ? FOR UPDATE"
     } else {
-        "SELECT newest_send_time, read_a, read_b FROM rooms WHERE room = ?"
+        "SELECT newest_send_time, read_a, read_b, unread_a, unread_b, unread_at \
+         FROM rooms WHERE room = ?"
     };
     sqlx::query_as(sql)
         .bind(mark.room().key())
@@ -136,15 +142,47 @@ async fn move_marker(
         // Rolled back when dropped: the counters stay where they were.
         return Ok((stored.of(mark), false));
     }
+    // The member's count starts again from its new marker; the other's stays, unless the row
+    // does not know it.
+    let newest = stored.newest_send_time.unwrap_or(0);
+    let (peer_marker, peer_count) = match mark.is_first() {
+        true => (stored.read_b, stored.unread_b),
+        false => (stored.read_a, stored.unread_a),
+    };
+    let peer = mark.room().members().find(|m| *m != mark.member());
+    let peer_count = match (peer_count, peer) {
+        (_, None) => 0,
+        (Some(count), _) if stored.unread_at == Some(newest) => count,
+        (_, Some(peer)) => {
+            let after = peer_marker.unwrap_or(0);
+            count_one(&mut tx, mark.room().key(), peer.as_str(), after, newest).await?
+        }
+    };
+    let own_count = count_one(
+        &mut tx,
+        mark.room().key(),
+        mark.member().as_str(),
+        target,
+        newest,
+    )
+    .await?;
+    let (unread_a, unread_b) = match mark.is_first() {
+        true => (own_count, peer_count),
+        false => (peer_count, own_count),
+    };
     let sql = if mark.is_first() {
-        "UPDATE rooms SET read_a = ?, version_a = ?, version_b = ? WHERE room = ?"
+        "UPDATE rooms SET read_a = ?, version_a = ?, version_b = ?, \
+         unread_a = ?, unread_b = ?, unread_at = newest_send_time WHERE room = ?"
     } else {
-        "UPDATE rooms SET read_b = ?, version_a = ?, version_b = ? WHERE room = ?"
+        "UPDATE rooms SET read_b = ?, version_a = ?, version_b = ?, \
+         unread_a = ?, unread_b = ?, unread_at = newest_send_time WHERE room = ?"
     };
     sqlx::query(sql)
         .bind(target)
         .bind(versions.0)
         .bind(versions.1)
+        .bind(unread_a)
+        .bind(unread_b)
         .bind(mark.room().key())
         .execute(&mut *tx)
         .await?;

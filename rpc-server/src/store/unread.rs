@@ -1,5 +1,8 @@
-//! Unread counts of a listing's rooms: the other member's messages after the member's marker, up
-//! to the room's newest message as listed, at most [`MAX_UNREAD`]. One statement for the page:
+//! Unread counts: the other member's messages after the member's marker, up to the room's newest
+//! message, at most [`MAX_UNREAD`]. Sends and marker writes keep them in the room's row; they
+//! are counted from the messages only where that count is unknown (a send of the release before
+//! read markers moved the room), for a listing's rooms and for a marker write. For a listing, one
+//! statement for the page:
 //! a `UNION ALL` of one count per room, each a range read of the room's (room, send_time) key
 //! from the marker on that stops at the cap, so a count costs at most the cap's rows plus the
 //! member's own messages among them. Its text depends only on the number of parts, rounded up to
@@ -11,15 +14,20 @@ use sqlx::{MySql, QueryBuilder};
 
 use super::listing::EntryRow;
 
-/// Fills in `unread` of each entry of `member`'s listing. Rooms where nothing is after the
-/// marker, and self-chats, count 0 without a read.
+/// Fills in `unread` of each entry of `member`'s listing whose count its row does not know.
+/// Rooms where nothing is after the marker, and self-chats, count 0 without a read.
 pub(super) async fn count_unread(
     conn: &mut MySqlConnection,
     member: &str,
     entries: &mut [EntryRow],
 ) -> Result<(), sqlx::Error> {
+    for entry in entries.iter_mut() {
+        if !may_have_unread(entry) {
+            entry.unread = Some(0);
+        }
+    }
     let counted: Vec<usize> = (0..entries.len())
-        .filter(|&i| may_have_unread(&entries[i]))
+        .filter(|&i| entries[i].unread.is_none())
         .collect();
     if counted.is_empty() {
         return Ok(());
@@ -57,7 +65,7 @@ pub(super) async fn count_unread(
     for (part, unread) in counts {
         let entry = usize::try_from(part).ok().and_then(|p| counted.get(p));
         if let Some(&i) = entry {
-            entries[i].unread = i32::try_from(unread).unwrap_or(MAX_UNREAD);
+            entries[i].unread = Some(i32::try_from(unread).unwrap_or(MAX_UNREAD));
         }
     }
     Ok(())
@@ -71,4 +79,31 @@ fn may_have_unread(entry: &EntryRow) -> bool {
         .is_some_and(|(a, b)| a == b);
     let marker = entry.read_up_to.unwrap_or(0);
     !self_chat && entry.last_message.send_time > marker
+}
+
+/// `member`'s count in `room`: the other member's messages after `after`, up to `newest`.
+pub(super) async fn count_one(
+    conn: &mut MySqlConnection,
+    room: &str,
+    member: &str,
+    after: i64,
+    newest: i64,
+) -> Result<i32, sqlx::Error> {
+    if room.split_once(':').is_some_and(|(a, b)| a == b) || after >= newest {
+        return Ok(0);
+    }
+    let mut query: QueryBuilder<MySql> =
+        QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE room = ");
+    query.push_bind(room);
+    query.push(" AND send_time > ");
+    query.push_bind(after);
+    query.push(" AND send_time <= ");
+    query.push_bind(newest);
+    query.push(" AND sender <> ");
+    query.push_bind(member.as_bytes());
+    query.push(format_args!(
+        " ORDER BY send_time LIMIT {MAX_UNREAD}) AS unread"
+    ));
+    let count: i64 = query.build_query_scalar().fetch_one(conn).await?;
+    Ok(i32::try_from(count).unwrap_or(MAX_UNREAD))
 }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use im_domain::NewMessage;
+use im_domain::{MAX_UNREAD, NewMessage};
 use sqlx::mysql::MySqlConnection;
 use sqlx::{Executor, MySql, QueryBuilder};
 
@@ -60,7 +60,11 @@ pub(super) async fn commit(
         let versions = advance_counters(tx, msgs, read_back).await?;
         let verdicts = deduplicate(tx, msgs).await?;
         let new = rooms_of(msgs, |i| matches!(verdicts[i], Verdict::New));
-        let times = reserve_times(tx, &new, msgs.len(), now, Some(&versions), read_back).await?;
+        let inbox = InboxWrites {
+            versions: &versions,
+            unread: unread_added(msgs, &new),
+        };
+        let times = reserve_times(tx, &new, msgs.len(), now, Some(&inbox), read_back).await?;
         (verdicts, times)
     } else {
         // The rooms' rows first, and the ids looked up under them.
@@ -118,6 +122,41 @@ fn rooms_of<'a>(
     by_room
 }
 
+/// What a group writes into its rooms' rows for the inbox: each room's new versions, and how
+/// many messages each member of it has more to read (by room key: for its first member, for its
+/// second).
+struct InboxWrites<'a> {
+    versions: &'a HashMap<&'a str, RoomVersions>,
+    unread: HashMap<&'a str, (i64, i64)>,
+}
+
+/// The messages of `new` (positions by room) that each member of their room has not read: the
+/// other member's.
+fn unread_added<'a>(
+    msgs: &[&NewMessage],
+    new: &BTreeMap<&'a str, Vec<usize>>,
+) -> HashMap<&'a str, (i64, i64)> {
+    new.iter()
+        .map(|(room, positions)| {
+            let mut added = (0, 0);
+            for &i in positions {
+                let mut members = msgs[i].room().members();
+                let first = members.next();
+                // A self-chat has one member, who reads its own messages.
+                let Some(second) = members.next() else {
+                    continue;
+                };
+                if Some(msgs[i].sender()) == first {
+                    added.1 += 1;
+                } else if msgs[i].sender() == second {
+                    added.0 += 1;
+                }
+            }
+            (*room, added)
+        })
+        .collect()
+}
+
 /// Takes the row lock of every room of the group, in ascending key order, and returns one
 /// send_time per message (by position in the group).
 async fn reserve_times(
@@ -125,7 +164,7 @@ async fn reserve_times(
     by_room: &BTreeMap<&str, Vec<usize>>,
     messages: usize,
     now: i64,
-    versions: Option<&HashMap<&str, RoomVersions>>,
+    versions: Option<&InboxWrites<'_>>,
     read_back: ReadBack,
 ) -> Result<Vec<i64>, sqlx::Error> {
     let rooms: Vec<(&str, &[usize])> = by_room.iter().map(|(r, p)| (*r, p.as_slice())).collect();
@@ -164,7 +203,9 @@ async fn reserve_times(
 
 /// Takes the row lock of each of `rooms` (in the given, ascending, key order) and reserves one
 /// time per message in each, after max(now, last + 1); with `versions`, also writes each room's
-/// new versions and its newest message's send_time (its new last time). A new room's row starts at
+/// new versions, its newest message's send_time (its new last time) and its members' unread
+/// counts, moved by the group's messages (at most 100) where they were of the room's newest
+/// message, and left unknown (NULL: counted when listed) where a release before them moved it. A new room's row starts at
 /// now + extra; an existing one moves to max(last + 1, now) + extra, where
 /// extra = VALUES(last_send_time) - now because all rows share `now`. Returns each room's new
 /// last time where the answer tells it, which saves reading it: for a single room LAST_INSERT_ID
@@ -174,23 +215,28 @@ async fn reserve(
     tx: &mut MySqlConnection,
     rooms: &[(&str, &[usize])],
     now: i64,
-    versions: Option<&HashMap<&str, RoomVersions>>,
+    versions: Option<&InboxWrites<'_>>,
     read_back: ReadBack,
 ) -> Result<Vec<Option<i64>>, sqlx::Error> {
     let single = rooms.len() == 1;
     let mut reserve: QueryBuilder<MySql> = QueryBuilder::new(match versions {
         Some(_) => {
-            "INSERT INTO rooms (room, last_send_time, version_a, version_b, newest_send_time) "
+            "INSERT INTO rooms (room, last_send_time, version_a, version_b, newest_send_time, \
+             unread_a, unread_b, unread_at) "
         }
         None => "INSERT INTO rooms (room, last_send_time) ",
     });
     reserve.push_values(rooms, |mut row, (room, positions)| {
         let last = now + extra(positions);
         row.push_bind(*room).push_bind(last);
-        if let Some(versions) = versions {
-            let of_room = versions.get(room);
+        if let Some(inbox) = versions {
+            let of_room = inbox.versions.get(room);
+            let (unread_a, unread_b) = inbox.unread.get(room).copied().unwrap_or_default();
             row.push_bind(of_room.map(|v| v.first))
                 .push_bind(of_room.and_then(|v| v.second))
+                .push_bind(last)
+                .push_bind(unread_a.min(MAX_UNREAD.into()))
+                .push_bind(unread_b.min(MAX_UNREAD.into()))
                 .push_bind(last);
         }
     });
@@ -206,9 +252,15 @@ async fn reserve(
         reserve.push(")");
     }
     if versions.is_some() {
-        // Assignments take effect from left to right: last_send_time is the new one here.
+        // Assignments take effect from left to right: last_send_time is the new one here, and
+        // newest_send_time the old one until its own assignment, last.
         reserve.push(
             ", version_a = VALUES(version_a), version_b = VALUES(version_b), \
+             unread_a = IF(unread_at <=> newest_send_time, \
+                 LEAST(unread_a + VALUES(unread_a), 100), NULL), \
+             unread_b = IF(unread_at <=> newest_send_time, \
+                 LEAST(unread_b + VALUES(unread_b), 100), NULL), \
+             unread_at = IF(unread_at <=> newest_send_time, last_send_time, NULL), \
              newest_send_time = last_send_time",
         );
     }
