@@ -44,6 +44,9 @@ enum Failure {
     Broken,
     /// The replica answered with an error, or with bytes that are not an answer.
     Answered,
+    /// The replica answered that it does not know the method (a release before it, during a
+    /// rolling upgrade): nothing ran.
+    Unsupported,
 }
 
 /// What a failed attempt, or a failed call, comes to.
@@ -66,6 +69,7 @@ pub(super) fn decide(err: &(dyn Error + 'static), repeat: Repeat) -> Decision {
         (Failure::Silent, Repeat::Harmless) => Decision::Retry { silent: true },
         (Failure::Broken, Repeat::Harmless) => Decision::Retry { silent: false },
         (Failure::Silent | Failure::Broken, Repeat::Duplicates) => Decision::OutcomeUnknown,
+        (Failure::Unsupported, _) => Decision::Retry { silent: false },
         (Failure::Answered, _) => Decision::Final,
     }
 }
@@ -81,6 +85,11 @@ fn failure(err: &(dyn Error + 'static)) -> Failure {
     while let Some(err) = link {
         if err.is::<NoAnswer>() || err.is::<tokio::time::error::Elapsed>() {
             return Failure::Silent;
+        }
+        if let Some(app) = err.downcast_ref::<ApplicationException>()
+            && app.kind() == ApplicationExceptionKind::UNKNOWN_METHOD
+        {
+            return Failure::Unsupported;
         }
         if err.is::<ApplicationException>() || err.is::<ProtocolException>() || err.is::<BizError>()
         {
@@ -178,6 +187,13 @@ mod tests {
         ))
     }
 
+    fn unknown_method() -> ClientError {
+        ClientError::Application(ApplicationException::new(
+            ApplicationExceptionKind::UNKNOWN_METHOD,
+            "unknown method MarkRead",
+        ))
+    }
+
     fn protocol() -> ClientError {
         ClientError::Protocol(ProtocolException::new(
             volo_thrift::ProtocolExceptionKind::InvalidData,
@@ -213,6 +229,7 @@ mod tests {
             ("attempt time up", Box::new(no_answer()), silent, OutcomeUnknown),
             ("call deadline", Box::new(elapsed().await), silent, OutcomeUnknown),
             ("application", Box::new(application()), Final, Final),
+            ("unknown method", Box::new(unknown_method()), next, next),
             ("protocol", Box::new(protocol()), Final, Final),
             ("biz", Box::new(ClientError::Biz(BizError::new(1, "x".into()))), Final, Final),
         ];
@@ -228,5 +245,9 @@ mod tests {
                 "{name}, send without id"
             );
         }
+        assert!(
+            !unreachable(&unknown_method()),
+            "a replica that answers is there"
+        );
     }
 }
