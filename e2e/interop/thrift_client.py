@@ -15,7 +15,7 @@ from thrift.protocol import TBinaryProtocol, TCompactProtocol  # noqa: E402
 from thrift.transport import TSocket, TTransport  # noqa: E402
 
 from idl_rpc import IMService  # noqa: E402
-from idl_rpc.ttypes import ChatsRequest, Message, PullRequest, SendRequest  # noqa: E402
+from idl_rpc.ttypes import ChatsRequest, MarkReadRequest, Message, PullRequest, SendRequest  # noqa: E402
 
 socket = TSocket.TSocket("127.0.0.1", port)
 if transport_kind == "framed":
@@ -89,6 +89,22 @@ for bad, word in ((ChatsRequest(Member="a:b"), "member"), (ChatsRequest(Member="
                   (ChatsRequest(Member=not_utf8), "member")):
     refused = client.Chats(bad)
     assert refused.Code == 1 and word in refused.Msg, (bad, refused)
+
+# Read markers: bob reads al's message; both inboxes show it.
+assert inbox.Chats[0].Unread == 1 and inbox.Chats[0].ReadUpTo == 0, inbox
+marked = client.MarkRead(MarkReadRequest(Chat="al:bob", Member="bob", ReadUpTo=2**63 - 1))
+assert marked.Code == 0 and marked.ReadUpTo == sent.Stored.SendTime, marked
+read = client.Chats(ChatsRequest(Member="bob")).Chats[0]
+assert (read.Unread, read.ReadUpTo) == (0, sent.Stored.SendTime), read
+assert read.Version > 1, read
+seen = client.Chats(ChatsRequest(Member="al")).Chats[0]
+assert seen.PeerReadUpTo == sent.Stored.SendTime, seen
+for bad, word in ((MarkReadRequest(Chat="al:bob", Member="cy", ReadUpTo=1), "member"),
+                  (MarkReadRequest(Chat="al:bob", Member="al", ReadUpTo=-1), "read_up_to"),
+                  (MarkReadRequest(Chat="al:bob", Member="al", ReadUpTo=None), "read_up_to"),
+                  (MarkReadRequest(Chat=not_utf8, Member="al", ReadUpTo=1), "chat")):
+    refused = client.MarkRead(bad)
+    assert refused.Code == 1 and word in refused.Msg and refused.ReadUpTo is None, (bad, refused)
 
 # Nothing of the above was stored, and the connection still serves.
 page = client.Pull(PullRequest(Chat="al:bob", Cursor=0, Limit=10, Reverse=False))
