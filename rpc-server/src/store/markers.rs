@@ -13,10 +13,11 @@
 use std::time::{Duration, Instant};
 
 use im_domain::MarkRead;
-use sqlx::{Acquire, MySql, MySqlConnection, QueryBuilder};
+use sqlx::{Acquire, MySqlConnection};
 
 use super::error::classify;
 use super::unread::count_one;
+use super::writer::{ReadBack, advance_counters};
 use super::{Store, StoreError};
 
 /// Attempts of a marker transaction that meets a lock conflict.
@@ -77,7 +78,7 @@ impl Store {
                 let stored = read_markers(&mut conn, mark, false).await?;
                 match stored {
                     Some(stored) if stored.target(mark) > stored.of(mark) => {
-                        move_marker(&mut conn, mark).await
+                        move_marker(&mut conn, mark, self.read_back).await
                     }
                     Some(stored) => Ok((stored.of(mark), false)),
                     // A room without messages has no row: its markers stay 0.
@@ -131,9 +132,13 @@ async fn read_markers(
 async fn move_marker(
     conn: &mut MySqlConnection,
     mark: &MarkRead,
+    read_back: ReadBack,
 ) -> Result<(i64, bool), sqlx::Error> {
     let mut tx = conn.begin().await?;
-    let versions = advance_counters(&mut tx, mark).await?;
+    let versions = advance_counters(&mut tx, &[mark.room()], read_back).await?;
+    let versions = versions
+        .get(mark.room().key())
+        .ok_or(sqlx::Error::RowNotFound)?;
     let Some(stored) = read_markers(&mut tx, mark, true).await? else {
         return Ok((0, false));
     };
@@ -179,8 +184,8 @@ async fn move_marker(
     };
     sqlx::query(sql)
         .bind(target)
-        .bind(versions.0)
-        .bind(versions.1)
+        .bind(versions.first)
+        .bind(versions.second)
         .bind(unread_a)
         .bind(unread_b)
         .bind(mark.room().key())
@@ -188,38 +193,4 @@ async fn move_marker(
         .await?;
     tx.commit().await?;
     Ok((target, true))
-}
-
-/// Moves the version counter of each member of the room (ascending, the lock order) and returns
-/// the room's new versions in its first and second member's inboxes (none for a self-chat).
-async fn advance_counters(
-    tx: &mut MySqlConnection,
-    mark: &MarkRead,
-) -> Result<(i64, Option<i64>), sqlx::Error> {
-    let members: Vec<&str> = mark.room().members().map(|m| m.as_str()).collect();
-    let mut advance: QueryBuilder<MySql> =
-        QueryBuilder::new("INSERT INTO members (member, last_version) ");
-    advance.push_values(&members, |mut row, member| {
-        row.push_bind(member.as_bytes()).push_bind(1i64);
-    });
-    advance.push(" ON DUPLICATE KEY UPDATE last_version = last_version + 1");
-    advance.build().execute(&mut *tx).await?;
-    let mut read: QueryBuilder<MySql> =
-        QueryBuilder::new("SELECT member, last_version FROM members WHERE member IN ");
-    read.push_tuples(&members, |mut row, member| {
-        row.push_bind(member.as_bytes());
-    });
-    let counters: Vec<(Vec<u8>, i64)> = read.build_query_as().fetch_all(&mut *tx).await?;
-    let version_of = |member: &str| {
-        counters
-            .iter()
-            .find(|(key, _)| key == member.as_bytes())
-            .map(|(_, version)| *version)
-    };
-    let first = version_of(members[0]).ok_or(sqlx::Error::RowNotFound)?;
-    let second = match members.get(1) {
-        Some(member) => Some(version_of(member).ok_or(sqlx::Error::RowNotFound)?),
-        None => None,
-    };
-    Ok((first, second))
 }

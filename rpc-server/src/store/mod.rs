@@ -100,6 +100,7 @@ pub struct Store {
     schema_ahead: Arc<[i64]>,
     out_of_space: Arc<OutOfSpace>,
     on_commit: Arc<dyn CommitListener>,
+    read_back: ReadBack,
 }
 
 impl Store {
@@ -151,6 +152,7 @@ impl Store {
             schema_ahead: schema_ahead.into(),
             out_of_space: Arc::default(),
             on_commit,
+            read_back,
         })
     }
 

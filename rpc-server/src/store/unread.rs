@@ -2,7 +2,7 @@
 //! message, at most [`MAX_UNREAD`]. Sends and marker writes keep them in the room's row; they
 //! are counted from the messages only where that count is unknown (a send of the release before
 //! read markers moved the room), for a listing's rooms and for a marker write. For a listing, one
-//! statement for the page:
+//! statement for all the counts it needs:
 //! a `UNION ALL` of one count per room, each a range read of the room's (room, send_time) key
 //! from the marker on that stops at the cap, so a count costs at most the cap's rows plus the
 //! member's own messages among them. Its text depends only on the number of parts, rounded up to
@@ -14,71 +14,47 @@ use sqlx::{MySql, QueryBuilder};
 
 use super::listing::EntryRow;
 
+/// One count to make: the other member's messages of `room` after `after`, up to `newest`.
+struct Range<'a> {
+    room: &'a [u8],
+    after: i64,
+    newest: i64,
+}
+
+impl Range<'_> {
+    /// Whether anything of the other member may lie in it: not in a self-chat, not past the
+    /// newest message.
+    fn may_hold_any(&self) -> bool {
+        let self_chat = std::str::from_utf8(self.room)
+            .ok()
+            .and_then(|room| room.split_once(':'))
+            .is_some_and(|(a, b)| a == b);
+        !self_chat && self.after < self.newest
+    }
+}
+
 /// Fills in `unread` of each entry of `member`'s listing whose count its row does not know.
-/// Rooms where nothing is after the marker, and self-chats, count 0 without a read.
 pub(super) async fn count_unread(
     conn: &mut MySqlConnection,
     member: &str,
     entries: &mut [EntryRow],
 ) -> Result<(), sqlx::Error> {
-    for entry in entries.iter_mut() {
-        if !may_have_unread(entry) {
-            entry.unread = Some(0);
-        }
-    }
-    let counted: Vec<usize> = (0..entries.len())
+    let unknown: Vec<usize> = (0..entries.len())
         .filter(|&i| entries[i].unread.is_none())
         .collect();
-    if counted.is_empty() {
-        return Ok(());
-    }
-    let mut query: QueryBuilder<MySql> = QueryBuilder::new("");
-    for part in 0..counted.len().next_power_of_two() {
-        if part > 0 {
-            query.push(" UNION ALL ");
-        }
-        query.push(format_args!(
-            "(SELECT CAST({part} AS SIGNED) AS entry, COUNT(*) AS unread FROM \
-             (SELECT 1 FROM messages WHERE room = "
-        ));
-        // A part beyond the entries reads no room and no row.
-        let (room, after, newest): (&[u8], i64, i64) = match counted.get(part) {
-            Some(&i) => (
-                &entries[i].room,
-                entries[i].read_up_to.unwrap_or(0),
-                entries[i].last_message.send_time,
-            ),
-            None => (b"", 0, 0),
-        };
-        query.push_bind(room);
-        query.push(" AND send_time > ");
-        query.push_bind(after);
-        query.push(" AND send_time <= ");
-        query.push_bind(newest);
-        query.push(" AND sender <> ");
-        query.push_bind(member.as_bytes());
-        query.push(format_args!(
-            " ORDER BY send_time LIMIT {MAX_UNREAD}) AS unread_{part})"
-        ));
-    }
-    let counts: Vec<(i64, i64)> = query.build_query_as().fetch_all(&mut *conn).await?;
-    for (part, unread) in counts {
-        let entry = usize::try_from(part).ok().and_then(|p| counted.get(p));
-        if let Some(&i) = entry {
-            entries[i].unread = Some(i32::try_from(unread).unwrap_or(MAX_UNREAD));
-        }
+    let ranges: Vec<Range> = unknown
+        .iter()
+        .map(|&i| Range {
+            room: &entries[i].room,
+            after: entries[i].read_up_to.unwrap_or(0),
+            newest: entries[i].last_message.send_time,
+        })
+        .collect();
+    let counted = counts(conn, member, &ranges).await?;
+    for (i, count) in unknown.into_iter().zip(counted) {
+        entries[i].unread = Some(count);
     }
     Ok(())
-}
-
-/// Whether anything of the other member may lie after the member's marker.
-fn may_have_unread(entry: &EntryRow) -> bool {
-    let self_chat = std::str::from_utf8(&entry.room)
-        .ok()
-        .and_then(|room| room.split_once(':'))
-        .is_some_and(|(a, b)| a == b);
-    let marker = entry.read_up_to.unwrap_or(0);
-    !self_chat && entry.last_message.send_time > marker
 }
 
 /// `member`'s count in `room`: the other member's messages after `after`, up to `newest`.
@@ -89,21 +65,54 @@ pub(super) async fn count_one(
     after: i64,
     newest: i64,
 ) -> Result<i32, sqlx::Error> {
-    if room.split_once(':').is_some_and(|(a, b)| a == b) || after >= newest {
-        return Ok(0);
+    let range = Range {
+        room: room.as_bytes(),
+        after,
+        newest,
+    };
+    Ok(counts(conn, member, &[range]).await?[0])
+}
+
+/// The count of each of `ranges`, in order, with one statement for those that may hold any.
+async fn counts(
+    conn: &mut MySqlConnection,
+    member: &str,
+    ranges: &[Range<'_>],
+) -> Result<Vec<i32>, sqlx::Error> {
+    let mut counted = vec![0; ranges.len()];
+    let read: Vec<usize> = (0..ranges.len())
+        .filter(|&i| ranges[i].may_hold_any())
+        .collect();
+    if read.is_empty() {
+        return Ok(counted);
     }
-    let mut query: QueryBuilder<MySql> =
-        QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE room = ");
-    query.push_bind(room);
-    query.push(" AND send_time > ");
-    query.push_bind(after);
-    query.push(" AND send_time <= ");
-    query.push_bind(newest);
-    query.push(" AND sender <> ");
-    query.push_bind(member.as_bytes());
-    query.push(format_args!(
-        " ORDER BY send_time LIMIT {MAX_UNREAD}) AS unread"
-    ));
-    let count: i64 = query.build_query_scalar().fetch_one(conn).await?;
-    Ok(i32::try_from(count).unwrap_or(MAX_UNREAD))
+    let mut query: QueryBuilder<MySql> = QueryBuilder::new("");
+    for part in 0..read.len().next_power_of_two() {
+        if part > 0 {
+            query.push(" UNION ALL ");
+        }
+        query.push(format_args!(
+            "(SELECT CAST({part} AS SIGNED) AS part, COUNT(*) AS unread FROM \
+             (SELECT 1 FROM messages WHERE room = "
+        ));
+        // A part beyond the ranges reads no room and no row.
+        let range = read.get(part).map(|&i| &ranges[i]);
+        query.push_bind(range.map_or(&b""[..], |r| r.room));
+        query.push(" AND send_time > ");
+        query.push_bind(range.map_or(0, |r| r.after));
+        query.push(" AND send_time <= ");
+        query.push_bind(range.map_or(0, |r| r.newest));
+        query.push(" AND sender <> ");
+        query.push_bind(member.as_bytes());
+        query.push(format_args!(
+            " ORDER BY send_time LIMIT {MAX_UNREAD}) AS unread_{part})"
+        ));
+    }
+    let rows: Vec<(i64, i64)> = query.build_query_as().fetch_all(&mut *conn).await?;
+    for (part, unread) in rows {
+        if let Some(&i) = usize::try_from(part).ok().and_then(|p| read.get(p)) {
+            counted[i] = i32::try_from(unread).unwrap_or(MAX_UNREAD);
+        }
+    }
+    Ok(counted)
 }

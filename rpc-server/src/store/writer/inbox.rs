@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use im_domain::{Member, NewMessage};
+use im_domain::{Member, Room};
 use sqlx::mysql::MySqlConnection;
 use sqlx::{MySql, QueryBuilder};
 
@@ -13,27 +13,28 @@ use crate::store::STATEMENT_ROWS;
 
 /// A room's new version in the inbox of its first member and of its second (none for a
 /// self-chat).
-pub(super) struct RoomVersions {
-    pub(super) first: i64,
-    pub(super) second: Option<i64>,
+pub(in crate::store) struct RoomVersions {
+    pub(in crate::store) first: i64,
+    pub(in crate::store) second: Option<i64>,
 }
 
-/// Moves the version counter of every member of a room of `msgs` and returns each room's new
-/// versions, by room key. A room whose messages all turn out to be duplicates leaves its
-/// versions unused: versions increase, they need not be dense.
-pub(super) async fn advance_counters<'a>(
+/// Moves the version counter of every member of `rooms` (those of a group's messages, or the
+/// room of a read marker) and returns each room's new versions, by room key. A room whose
+/// messages all turn out to be duplicates leaves its versions unused: versions increase, they
+/// need not be dense.
+pub(in crate::store) async fn advance_counters<'a>(
     tx: &mut MySqlConnection,
-    msgs: &[&'a NewMessage],
+    rooms: &[&'a Room],
     read_back: ReadBack,
 ) -> Result<HashMap<&'a str, RoomVersions>, sqlx::Error> {
     // Ascending member order is the lock order; each member's rooms in ascending key order.
     let mut by_member: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for msg in msgs {
-        for member in msg.room().members() {
+    for room in rooms {
+        for member in room.members() {
             by_member
                 .entry(member.as_str())
                 .or_default()
-                .insert(msg.room().key());
+                .insert(room.key());
         }
     }
     let counters: Vec<(&str, i64)> = by_member
@@ -75,8 +76,7 @@ pub(super) async fn advance_counters<'a>(
         }
     }
     let mut by_room = HashMap::new();
-    for msg in msgs {
-        let room = msg.room();
+    for room in rooms {
         let mut members = room.members();
         let version_of = |member: Option<&Member>| {
             member.and_then(|member| versions.get(&(member.as_str(), room.key())).copied())

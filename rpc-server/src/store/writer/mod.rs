@@ -79,6 +79,7 @@ use super::error::{Internal, Unavailable};
 use super::{Appended, CommitListener, StoreError, StoreOptions};
 use crate::clock::Clock;
 
+pub(super) use inbox::advance_counters;
 pub(super) use transaction::ReadBack;
 
 /// Most sends in one transaction (5 bound parameters each, far below MySQL's 65535).

@@ -57,7 +57,8 @@ pub(super) async fn commit(
         // The members' rows first. Every group that stores into a room holds both of its
         // members' rows, so from here on no other group stores into these rooms: the ids are
         // looked up before the rooms are locked, and only rooms that get a message are.
-        let versions = advance_counters(tx, msgs, read_back).await?;
+        let rooms: Vec<_> = msgs.iter().map(|msg| msg.room()).collect();
+        let versions = advance_counters(tx, &rooms, read_back).await?;
         let verdicts = deduplicate(tx, msgs).await?;
         let new = rooms_of(msgs, |i| matches!(verdicts[i], Verdict::New));
         let inbox = InboxWrites {
