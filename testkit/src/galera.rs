@@ -53,6 +53,7 @@ impl Galera {
                             "Galera node {i} exited while joining; starting it again:\n{log}"
                         );
                         cluster.kill(i);
+                        cluster.nodes[i].take_fresh_ports();
                     }
                     Err(log) => panic!("Galera node {i} never synced; its log ends:\n{log}"),
                 }
@@ -239,14 +240,24 @@ impl Node {
             "mariadb-install-db failed: {}",
             String::from_utf8_lossy(&installed.stderr)
         );
-        Self {
+        let mut node = Self {
             child: None,
-            port: free_port(),
-            group_port: free_port(),
-            ist_port: free_port(),
-            sst_port: free_port(),
+            port: 0,
+            group_port: 0,
+            ist_port: 0,
+            sst_port: 0,
             dir: dir.to_owned(),
-        }
+        };
+        node.take_fresh_ports();
+        node
+    }
+
+    /// New ports for every listener of the node: whatever held one may still hold it.
+    fn take_fresh_ports(&mut self) {
+        self.port = free_port();
+        self.group_port = free_port();
+        self.ist_port = free_port();
+        self.sst_port = free_port();
     }
 
     fn signal(&self, name: &str) {

@@ -1,19 +1,23 @@
+use std::collections::BTreeSet;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use command_fds::{CommandFdExt, FdMapping};
 
 /// A loopback port nothing is bound to right now, for a program that must be told its port.
 /// It is taken below the kernel's ephemeral range, at random, so that no outgoing connection
-/// can take it before the program binds it; another test may still pick the same one, and
-/// the starters here try again on fresh ports when a program exits at start.
+/// can take it before the program binds it. This process never hands out the same port twice
+/// (a cluster asks for a dozen before any is bound, and a killed node's state-transfer daemon
+/// may outlive it); another test process may still pick the same one, and the starters here
+/// try again on fresh ports when a program exits at start.
 pub fn free_port() -> u16 {
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
     let ephemeral_from = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
         .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
@@ -22,7 +26,9 @@ pub fn free_port() -> u16 {
     loop {
         let random = RandomState::new().build_hasher().finish();
         let port = low + (random % u64::from(ephemeral_from - low)) as u16;
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        if TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && HANDED_OUT.lock().expect("port set").insert(port)
+        {
             return port;
         }
     }
