@@ -4,7 +4,7 @@ use std::time::Duration;
 use clap::Parser;
 use im_ops::RegistryArgs;
 
-use crate::store::{StoreOptions, parse_database_urls};
+use crate::store::{InboxVersions, StoreOptions, parse_database_urls};
 
 /// The IMService Thrift server. Every flag falls back to the environment variable shown.
 #[derive(Debug, Clone, Parser)]
@@ -95,6 +95,21 @@ pub struct Config {
           value_parser = clap::builder::BoolishValueParser::new())]
     pub inbox: bool,
 
+    /// Where the rooms' inbox versions come from: `counter`, each member's counter row, as the
+    /// release before did (and as a Galera cluster needs: its nodes each have a clock); or
+    /// `clock`, the database's clock, so that a send writes only its room's rows. Switch to
+    /// `clock` only once every replica runs this release, and back to `counter` before rolling
+    /// back (docs/operations.md).
+    #[arg(long, env = "IM_INBOX_VERSIONS", value_enum, default_value_t = InboxVersions::Counter)]
+    pub inbox_versions: InboxVersions,
+
+    /// How long a statement that writes inbox versions may take before the commit writes fresh
+    /// ones, in milliseconds; inbox listings stay this far behind the database's clock. Above
+    /// the database's round trip (docs/design.md, "Inbox versions").
+    #[arg(long, env = "IM_INBOX_SETTLE_MS", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub inbox_settle_ms: u64,
+
     /// Answer `SendBatch`, `PullBatch` and `AwaitPulls`, the methods the http-server uses for
     /// itself. Off, they answer "unknown method" as the release before them did: for testing
     /// upgrades and rollbacks.
@@ -133,6 +148,8 @@ impl Config {
             deadline: Duration::from_millis(self.db_deadline_ms),
             lock_wait_secs: self.db_lock_wait_secs,
             inbox: self.inbox,
+            inbox_versions: self.inbox_versions,
+            inbox_settle: Duration::from_millis(self.inbox_settle_ms),
         }
     }
 }

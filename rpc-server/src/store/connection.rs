@@ -56,10 +56,16 @@ impl HeldConnection {
             if self.transactional {
                 conn.close_on_drop();
                 conn.execute("SET SESSION autocommit = 0").await?;
-            } else if galera {
-                // Causal reads; such a connection never goes back to the pool either.
+            } else {
+                // A listing's shared locks are record locks only, never gaps that would hold
+                // up sends; such a connection never goes back to the pool either.
                 conn.close_on_drop();
-                conn.execute("SET SESSION wsrep_sync_wait = 1").await?;
+                conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                    .await?;
+                if galera {
+                    // Causal reads.
+                    conn.execute("SET SESSION wsrep_sync_wait = 1").await?;
+                }
             }
             self.conn = Some((active.generation, conn));
         }

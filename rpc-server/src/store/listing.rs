@@ -3,6 +3,16 @@
 //! index, merges them, and joins each room to its newest message by the messages' primary key;
 //! unread counts come from the rooms' rows, or where a row does not know them, from a second
 //! statement (see [`super::unread`]).
+//!
+//! A listing answers only versions below its line, twice the database's clock less the settle
+//! time, and reads the rooms' rows with shared locks, so it waits for the transactions that
+//! wrote versions below the line (see [`super::versions`]). When versions above the line would
+//! belong in its answer (a forward page with room left, or a newest-first one), it waits until
+//! the line passes them and reads again, a few times at most: a member's own change shows in
+//! its next listing, a settle time later at most. The same statement tells the member's newest
+//! version and the line; an empty answer asks for them with one more.
+
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use im_domain::{ChatEntry, Direction, InboxRequest, InvalidInput, ReadState, Room};
@@ -11,6 +21,11 @@ use sqlx::mysql::MySqlConnection;
 use super::page::MessageRow;
 use super::reader::Query;
 use super::unread::count_unread;
+use super::versions::now_us;
+use super::{Store, StoreError};
+
+/// Reads of a listing that meets versions above its line, at most.
+const MAX_READS: usize = 4;
 
 /// A room of a listing with its newest message and both markers, as the member sees them.
 #[derive(sqlx::FromRow)]
@@ -23,6 +38,9 @@ pub(super) struct EntryRow {
     pub(super) last_message: MessageRow,
     /// As the room's row knows it; `None`: counted by the second statement.
     pub(super) unread: Option<i32>,
+    /// The member's newest version, and the listing's line.
+    newest: i64,
+    line: i64,
 }
 
 impl EntryRow {
@@ -50,6 +68,21 @@ impl EntryRow {
     }
 }
 
+/// The member's newest version in either index, and the line now (binds: the member twice,
+/// the settle time in microseconds).
+macro_rules! newest_and_line {
+    () => {
+        concat!(
+            "GREATEST(",
+            "COALESCE((SELECT MAX(version_a) FROM rooms WHERE member_a = ?), 0), ",
+            "COALESCE((SELECT MAX(version_b) FROM rooms WHERE member_b = ?), 0)) AS newest, ",
+            "2 * (",
+            now_us!(),
+            " - ?) AS line"
+        )
+    };
+}
+
 /// The listing walking one way: `$from` compares a version with the cursor, `$order` is the
 /// walk's order. Each half reads its index in that order and stops after the page; the merge
 /// sorts at most twice the page.
@@ -57,62 +90,152 @@ macro_rules! listing_sql {
     ($from:literal, $order:literal) => {
         concat!(
             "SELECT STRAIGHT_JOIN e.room, e.version, e.read_up_to, e.peer_read_up_to, e.unread, ",
-            "m.send_time, m.sender, m.text, m.client_msg_id FROM (",
+            "m.send_time, m.sender, m.text, m.client_msg_id, ",
+            newest_and_line!(),
+            " FROM (",
             "(SELECT room, version_a AS version, newest_send_time, ",
             "read_a AS read_up_to, read_b AS peer_read_up_to, ",
             "IF(unread_at <=> newest_send_time, unread_a, NULL) AS unread ",
             "FROM rooms FORCE INDEX (rooms_by_version_a) ",
             "WHERE member_a = ? AND version_a ",
             $from,
-            " ? ",
+            " ? AND version_a < 2 * (",
+            now_us!(),
+            " - ?) ",
             "ORDER BY version_a ",
             $order,
-            " LIMIT ?) ",
+            " LIMIT ? LOCK IN SHARE MODE) ",
             "UNION ALL ",
             "(SELECT room, version_b, newest_send_time, read_b, read_a, ",
             "IF(unread_at <=> newest_send_time, unread_b, NULL) ",
             "FROM rooms FORCE INDEX (rooms_by_version_b) ",
             "WHERE member_b = ? AND version_b ",
             $from,
-            " ? ",
+            " ? AND version_b < 2 * (",
+            now_us!(),
+            " - ?) ",
             "ORDER BY version_b ",
             $order,
-            " LIMIT ?)) AS e ",
+            " LIMIT ? LOCK IN SHARE MODE)) AS e ",
             "JOIN messages AS m ON m.room = e.room AND m.send_time = e.newest_send_time ",
             "ORDER BY e.version ",
             $order,
-            " LIMIT ?"
+            " LIMIT ? LOCK IN SHARE MODE"
         )
     };
 }
 
-impl Query for InboxRequest {
+/// One read of a listing, `settle_us` behind the database's clock.
+struct Listing<'a> {
+    req: &'a InboxRequest,
+    settle_us: i64,
+}
+
+impl Query for Listing<'_> {
     type Rows = Vec<EntryRow>;
 
     fn fetch<'c>(
         &'c self,
         conn: &'c mut MySqlConnection,
     ) -> BoxFuture<'c, Result<Self::Rows, sqlx::Error>> {
-        let window = self.window();
+        let window = self.req.window();
         let sql = match window.direction() {
             Direction::Forward => listing_sql!(">=", "ASC"),
             Direction::Backward => listing_sql!("<=", "DESC"),
         };
-        let member = self.member().as_str().as_bytes();
+        let member = self.req.member().as_str().as_bytes();
         let rows = window.rows_to_fetch() as u64;
         Box::pin(async move {
             let mut entries = sqlx::query_as::<_, EntryRow>(sql)
                 .bind(member)
+                .bind(member)
+                .bind(self.settle_us)
+                .bind(member)
                 .bind(window.bound())
+                .bind(self.settle_us)
                 .bind(rows)
                 .bind(member)
                 .bind(window.bound())
+                .bind(self.settle_us)
                 .bind(rows)
                 .bind(rows)
                 .fetch_all(&mut *conn)
                 .await?;
-            count_unread(conn, self.member().as_str(), &mut entries).await?;
+            count_unread(conn, self.req.member().as_str(), &mut entries).await?;
             Ok(entries)
         })
+    }
+}
+
+/// A member's newest version in either index, and the line of a listing now.
+struct Newest<'a> {
+    member: &'a str,
+    settle_us: i64,
+}
+
+impl Query for Newest<'_> {
+    type Rows = (i64, i64);
+
+    fn fetch<'c>(
+        &'c self,
+        conn: &'c mut MySqlConnection,
+    ) -> BoxFuture<'c, Result<Self::Rows, sqlx::Error>> {
+        let sql = concat!("SELECT ", newest_and_line!());
+        Box::pin(
+            sqlx::query_as(sql)
+                .bind(self.member.as_bytes())
+                .bind(self.member.as_bytes())
+                .bind(self.settle_us)
+                .fetch_one(conn),
+        )
+    }
+}
+
+impl Store {
+    /// The rows of `req`'s listing, read again while versions above the line would change it.
+    pub(super) async fn listing_rows(
+        &self,
+        req: &InboxRequest,
+        deadline: Instant,
+    ) -> Result<Vec<EntryRow>, StoreError> {
+        let settle_us = i64::try_from(self.inbox_settle.as_micros()).unwrap_or(i64::MAX);
+        let window = req.window();
+        let mut reads = 0;
+        loop {
+            reads += 1;
+            let rows = self
+                .reader
+                .read(&Listing { req, settle_us }, deadline)
+                .await?;
+            if reads == MAX_READS {
+                return Ok(rows);
+            }
+            let (newest, line) = match rows.first() {
+                Some(row) => (row.newest, row.line),
+                None => {
+                    let member = req.member().as_str();
+                    let newest = Newest { member, settle_us };
+                    self.reader.read(&newest, deadline).await?
+                }
+            };
+            // Versions above the line that belong in the answer: forward, from the cursor on
+            // when the page has room left; newest-first, from a cursor above the line.
+            let waits = newest >= line
+                && match window.direction() {
+                    Direction::Forward => {
+                        rows.len() < window.rows_to_fetch() && newest >= window.bound()
+                    }
+                    Direction::Backward => window.bound() >= line,
+                };
+            if !waits {
+                return Ok(rows);
+            }
+            let until_below =
+                Duration::from_micros(u64::try_from((newest - line) / 2).unwrap_or(0))
+                    + Duration::from_millis(1);
+            let until =
+                Instant::now() + until_below.min(self.inbox_settle + Duration::from_millis(10));
+            tokio::time::sleep_until(until.min(deadline).into()).await;
+        }
     }
 }

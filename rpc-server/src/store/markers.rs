@@ -3,7 +3,8 @@
 //!
 //! A marker that moves gives the room a new version in both members' inboxes, exactly as a send
 //! does, and under the same locks in the same order (see the module comment of `writer`): the
-//! members' counters first, then the room's row, all held until COMMIT. So a marker's version
+//! members' counters first (when versions come from them), then the room's row, all held until
+//! COMMIT. So a marker's version
 //! follows commit order in every inbox like a send's, and a marker and a send of one room never
 //! wait for each other in a cycle. The new value is decided under the room's lock (forward
 //! only, never past the newest message), so two devices marking at once both end at the
@@ -13,11 +14,12 @@
 use std::time::{Duration, Instant};
 
 use im_domain::MarkRead;
-use sqlx::{Acquire, MySqlConnection};
+use sqlx::{Acquire, MySql, MySqlConnection, QueryBuilder};
 
 use super::error::classify;
 use super::unread::count_one;
-use super::writer::{ReadBack, advance_counters};
+use super::versions::{InboxVersions, NOW_US, next_even, next_odd, restamp};
+use super::writer::advance_counters;
 use super::{Store, StoreError};
 
 /// Attempts of a marker transaction that meets a lock conflict.
@@ -78,7 +80,7 @@ impl Store {
                 let stored = read_markers(&mut conn, mark, false).await?;
                 match stored {
                     Some(stored) if stored.target(mark) > stored.of(mark) => {
-                        move_marker(&mut conn, mark, self.read_back).await
+                        move_marker(&mut conn, mark, self).await
                     }
                     Some(stored) => Ok((stored.of(mark), false)),
                     // A room without messages has no row: its markers stay 0.
@@ -132,13 +134,20 @@ async fn read_markers(
 async fn move_marker(
     conn: &mut MySqlConnection,
     mark: &MarkRead,
-    read_back: ReadBack,
+    store: &Store,
 ) -> Result<(i64, bool), sqlx::Error> {
     let mut tx = conn.begin().await?;
-    let versions = advance_counters(&mut tx, &[mark.room()], read_back).await?;
-    let versions = versions
-        .get(mark.room().key())
-        .ok_or(sqlx::Error::RowNotFound)?;
+    let counted = match store.inbox_versions {
+        InboxVersions::Counter => {
+            let rooms = [mark.room()];
+            let versions = advance_counters(&mut tx, &rooms, store.read_back).await?;
+            let versions = versions
+                .get(mark.room().key())
+                .ok_or(sqlx::Error::RowNotFound)?;
+            Some((versions.first, versions.second))
+        }
+        InboxVersions::Clock => None,
+    };
     let Some(stored) = read_markers(&mut tx, mark, true).await? else {
         return Ok((0, false));
     };
@@ -175,22 +184,34 @@ async fn move_marker(
         true => (own_count, peer_count),
         false => (peer_count, own_count),
     };
-    let sql = if mark.is_first() {
-        "UPDATE rooms SET read_a = ?, version_a = ?, version_b = ?, \
-         unread_a = ?, unread_b = ?, unread_at = newest_send_time WHERE room = ?"
-    } else {
-        "UPDATE rooms SET read_b = ?, version_a = ?, version_b = ?, \
-         unread_a = ?, unread_b = ?, unread_at = newest_send_time WHERE room = ?"
-    };
-    sqlx::query(sql)
-        .bind(target)
-        .bind(versions.first)
-        .bind(versions.second)
-        .bind(unread_a)
-        .bind(unread_b)
-        .bind(mark.room().key())
-        .execute(&mut *tx)
-        .await?;
+    let marker = if mark.is_first() { "read_a" } else { "read_b" };
+    let mut update: QueryBuilder<MySql> = QueryBuilder::new("UPDATE rooms SET ");
+    update.push(marker).push(" = ").push_bind(target);
+    // Versions from the counters, or from the clock (NULL for a self-chat's second member).
+    match counted {
+        Some((first, second)) => {
+            update.push(", version_a = ").push_bind(first);
+            update.push(", version_b = ").push_bind(second);
+        }
+        None => {
+            update.push(format_args!(
+                ", version_a = GREATEST({}, 2 * {NOW_US}), \
+                 version_b = IF(member_a = member_b, NULL, GREATEST({}, 2 * {NOW_US} + 1))",
+                next_even("version_a"),
+                next_odd("version_b")
+            ));
+        }
+    }
+    update.push(", unread_a = ").push_bind(unread_a);
+    update.push(", unread_b = ").push_bind(unread_b);
+    update.push(", unread_at = newest_send_time WHERE room = ");
+    update.push_bind(mark.room().key());
+    let started = Instant::now();
+    update.build().execute(&mut *tx).await?;
+    if counted.is_none() {
+        let room = [mark.room().key()];
+        restamp(&mut tx, &room, started.elapsed(), store.inbox_settle).await?;
+    }
     tx.commit().await?;
     Ok((target, true))
 }

@@ -14,8 +14,10 @@ mod page;
 mod pages;
 mod reader;
 mod unread;
+mod versions;
 mod writer;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,6 +30,7 @@ pub use cluster::parse_urls as parse_database_urls;
 pub use error::{Internal, StoreError, Unavailable};
 use out_of_space::OutOfSpace;
 use reader::Reader;
+pub use versions::InboxVersions;
 use writer::{ReadBack, Writer};
 
 /// A send's answer: the stored message, and whether its client_msg_id named a message stored
@@ -56,6 +59,11 @@ pub struct StoreOptions {
     /// Whether commits move the members' inboxes. Always on in service; off only to measure
     /// what the inbox costs each send.
     pub inbox: bool,
+    /// Where the rooms' inbox versions come from (see [`versions`]).
+    pub inbox_versions: InboxVersions,
+    /// The longest a statement writing versions may take before it writes fresh ones, and so
+    /// how far listings stay behind the database's clock (see [`versions`]).
+    pub inbox_settle: Duration,
 }
 
 impl Default for StoreOptions {
@@ -67,6 +75,8 @@ impl Default for StoreOptions {
             deadline: Duration::from_millis(2500),
             lock_wait_secs: 2,
             inbox: true,
+            inbox_versions: InboxVersions::Counter,
+            inbox_settle: Duration::from_millis(100),
         }
     }
 }
@@ -101,6 +111,8 @@ pub struct Store {
     out_of_space: Arc<OutOfSpace>,
     on_commit: Arc<dyn CommitListener>,
     read_back: ReadBack,
+    inbox_versions: InboxVersions,
+    inbox_settle: Duration,
 }
 
 impl Store {
@@ -153,6 +165,8 @@ impl Store {
             out_of_space: Arc::default(),
             on_commit,
             read_back,
+            inbox_versions: options.inbox_versions,
+            inbox_settle: options.inbox_settle,
         })
     }
 
@@ -265,8 +279,7 @@ impl Store {
     ) -> Result<Inbox, StoreError> {
         let started = Instant::now();
         let rows = self
-            .reader
-            .read(req, self.deadline(caller_deadline))
+            .listing_rows(req, self.deadline(caller_deadline))
             .await?;
         record_latency("list_inbox", started);
         let entries = rows
@@ -293,28 +306,39 @@ impl Store {
     ) -> Result<Vec<(String, i64)>, StoreError> {
         self.positions(
             "SELECT room, last_send_time FROM rooms WHERE room IN ",
+            "",
             rooms,
         )
         .await
     }
 
-    /// `members.last_version` of each of `members` that has one: it moves with every commit in
-    /// any of the member's rooms, by any replica.
+    /// The newest version in the inbox of each of `members` that has one: it moves with every
+    /// commit in any of the member's rooms, by any replica. Twice the same `IN` list, one for
+    /// each index.
     pub async fn last_versions(
         &self,
         members: &[String],
     ) -> Result<Vec<(String, i64)>, StoreError> {
-        self.positions(
-            "SELECT member, last_version FROM members WHERE member IN ",
-            members,
-        )
-        .await
+        let mut newest: HashMap<String, i64> = HashMap::new();
+        for select in [
+            "SELECT member_a, MAX(version_a) FROM rooms WHERE version_a IS NOT NULL \
+             AND member_a IN ",
+            "SELECT member_b, MAX(version_b) FROM rooms WHERE version_b IS NOT NULL \
+             AND member_b IN ",
+        ] {
+            for (member, version) in self.positions(select, " GROUP BY 1", members).await? {
+                let held = newest.entry(member).or_default();
+                *held = version.max(*held);
+            }
+        }
+        Ok(newest.into_iter().collect())
     }
 
-    /// Runs `select` (a key and a position, `WHERE key IN `) over `keys`.
+    /// Runs `select` (a key and a position, `WHERE key IN `) over `keys`, then `tail`.
     async fn positions(
         &self,
         select: &'static str,
+        tail: &'static str,
         keys: &[String],
     ) -> Result<Vec<(String, i64)>, StoreError> {
         if keys.is_empty() {
@@ -324,6 +348,7 @@ impl Store {
         query.push_tuples(keys, |mut row, key| {
             row.push_bind(key.as_str());
         });
+        query.push(tail);
         let pool = self.cluster.pool()?;
         let read = query.build_query_as::<(Vec<u8>, i64)>().fetch_all(&pool);
         let rows = tokio::time::timeout(self.deadline, read)

@@ -76,10 +76,13 @@ impl Reader {
         let connection = lent.connection.as_mut().expect("lent until dropped");
         let mut result = read_once(connection, query, deadline).await;
         if let Err(Some(err)) = &result
-            && classify(err) == ErrorKind::Connection
+            && matches!(
+                classify(err),
+                ErrorKind::Connection | ErrorKind::LockConflict
+            )
         {
-            // A connection that broke while idle (the database restarted): once more on a
-            // fresh one.
+            // A connection that broke while idle (the database restarted), or a listing's
+            // shared lock that met a send's in a deadlock: once more.
             result = read_once(connection, query, deadline).await;
         }
         lent.finished = true;

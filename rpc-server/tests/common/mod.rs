@@ -8,13 +8,20 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use im_domain::{NewMessage, Page, PageRequest, StoredMessage};
 use im_testkit::fresh_database_url;
 use rpc_server::clock::Clock;
-use rpc_server::store::{Store, StoreOptions};
+use rpc_server::store::{InboxVersions, Store, StoreOptions};
 
+/// Options for a test store; `IM_TEST_INBOX_VERSIONS=clock` runs the tests with inbox versions
+/// from the clock (`scripts/test` runs them both ways).
 pub fn options(pool_size: u32, commit_lanes: usize) -> StoreOptions {
+    let inbox_versions = match std::env::var("IM_TEST_INBOX_VERSIONS").as_deref() {
+        Ok("clock") => InboxVersions::Clock,
+        _ => InboxVersions::Counter,
+    };
     StoreOptions {
         pool_size,
         commit_lanes,
         readers: (pool_size as usize).saturating_sub(commit_lanes + 1).max(1),
+        inbox_versions,
         ..StoreOptions::default()
     }
 }

@@ -10,6 +10,7 @@ use sqlx::{MySql, QueryBuilder};
 
 use super::transaction::ReadBack;
 use crate::store::STATEMENT_ROWS;
+use crate::store::versions::NOW_US;
 
 /// A room's new version in the inbox of its first member and of its second (none for a
 /// self-chat).
@@ -37,18 +38,27 @@ pub(in crate::store) async fn advance_counters<'a>(
                 .insert(room.key());
         }
     }
+    // Each room takes two values of its member's counter: one of them even (for the room's
+    // first member), one odd (for its second); see `versions`.
     let counters: Vec<(&str, i64)> = by_member
         .iter()
-        .map(|(member, rooms)| (*member, rooms.len() as i64))
+        .map(|(member, rooms)| (*member, 2 * rooms.len() as i64))
         .collect();
     let mut last_versions: HashMap<Vec<u8>, i64> = HashMap::new();
     for chunk in counters.chunks(STATEMENT_ROWS) {
         let mut advance: QueryBuilder<MySql> =
             QueryBuilder::new("INSERT INTO members (member, last_version) ");
-        advance.push_values(chunk, |mut row, (member, rooms)| {
-            row.push_bind(member.as_bytes()).push_bind(*rooms);
+        advance.push_values(chunk, |mut row, (member, taken)| {
+            row.push_bind(member.as_bytes())
+                .push(format_args!("2 * {NOW_US} + "))
+                .push_bind_unseparated(*taken);
         });
-        advance.push(" ON DUPLICATE KEY UPDATE last_version = last_version + VALUES(last_version)");
+        // The counter moves on by what it takes, and leaps to twice the clock when that is
+        // ahead (VALUES(last_version) is twice the clock plus what it takes).
+        advance.push(format_args!(
+            " ON DUPLICATE KEY UPDATE last_version = \
+             GREATEST(last_version + VALUES(last_version) - 2 * {NOW_US}, VALUES(last_version))"
+        ));
         if read_back == ReadBack::Returning {
             advance.push(" RETURNING member, last_version");
             last_versions.extend(advance.build_query_as().fetch_all(&mut *tx).await?);
@@ -64,15 +74,24 @@ pub(in crate::store) async fn advance_counters<'a>(
         last_versions.extend(read.build_query_as().fetch_all(&mut *tx).await?);
     }
 
-    // A member with `k` rooms in the group gets versions `last - k + 1 ..= last`.
+    // A member with `k` rooms in the group took `last - 2k + 1 ..= last`: its i-th room the
+    // pair `last - 2k + 2i + 1` and the next, of which the one of the member's parity there.
     let mut versions: HashMap<(&str, &str), i64> = HashMap::new();
     for (member, rooms) in &by_member {
         let Some(&last) = last_versions.get(member.as_bytes()) else {
             // Cannot happen: every member of the group was just written.
             return Err(sqlx::Error::RowNotFound);
         };
-        for (behind, room) in (0..).zip(rooms.iter().rev()) {
-            versions.insert((*member, *room), last - behind);
+        let first = last - 2 * rooms.len() as i64 + 1;
+        for (i, room) in (0..).zip(rooms) {
+            let pair = first + 2 * i;
+            let parity = i64::from(!room.starts_with(&format!("{member}:")));
+            let version = if pair.rem_euclid(2) == parity {
+                pair
+            } else {
+                pair + 1
+            };
+            versions.insert((*member, *room), version);
         }
     }
     let mut by_room = HashMap::new();

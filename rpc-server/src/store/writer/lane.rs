@@ -15,6 +15,7 @@ use super::{MAX_BATCH, Pending};
 use crate::clock::Clock;
 use crate::store::connection::HeldConnection;
 use crate::store::error::{Unavailable, classify};
+use crate::store::versions::InboxVersions;
 use crate::store::{Appended, CommitListener, StoreError, record_latency};
 
 /// How often a group is retried when the database reports a transient conflict.
@@ -28,8 +29,11 @@ pub(super) struct Committer {
     pub(super) connection: HeldConnection,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) on_commit: Arc<dyn CommitListener>,
-    /// Whether commits move the members' inboxes (off only to measure what that costs).
-    pub(super) inbox: bool,
+    /// Where commits take the rooms' inbox versions from; `None`: they leave the inboxes alone
+    /// (only to measure what the inbox costs).
+    pub(super) inbox: Option<InboxVersions>,
+    /// The longest the statement writing clock versions may take (see `versions`).
+    pub(super) settle: Duration,
     pub(super) read_back: ReadBack,
 }
 
@@ -67,6 +71,7 @@ async fn commit_and_answer(committer: &mut Committer, mut batch: Vec<Pending>) {
             committer.clock.as_ref(),
             &msgs,
             committer.inbox,
+            committer.settle,
             committer.read_back,
             &commit_sent,
         );

@@ -123,7 +123,8 @@ impl Writer {
                     connection: HeldConnection::transactional(cluster.clone()),
                     clock: clock.clone(),
                     on_commit: on_commit.clone(),
-                    inbox: options.inbox,
+                    inbox: options.inbox.then_some(options.inbox_versions),
+                    settle: options.inbox_settle,
                     read_back,
                 };
                 tokio::spawn(lane::commit_lane(waiting, committer));

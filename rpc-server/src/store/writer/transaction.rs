@@ -1,9 +1,10 @@
-//! The statements of one group's transaction: move the members' inbox counters, leave out
-//! duplicates, reserve send_times (and write the rooms' new versions) under the room locks,
-//! insert the messages, commit.
+//! The statements of one group's transaction: move the members' inbox counters (unless versions
+//! come from the clock), leave out duplicates, reserve send_times (and write the rooms' new
+//! versions) under the room locks, insert the messages, commit.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use im_domain::{MAX_UNREAD, NewMessage};
 use sqlx::mysql::MySqlConnection;
@@ -14,6 +15,7 @@ use super::inbox::{RoomVersions, advance_counters};
 use crate::clock::Clock;
 use crate::store::STATEMENT_ROWS;
 use crate::store::connection::HeldConnection;
+use crate::store::versions::{InboxVersions, NOW_US, next_even, next_odd, restamp};
 
 /// How a group learns the values its upserts wrote (rooms' last send_times, members' counters).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -45,7 +47,8 @@ pub(super) async fn commit(
     connection: &mut HeldConnection,
     clock: &dyn Clock,
     msgs: &[&NewMessage],
-    inbox: bool,
+    inbox: Option<InboxVersions>,
+    settle: Duration,
     read_back: ReadBack,
     commit_sent: &AtomicBool,
 ) -> Result<Vec<Outcome>, sqlx::Error> {
@@ -53,32 +56,52 @@ pub(super) async fn commit(
     let now = clock.now_micros().max(1);
     // The connection has autocommit off: the first statement opens the transaction.
     let tx = connection.get().await?;
-    let (verdicts, times) = if inbox {
-        // The members' rows first. Every group that stores into a room holds both of its
-        // members' rows, so from here on no other group stores into these rooms: the ids are
-        // looked up before the rooms are locked, and only rooms that get a message are.
-        let rooms: Vec<_> = msgs.iter().map(|msg| msg.room()).collect();
-        let versions = advance_counters(tx, &rooms, read_back).await?;
-        let verdicts = deduplicate(tx, msgs).await?;
-        let new = rooms_of(msgs, |i| matches!(verdicts[i], Verdict::New));
-        let inbox = InboxWrites {
-            versions: &versions,
-            unread: unread_added(msgs, &new),
-        };
-        let times = reserve_times(tx, &new, msgs.len(), now, Some(&inbox), read_back).await?;
-        (verdicts, times)
-    } else {
-        // The rooms' rows first, and the ids looked up under them.
-        let times = reserve_times(
-            tx,
-            &rooms_of(msgs, |_| true),
-            msgs.len(),
-            now,
-            None,
-            read_back,
-        )
-        .await?;
-        (deduplicate(tx, msgs).await?, times)
+    let (verdicts, times) = match inbox {
+        Some(InboxVersions::Clock) => {
+            // The ids first, without a lock: a message that another replica stores meanwhile
+            // with one of them meets the unique index at the insert (1062), and the group is
+            // tried again and finds it. Only rooms that get a message are locked.
+            let verdicts = deduplicate(tx, msgs).await?;
+            let new = rooms_of(msgs, |i| matches!(verdicts[i], Verdict::New));
+            let places: HashMap<&str, i64> = new.keys().copied().zip(0..).collect();
+            let inbox = InboxWrites {
+                versions: NewVersions::Clock(&places),
+                unread: unread_added(msgs, &new),
+            };
+            let started = Instant::now();
+            let times = reserve_times(tx, &new, msgs.len(), now, Some(&inbox), read_back).await?;
+            let rooms: Vec<&str> = new.keys().copied().collect();
+            restamp(tx, &rooms, started.elapsed(), settle).await?;
+            (verdicts, times)
+        }
+        Some(InboxVersions::Counter) => {
+            // The members' rows first. Every group that stores into a room holds both of its
+            // members' rows, so from here on no other group stores into these rooms: the ids are
+            // looked up before the rooms are locked, and only rooms that get a message are.
+            let rooms: Vec<_> = msgs.iter().map(|msg| msg.room()).collect();
+            let versions = advance_counters(tx, &rooms, read_back).await?;
+            let verdicts = deduplicate(tx, msgs).await?;
+            let new = rooms_of(msgs, |i| matches!(verdicts[i], Verdict::New));
+            let inbox = InboxWrites {
+                versions: NewVersions::Counted(&versions),
+                unread: unread_added(msgs, &new),
+            };
+            let times = reserve_times(tx, &new, msgs.len(), now, Some(&inbox), read_back).await?;
+            (verdicts, times)
+        }
+        None => {
+            // The rooms' rows first, and the ids looked up under them.
+            let times = reserve_times(
+                tx,
+                &rooms_of(msgs, |_| true),
+                msgs.len(),
+                now,
+                None,
+                read_back,
+            )
+            .await?;
+            (deduplicate(tx, msgs).await?, times)
+        }
     };
     let outcomes: Vec<Outcome> = (0..msgs.len())
         .map(|i| verdicts[i].outcome(i, &times))
@@ -127,8 +150,17 @@ fn rooms_of<'a>(
 /// many messages each member of it has more to read (by room key: for its first member, for its
 /// second).
 struct InboxWrites<'a> {
-    versions: &'a HashMap<&'a str, RoomVersions>,
+    versions: NewVersions<'a>,
     unread: HashMap<&'a str, (i64, i64)>,
+}
+
+/// Where the rooms' new versions come from.
+enum NewVersions<'a> {
+    /// The members' counters gave them.
+    Counted(&'a HashMap<&'a str, RoomVersions>),
+    /// The database's clock, in the rooms' upsert; each room's place in the group keeps its
+    /// versions apart from the group's other rooms'.
+    Clock(&'a HashMap<&'a str, i64>),
 }
 
 /// The messages of `new` (positions by room) that each member of their room has not read: the
@@ -231,11 +263,26 @@ async fn reserve(
         let last = now + extra(positions);
         row.push_bind(*room).push_bind(last);
         if let Some(inbox) = versions {
-            let of_room = inbox.versions.get(room);
             let (unread_a, unread_b) = inbox.unread.get(room).copied().unwrap_or_default();
-            row.push_bind(of_room.map(|v| v.first))
-                .push_bind(of_room.and_then(|v| v.second))
-                .push_bind(last)
+            match inbox.versions {
+                NewVersions::Counted(counted) => {
+                    let of_room = counted.get(room);
+                    row.push_bind(of_room.map(|v| v.first))
+                        .push_bind(of_room.and_then(|v| v.second));
+                }
+                NewVersions::Clock(places) => {
+                    let place = places.get(room).copied().unwrap_or_default();
+                    let self_chat = room.split_once(':').is_some_and(|(a, b)| a == b);
+                    // NULL for a self-chat's second member, who is its first.
+                    row.push(format_args!("2 * ({NOW_US} + "))
+                        .push_bind_unseparated(place)
+                        .push_unseparated(")")
+                        .push(format_args!("2 * ({NOW_US} + "))
+                        .push_bind_unseparated((!self_chat).then_some(place))
+                        .push_unseparated(") + 1");
+                }
+            }
+            row.push_bind(last)
                 .push_bind(unread_a.min(MAX_UNREAD.into()))
                 .push_bind(unread_b.min(MAX_UNREAD.into()))
                 .push_bind(last);
@@ -252,11 +299,23 @@ async fn reserve(
     if single {
         reserve.push(")");
     }
-    if versions.is_some() {
+    if let Some(inbox) = versions {
+        reserve.push(match inbox.versions {
+            NewVersions::Counted(_) => {
+                ", version_a = VALUES(version_a), version_b = VALUES(version_b)".to_owned()
+            }
+            // Never below the room's own versions (GREATEST of NULL: a self-chat's version_b).
+            NewVersions::Clock(_) => format!(
+                ", version_a = GREATEST({}, VALUES(version_a)), \
+                 version_b = GREATEST({}, VALUES(version_b))",
+                next_even("version_a"),
+                next_odd("version_b")
+            ),
+        });
         // Assignments take effect from left to right: last_send_time is the new one here, and
         // newest_send_time the old one until its own assignment, last.
         reserve.push(
-            ", version_a = VALUES(version_a), version_b = VALUES(version_b), \
+            ", \
              unread_a = IF(unread_at <=> newest_send_time, \
                  LEAST(unread_a + VALUES(unread_a), 100), NULL), \
              unread_b = IF(unread_at <=> newest_send_time, \

@@ -1,0 +1,196 @@
+//! Inbox versions from the database's clock (`InboxVersions::Clock`), from the counters, and
+//! from both at once (a switch under way), against a follower: sends and read markers of many
+//! rooms of one member race on two replicas while the member follows its inbox forward with
+//! `next_cursor`, and afterwards the follower must have learned of every room's newest state.
+//! A version that committed below a cursor already handed out would leave a room behind.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use common::options;
+use im_domain::{InboxRequest, MarkRead, NewMessage};
+use im_testkit::fresh_database_url;
+use rpc_server::clock::SystemClock;
+use rpc_server::store::{InboxVersions, Store};
+
+const MEMBER: &str = "hub";
+
+async fn open(url: &str, versions: InboxVersions, settle: Duration) -> Store {
+    let mut options = options(8, 2);
+    options.inbox_versions = versions;
+    options.inbox_settle = settle;
+    Store::open(url, &options, Arc::new(SystemClock), Arc::new(()))
+        .await
+        .expect("open store")
+}
+
+/// The member's rooms: it is the first member of half of them and the second of the others,
+/// and one is its self-chat.
+fn rooms() -> Vec<String> {
+    let mut rooms: Vec<String> = (0..12)
+        .flat_map(|i| [format!("a{i}:{MEMBER}"), format!("{MEMBER}:z{i}")])
+        .collect();
+    rooms.push(format!("{MEMBER}:{MEMBER}"));
+    rooms
+}
+
+/// What the member's inbox must show of a room in the end: its newest send_time and the
+/// markers of both members.
+type RoomState = (i64, i64, i64);
+
+/// Sends and marks in the member's rooms from `tasks` tasks spread over `replicas`, while one
+/// follower lists forward with a small page; then checks that the follower saw every room's
+/// final state and that no two rooms of the member share a version.
+async fn race(replicas: &[Store], tasks: usize, rounds: usize) {
+    let rooms = Arc::new(rooms());
+    // Every room has a message before the race, which then changes them at random.
+    for room in rooms.iter() {
+        let msg = NewMessage::parse(room, MEMBER, "first").unwrap();
+        replicas[0].append(msg, None).await.expect("append");
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let follower = tokio::spawn(follow(replicas.to_vec(), done.clone()));
+    let mut senders = Vec::new();
+    for task in 0..tasks {
+        let (store, rooms) = (replicas[task % replicas.len()].clone(), rooms.clone());
+        senders.push(tokio::spawn(async move {
+            for round in 0..rounds {
+                let room = &rooms[fastrand::usize(..rooms.len())];
+                let (first, second) = room.split_once(':').unwrap();
+                let sender = if round % 2 == 0 { first } else { second };
+                let msg = NewMessage::parse(room, sender, &format!("{task}.{round}")).unwrap();
+                let stored = store.append(msg, None).await.expect("append").message;
+                if round % 3 == 0 {
+                    let mark = MarkRead::parse(room, MEMBER, stored.send_time()).unwrap();
+                    store.mark_read(&mark, None).await.expect("mark read");
+                }
+            }
+        }));
+    }
+    for sender in senders {
+        sender.await.expect("sender");
+    }
+    done.store(true, Ordering::SeqCst);
+    let seen = follower.await.expect("follower");
+
+    let settled = all_entries(&replicas[0]).await;
+    assert_eq!(settled.len(), rooms.len(), "every room is in the inbox");
+    for (room, (version, state)) in &settled {
+        let (seen_version, seen_state) = seen.get(room).expect("the follower saw the room");
+        assert_eq!(
+            (seen_version, seen_state),
+            (version, state),
+            "the follower saw {room}'s last change"
+        );
+    }
+    let mut versions: Vec<i64> = settled.values().map(|(version, _)| *version).collect();
+    versions.sort_unstable();
+    versions.dedup();
+    assert_eq!(versions.len(), rooms.len(), "no two rooms share a version");
+}
+
+/// Lists forward from 0 with `next_cursor`, three rooms a page, over the replicas in turn,
+/// until the racers are done and a listing after that finds nothing new. Returns each room's
+/// entry as last seen.
+async fn follow(replicas: Vec<Store>, done: Arc<AtomicBool>) -> HashMap<String, (i64, RoomState)> {
+    let (mut seen, mut cursor) = (HashMap::new(), 0);
+    for call in 0.. {
+        let finished = done.load(Ordering::SeqCst);
+        let req = InboxRequest::parse(MEMBER, cursor, 3, false).unwrap();
+        let page = replicas[call % replicas.len()]
+            .list_inbox(&req, None)
+            .await
+            .expect("list");
+        for entry in &page.chats {
+            assert!(entry.version >= cursor, "listed below the cursor");
+            let state = (
+                entry.last_message.send_time(),
+                entry.read.read_up_to,
+                entry.read.peer_read_up_to,
+            );
+            seen.insert(entry.chat.clone(), (entry.version, state));
+        }
+        cursor = page.next_cursor;
+        if finished && page.chats.is_empty() {
+            break;
+        }
+    }
+    seen
+}
+
+/// Every room of the member's inbox, walked in one go after the race.
+async fn all_entries(store: &Store) -> HashMap<String, (i64, RoomState)> {
+    let req = InboxRequest::parse(MEMBER, 0, 100, false).unwrap();
+    let page = store.list_inbox(&req, None).await.expect("list");
+    assert!(!page.has_more);
+    page.chats
+        .into_iter()
+        .map(|entry| {
+            let state = (
+                entry.last_message.send_time(),
+                entry.read.read_up_to,
+                entry.read.peer_read_up_to,
+            );
+            (entry.chat, (entry.version, state))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn clock_versions_racing_on_two_replicas_never_slip_behind_a_follower() {
+    let url = fresh_database_url();
+    let settle = Duration::from_millis(100);
+    let replicas = [
+        open(&url, InboxVersions::Clock, settle).await,
+        open(&url, InboxVersions::Clock, settle).await,
+    ];
+    race(&replicas, 16, 40).await;
+}
+
+#[tokio::test]
+async fn statements_slower_than_the_settle_time_write_fresh_versions_and_lose_nothing() {
+    // A settle time below most statements' round trip: nearly every commit writes its versions
+    // again, and listings stay a millisecond behind.
+    let url = fresh_database_url();
+    let settle = Duration::from_millis(1);
+    let replicas = [
+        open(&url, InboxVersions::Clock, settle).await,
+        open(&url, InboxVersions::Clock, settle).await,
+    ];
+    race(&replicas, 8, 20).await;
+}
+
+#[tokio::test]
+async fn counter_and_clock_replicas_at_once_never_slip_behind_a_follower() {
+    // A switch between the two under way: one replica of each.
+    let url = fresh_database_url();
+    let settle = Duration::from_millis(100);
+    let replicas = [
+        open(&url, InboxVersions::Counter, settle).await,
+        open(&url, InboxVersions::Clock, settle).await,
+    ];
+    race(&replicas, 16, 40).await;
+}
+
+#[tokio::test]
+async fn a_listing_right_after_a_send_shows_it() {
+    // Read-your-writes: the listing waits out the settle time rather than leave the change out.
+    let url = fresh_database_url();
+    let store = open(&url, InboxVersions::Clock, Duration::from_millis(300)).await;
+    for (i, room) in rooms().iter().take(4).enumerate() {
+        let msg = NewMessage::parse(room, MEMBER, &format!("{i}")).unwrap();
+        let stored = store.append(msg, None).await.unwrap().message;
+        for reverse in [false, true] {
+            let req = InboxRequest::parse(MEMBER, 0, 10, reverse).unwrap();
+            let page = store.list_inbox(&req, None).await.unwrap();
+            assert!(
+                page.chats.iter().any(|e| e.last_message == stored),
+                "listing (reverse: {reverse}) shows the send just answered"
+            );
+        }
+    }
+}
