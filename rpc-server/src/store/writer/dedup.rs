@@ -50,15 +50,19 @@ impl Verdict {
     }
 }
 
-/// One look-up of every client_msg_id of the group (none when it carries none).
+/// Which messages of the group are new: with `look_up`, one look-up of every client_msg_id of
+/// the group (none when it carries none); without, only the same id twice in the group is
+/// found, and an id stored before meets the unique index at the insert (1062), after which
+/// the group is tried again with the look-up.
 pub(super) async fn deduplicate(
     conn: &mut MySqlConnection,
     msgs: &[&NewMessage],
+    look_up: bool,
 ) -> Result<Vec<Verdict>, sqlx::Error> {
     let with_ids: Vec<&NewMessage> = msgs
         .iter()
         .copied()
-        .filter(|msg| msg.client_msg_id().is_some())
+        .filter(|msg| look_up && msg.client_msg_id().is_some())
         .collect();
     // Every id known so far: what a send with it and the same text comes to, and that text.
     let mut known: HashMap<IdKey, (Verdict, String)> = HashMap::new();

@@ -9,13 +9,11 @@ use im_domain::{NewMessage, StoredMessage};
 use tokio::sync::mpsc;
 
 use super::dedup::Outcome;
-use super::transaction::ReadBack;
-use super::transaction::commit;
+use super::transaction::{CommitSettings, commit};
 use super::{MAX_BATCH, Pending};
 use crate::clock::Clock;
 use crate::store::connection::HeldConnection;
 use crate::store::error::{Unavailable, classify};
-use crate::store::versions::InboxVersions;
 use crate::store::{Appended, CommitListener, StoreError, record_latency};
 
 /// How often a group is retried when the database reports a transient conflict.
@@ -29,12 +27,7 @@ pub(super) struct Committer {
     pub(super) connection: HeldConnection,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) on_commit: Arc<dyn CommitListener>,
-    /// Where commits take the rooms' inbox versions from; `None`: they leave the inboxes alone
-    /// (only to measure what the inbox costs).
-    pub(super) inbox: Option<InboxVersions>,
-    /// The longest the statement writing clock versions may take (see `versions`).
-    pub(super) settle: Duration,
-    pub(super) read_back: ReadBack,
+    pub(super) settings: CommitSettings,
 }
 
 /// Takes whatever is waiting (up to [`MAX_BATCH`]) and commits it, over and over: the longer a
@@ -70,9 +63,10 @@ async fn commit_and_answer(committer: &mut Committer, mut batch: Vec<Pending>) {
             &mut committer.connection,
             committer.clock.as_ref(),
             &msgs,
-            committer.inbox,
-            committer.settle,
-            committer.read_back,
+            &committer.settings,
+            // A first attempt leaves finding stored ids to the unique index; a retry (after
+            // 1062, or a COMMIT that may have gone through) looks them up.
+            attempt > 1,
             &commit_sent,
         );
         let attempt_result = tokio::time::timeout_at(deadline.into(), try_commit)

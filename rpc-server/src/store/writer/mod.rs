@@ -7,33 +7,35 @@
 //!
 //! A group takes row locks in one global order, the same in every replica:
 //!
-//! 1. the `members` row of every member of every room of the group, in ascending key order
-//!    (one statement moves each member's inbox version counter; see [`inbox`]);
+//! 1. with inbox versions from the counters ([`InboxVersions::Counter`]), the `members` row of
+//!    every member of every room of the group, in ascending key order (one statement moves
+//!    each member's inbox version counter; see [`inbox`]); with versions from the clock
+//!    ([`InboxVersions::Clock`]) none: a group then locks and writes only its rooms' rows;
 //! 2. the `rooms` row of every room that gets a new message, in ascending key order (one
 //!    statement reserves one send_time per message and writes the room's new versions; see
 //!    [`transaction`]).
 //!
 //! Every lock is held until COMMIT. A group that waits for a lock holds only locks earlier in
-//! that order, so no two groups (of any replica) can wait for each other in a cycle. Because a
-//! room's row is held from its reservation to the commit, send_time order is commit order
-//! within every room; because a member's row is held from the move of its counter to the
-//! commit, version order is commit order within every inbox. A room's versions are written in
-//! its own row, by the group that holds the locks of the room and of both its members, in the
-//! same transaction as its messages: an inbox never lists a message that is not committed, and
-//! nothing acknowledged is missing from an inbox. Inserting a member's or a room's first row may
-//! take InnoDB gap locks next to other rows' index records; such a cycle is not prevented by the
-//! order above but is detected by InnoDB at once (1213) and the group is tried again, as any
-//! lock conflict is.
+//! that order, so no two groups (of any replica, in either mode) can wait for each other in a
+//! cycle. Because a room's row is held from its reservation to the commit, send_time order is
+//! commit order within every room. Counter versions follow commit order within every inbox
+//! because a member's row is held from the move of its counter to the commit; clock versions
+//! need no such lock, and listings only answer those that can no longer be overtaken (see
+//! `versions`). A room's versions are written in its own row in the same transaction as its
+//! messages: an inbox never lists a message that is not committed, and nothing acknowledged is
+//! missing from an inbox. Inserting a member's or a room's first row may take InnoDB gap locks
+//! next to other rows' index records; such a cycle is not prevented by the order above but is
+//! detected by InnoDB at once (1213) and the group is tried again, as any lock conflict is.
 //!
-//! Client message ids ride on the member locks. Every group that stores into a room holds both
-//! of its members' rows, so once a group holds them, no other group of any replica can store a
-//! message in the group's rooms until this one commits. One more statement (only when the group
-//! carries ids) then looks up every id of the group; an id already stored, or earlier in the
-//! same group, is answered with the stored message and not inserted again, so two identical
-//! sends racing on two replicas store one message. The unique index on
-//! (room, sender, client_msg_id) backs this up. A room whose messages were all duplicates is
-//! not locked and gets no new version; its members' counters still moved, which leaves a gap:
-//! versions need to be unique and increasing, not dense.
+//! Client message ids are exactly-once by the unique index on (room, sender, client_msg_id). A
+//! group's first attempt does not look its ids up: an id used twice in the group is found
+//! there, and an id stored before makes the insert fail (1062), nothing of the group is
+//! committed, and the group is tried again. Every later attempt looks up every id of the group
+//! before its rooms are locked; an id already stored is answered with the stored message and
+//! not inserted again, so two identical sends racing on two replicas store one message. A room
+//! whose messages were all duplicates is not locked and gets no new version (with counters, its
+//! members' counters still moved, which leaves a gap: versions need to be unique and
+//! increasing, not dense).
 //!
 //! With `IM_INBOX=false` (only to measure what the inbox costs) step 1 is left out, the rooms
 //! are locked first and the ids looked up under the room locks; send_times reserved for
@@ -76,10 +78,13 @@ use tokio::sync::{mpsc, oneshot};
 use super::cluster::Cluster;
 use super::connection::HeldConnection;
 use super::error::{Internal, Unavailable};
+#[cfg(doc)]
+use super::versions::InboxVersions;
 use super::{Appended, CommitListener, StoreError, StoreOptions};
 use crate::clock::Clock;
 
 pub(super) use inbox::advance_counters;
+use transaction::CommitSettings;
 pub(super) use transaction::ReadBack;
 
 /// Most sends in one transaction (5 bound parameters each, far below MySQL's 65535).
@@ -123,9 +128,11 @@ impl Writer {
                     connection: HeldConnection::transactional(cluster.clone()),
                     clock: clock.clone(),
                     on_commit: on_commit.clone(),
-                    inbox: options.inbox.then_some(options.inbox_versions),
-                    settle: options.inbox_settle,
-                    read_back,
+                    settings: CommitSettings {
+                        inbox: options.inbox.then_some(options.inbox_versions),
+                        settle: options.inbox_settle,
+                        read_back,
+                    },
                 };
                 tokio::spawn(lane::commit_lane(waiting, committer));
                 queue

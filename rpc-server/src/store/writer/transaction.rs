@@ -41,17 +41,33 @@ impl ReadBack {
     }
 }
 
-/// Commits `msgs` in one transaction; returns what became of each, in order. Sets
-/// `commit_sent` just before COMMIT.
+/// How a lane's groups are committed.
+#[derive(Clone, Copy)]
+pub(super) struct CommitSettings {
+    /// Where the rooms' inbox versions come from; `None`: commits leave the inboxes alone (only
+    /// to measure what the inbox costs).
+    pub(super) inbox: Option<InboxVersions>,
+    /// The longest the statement writing clock versions may take (see `versions`).
+    pub(super) settle: Duration,
+    pub(super) read_back: ReadBack,
+}
+
+/// Commits `msgs` in one transaction; returns what became of each, in order. Looks up their
+/// client_msg_ids first only with `look_up_ids` (see [`deduplicate`]). Sets `commit_sent` just
+/// before COMMIT.
 pub(super) async fn commit(
     connection: &mut HeldConnection,
     clock: &dyn Clock,
     msgs: &[&NewMessage],
-    inbox: Option<InboxVersions>,
-    settle: Duration,
-    read_back: ReadBack,
+    how: &CommitSettings,
+    look_up_ids: bool,
     commit_sent: &AtomicBool,
 ) -> Result<Vec<Outcome>, sqlx::Error> {
+    let CommitSettings {
+        inbox,
+        settle,
+        read_back,
+    } = *how;
     // Every time reserved below is at least 1 and at least the clock.
     let now = clock.now_micros().max(1);
     // The connection has autocommit off: the first statement opens the transaction.
@@ -61,7 +77,7 @@ pub(super) async fn commit(
             // The ids first, without a lock: a message that another replica stores meanwhile
             // with one of them meets the unique index at the insert (1062), and the group is
             // tried again and finds it. Only rooms that get a message are locked.
-            let verdicts = deduplicate(tx, msgs).await?;
+            let verdicts = deduplicate(tx, msgs, look_up_ids).await?;
             let new = rooms_of(msgs, |i| matches!(verdicts[i], Verdict::New));
             let places: HashMap<&str, i64> = new.keys().copied().zip(0..).collect();
             let inbox = InboxWrites {
@@ -80,7 +96,7 @@ pub(super) async fn commit(
             // looked up before the rooms are locked, and only rooms that get a message are.
             let rooms: Vec<_> = msgs.iter().map(|msg| msg.room()).collect();
             let versions = advance_counters(tx, &rooms, read_back).await?;
-            let verdicts = deduplicate(tx, msgs).await?;
+            let verdicts = deduplicate(tx, msgs, look_up_ids).await?;
             let new = rooms_of(msgs, |i| matches!(verdicts[i], Verdict::New));
             let inbox = InboxWrites {
                 versions: NewVersions::Counted(&versions),
@@ -100,7 +116,7 @@ pub(super) async fn commit(
                 read_back,
             )
             .await?;
-            (deduplicate(tx, msgs).await?, times)
+            (deduplicate(tx, msgs, look_up_ids).await?, times)
         }
     };
     let outcomes: Vec<Outcome> = (0..msgs.len())
