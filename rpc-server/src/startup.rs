@@ -13,7 +13,7 @@ use crate::long_poll::{Waiters, watch_other_replicas};
 use crate::readiness::Readiness;
 use crate::registration;
 use crate::service::MessageService;
-use crate::store::Store;
+use crate::store::{Internal, Store, StoreError};
 
 /// Opens the store (waiting for the database), starts the admin server, registers in etcd and
 /// serves until SIGINT or SIGTERM. On a signal: answer waiting calls, deregister, keep serving
@@ -86,6 +86,10 @@ async fn open_store(config: &Config, waiters: Arc<Waiters>) -> anyhow::Result<St
         .await
         {
             Ok(store) => return Ok(store),
+            // A setting the database cannot serve: trying again changes nothing.
+            Err(err @ StoreError::Internal(Internal::ClockVersionsOnGalera)) => {
+                return Err(err).context("cannot serve with these settings");
+            }
             Err(err) if Instant::now() < deadline => {
                 tracing::warn!(%err, "database not ready, retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;

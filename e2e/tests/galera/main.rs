@@ -3,7 +3,8 @@
 //! exactly once and a pull through one node sees a send acknowledged through another; a
 //! replica whose node is killed or frozen moves to another node and serves again, losing and
 //! doubling nothing, while a follower's cursor misses nothing; the lost node rejoins with
-//! every message; a node outside the primary component answers 503, never 500.
+//! every message; a node outside the primary component answers 503, never 500; a replica
+//! refuses inbox versions from the clock on a cluster.
 
 mod support;
 
@@ -55,6 +56,28 @@ async fn replicas_on_two_nodes_store_concurrent_and_racing_sends_exactly_once() 
     load.until_acked(600).await;
     acked.extend(load.finish().await);
     assert_exactly_once(&client, &b.base(), &acked).await;
+}
+
+/// Inbox versions from the clock need one clock: a replica told to take them from a Galera
+/// cluster's nodes refuses to start, and says why.
+#[test]
+#[ignore = "starts a Galera cluster: scripts/test-galera runs it"]
+fn a_replica_refuses_clock_versions_on_a_galera_cluster() {
+    let cluster = Galera::start(1);
+    let refused = std::process::Command::new(im_testkit::binary_path("rpc-server"))
+        .env("DATABASE_URL", cluster.database_urls("im", &[0]))
+        .env("ETCD_ENDPOINTS", "")
+        .env("IM_RPC_LISTEN", "127.0.0.1:0")
+        .env("IM_RPC_ADMIN_LISTEN", "127.0.0.1:0")
+        .env("IM_INBOX_VERSIONS", "clock")
+        .output()
+        .expect("rpc-server runs");
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("IM_INBOX_VERSIONS=clock needs a single database server"),
+        "{said}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -113,6 +113,14 @@ impl Cluster {
         *self.shared.active.lock().expect("active lock")
     }
 
+    /// Whether the database is a Galera cluster: several nodes listed, or the active one
+    /// replicating.
+    pub(super) fn is_galera(&self) -> bool {
+        let active = self.active().node.map(|i| &self.shared.nodes[i]);
+        self.shared.nodes.len() > 1
+            || active.is_some_and(|node| node.galera.load(Ordering::Relaxed))
+    }
+
     /// The pool of the active node, for the occasional query.
     pub(super) fn pool(&self) -> Result<MySqlPool, StoreError> {
         self.pool_of(self.active())

@@ -56,6 +56,11 @@ pub enum Internal {
     DamagedRow(im_domain::InvalidInput),
     #[error("DATABASE_URL: {0}")]
     DatabaseUrl(String),
+    #[error(
+        "IM_INBOX_VERSIONS=clock needs a single database server: the nodes of a Galera cluster \
+         each have their own clock; use IM_INBOX_VERSIONS=counter"
+    )]
+    ClockVersionsOnGalera,
 }
 
 impl StoreError {

@@ -125,6 +125,9 @@ impl Store {
         on_commit: Arc<dyn CommitListener>,
     ) -> Result<Self, StoreError> {
         let cluster = Cluster::open(database_url, options).await?;
+        if options.inbox_versions == InboxVersions::Clock && cluster.is_galera() {
+            return Err(StoreError::Internal(Internal::ClockVersionsOnGalera));
+        }
         let mut migrator = sqlx::migrate!("./migrations");
         // Migrations only add, so a release rolled back to serves the schema of a later one,
         // whose migrations it does not know.
