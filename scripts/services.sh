@@ -122,7 +122,8 @@ stack_up() {
 }
 
 # rpc_servers_up DATABASE_URL: starts the two replicas (STACK_PIDS[0], [1]) on that database,
-# stopping those started before, and waits until both are registered.
+# stopping those started before, and waits until both are registered. A fresh stack takes its
+# inbox versions from the database's clock (IM_INBOX_VERSIONS overrides it).
 rpc_servers_up() {
   local logs="$RUN_DIR/logs" replica
   mkdir -p "$logs"
@@ -135,7 +136,7 @@ rpc_servers_up() {
   for replica in 0 1; do
     IM_RPC_LISTEN="127.0.0.1:888$((8 + replica))" IM_RPC_ADMIN_LISTEN="127.0.0.1:988$((8 + replica))" \
       ETCD_ENDPOINTS=http://127.0.0.1:2379 DATABASE_URL="$1" \
-      target/release/rpc-server >>"$logs/rpc-server-$replica.log" 2>&1 &
+      IM_INBOX_VERSIONS="${IM_INBOX_VERSIONS:-clock}" target/release/rpc-server >>"$logs/rpc-server-$replica.log" 2>&1 &
     STACK_PIDS[replica]=$!
   done
   wait_registered 2

@@ -114,6 +114,8 @@ class Stack:
                 "IM_RPC_ADMIN_LISTEN": f"127.0.0.1:{admin}",
                 "ETCD_ENDPOINTS": "",
                 "DATABASE_URL": self.database_url,
+                # As a fresh deployment runs (docs/operations.md).
+                "IM_INBOX_VERSIONS": os.environ.get("IM_INBOX_VERSIONS", "clock"),
             })
             for i, (listen, admin) in enumerate(self.rpc)
         ]

@@ -76,9 +76,9 @@ for field in ("Chat", "Cursor", "Limit"):
 
 inbox = client.Chats(ChatsRequest(Member="bob"))
 assert inbox.Code == 0 and inbox.HasMore is False, inbox
-assert [(c.Chat, c.Version) for c in inbox.Chats] == [("al:bob", 1)], inbox
+assert [c.Chat for c in inbox.Chats] == ["al:bob"] and inbox.Chats[0].Version > 0, inbox
 assert inbox.Chats[0].LastMessage.Text == text and inbox.Chats[0].LastMessage.Sender == "al", inbox
-assert inbox.NextCursor == 2, inbox
+assert inbox.NextCursor == inbox.Chats[0].Version + 1, inbox
 newest_first = client.Chats(ChatsRequest(Member="al", Cursor=0, Limit=5, Reverse=True, WaitMs=0))
 assert newest_first.Code == 0 and newest_first.NextCursor == 0, newest_first
 assert [c.Chat for c in newest_first.Chats] == ["al:bob"], newest_first

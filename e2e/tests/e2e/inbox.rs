@@ -45,33 +45,42 @@ async fn the_inbox_lists_each_changed_room_with_its_newest_message() {
         inbox,
         json!({
             "chats": [
-                { "chat": "al:cy", "version": 2, "last_message": {
+                { "chat": "al:cy", "version": inbox["chats"][0]["version"], "last_message": {
                     "chat": "al:cy", "sender": "cy", "text": "hello al",
                     "send_time": inbox["chats"][0]["last_message"]["send_time"] },
                   "unread": 1, "read_up_to": 0, "peer_read_up_to": 0 },
-                { "chat": "al:bob", "version": 3, "last_message": newest,
+                { "chat": "al:bob", "version": inbox["chats"][1]["version"], "last_message": newest,
                   "unread": 1, "read_up_to": 0, "peer_read_up_to": 0 },
             ],
             "has_more": false,
-            "next_cursor": 4,
+            "next_cursor": inbox["chats"][1]["version"].as_i64().unwrap() + 1,
         })
     );
+    let (cy_version, bob_version) = (
+        inbox["chats"][0]["version"].as_i64().unwrap(),
+        inbox["chats"][1]["version"].as_i64().unwrap(),
+    );
+    assert!(0 < cy_version && cy_version < bob_version);
 
     // The most recent first, paged: the answer a conversation list shows.
     let (_, recent) = api.chats("member=al&reverse=true&limit=1").await;
     assert_eq!(recent["chats"][0]["chat"], "al:bob");
     assert_eq!(
         (recent["has_more"].clone(), recent["next_cursor"].clone()),
-        (json!(true), json!(2))
+        (json!(true), json!(cy_version))
     );
-    let (_, rest) = api.chats("member=al&reverse=true&limit=1&cursor=2").await;
+    let (_, rest) = api
+        .chats(&format!(
+            "member=al&reverse=true&limit=1&cursor={cy_version}"
+        ))
+        .await;
     assert_eq!(rest["chats"][0]["chat"], "al:cy");
     assert_eq!(rest["next_cursor"], 0);
 
     // A GET with a JSON body, keys in any case, as the reference clients send.
     let resp = client
         .get(stack.url("/api/chats"))
-        .json(&json!({ "Member": "al", "Cursor": 3, "LIMIT": 5 }))
+        .json(&json!({ "Member": "al", "Cursor": bob_version, "LIMIT": 5 }))
         .send()
         .await
         .unwrap();
@@ -144,7 +153,7 @@ async fn a_listing_waiting_on_one_replica_is_woken_by_a_commit_on_another() {
     assert_eq!(&*chats[0].chat, "bob:dee");
     assert!(chats[0].version >= cursor);
     assert_eq!(&*chats[0].last_message.text.clone().unwrap(), "news");
-    assert_eq!(answer.next_cursor, Some(3));
+    assert_eq!(answer.next_cursor, Some(chats[0].version + 1));
 }
 
 #[tokio::test]

@@ -1,8 +1,11 @@
 //! Replicas replaced in place by the release before the batch methods and back, twice, under
 //! sends with and without ids, waiting pulls and waiting inbox listings: no call fails, nothing
 //! is lost or stored twice. The "release before" is today's binary answering those methods
-//! "unknown method" (`IM_RPC_BATCH_METHODS=false`), as that release did.
+//! "unknown method" (`IM_RPC_BATCH_METHODS=false`), as that release did. And replicas switched
+//! to inbox versions from the clock and back, one by one, under sends to many rooms of one
+//! member that inbox followers follow: every follower ends with every room's newest message.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -72,9 +75,9 @@ struct Fleet {
 }
 
 impl Fleet {
-    /// Replaces each replica in turn by one at its address answering as `release_before` says;
-    /// returns once the new one is known and serving calls.
-    async fn replace_all(&mut self, release_before: bool) {
+    /// Replaces each replica in turn by one at its address with `settings`; returns once the
+    /// new one is known and serving calls.
+    async fn replace_all(&mut self, settings: &[(&'static str, &str)]) {
         for slot in 0..self.replicas.len() {
             let old = self.replicas.remove(slot);
             let addr = old.addr;
@@ -82,12 +85,16 @@ impl Fleet {
                 .await
                 .unwrap();
             assert!(exited, "the replica exits 0 after SIGTERM");
-            let env = [
+            let mut env = vec![
                 ("ETCD_ENDPOINTS", self.etcd.clone().unwrap_or_default()),
                 ("IM_REGISTRY_TTL_SECS", "2".to_owned()),
                 ("IM_SHUTDOWN_DRAIN_MS", "1000".to_owned()),
-                ("IM_RPC_BATCH_METHODS", (!release_before).to_string()),
             ];
+            env.extend(
+                settings
+                    .iter()
+                    .map(|(name, value)| (*name, value.to_string())),
+            );
             let url = self.database_url.clone();
             let new = tokio::task::spawn_blocking(move || start_rpc_server_at(addr, &url, &env))
                 .await
@@ -138,8 +145,9 @@ impl Fleet {
                 stop.clone(),
             )));
         }
-        for release_before in [true, false, true, false] {
-            self.replace_all(release_before).await;
+        for batch_methods in ["false", "true", "false", "true"] {
+            self.replace_all(&[("IM_RPC_BATCH_METHODS", batch_methods)])
+                .await;
         }
         stop.store(true, Ordering::Relaxed);
 
@@ -194,3 +202,137 @@ async fn replicas_at_fixed_addresses_replaced_by_the_release_before_and_back_fai
     };
     fleet.roll_back_and_forth_under_load(false).await;
 }
+
+/// The member whose many rooms the switch test sends to: the first member of some, the second
+/// of the others.
+const HUB: &str = "hub";
+
+fn hub_room(i: usize) -> String {
+    if i.is_multiple_of(2) {
+        format!("a{i}:{HUB}")
+    } else {
+        format!("{HUB}:z{i}")
+    }
+}
+
+/// Follows the hub's inbox forward with next_cursor until `stop`, then until a listing finds
+/// nothing new; returns the calls that failed and each room's newest send_time as last listed.
+async fn inbox_follower(api: Api, stop: Arc<AtomicBool>) -> (Seen, HashMap<String, i64>) {
+    let (mut seen, mut newest) = (Seen::default(), HashMap::new());
+    let mut cursor = 0;
+    loop {
+        let stopped = stop.load(Ordering::SeqCst);
+        let wait_ms = if stopped { 0 } else { 1500 };
+        let path = format!("/api/chats?member={HUB}&cursor={cursor}&limit=5&wait_ms={wait_ms}");
+        match api.try_answer(api.client().get(api.url(&path))).await {
+            Ok((status, body, _)) if status.is_success() => {
+                let chats = body["chats"].as_array().unwrap();
+                for chat in chats {
+                    let send_time = chat["last_message"]["send_time"].as_i64().unwrap();
+                    newest.insert(chat["chat"].as_str().unwrap().to_owned(), send_time);
+                }
+                cursor = body["next_cursor"].as_i64().unwrap();
+                if stopped && chats.is_empty() {
+                    return (seen, newest);
+                }
+            }
+            Ok((status, body, _)) => seen.failed.push(format!("{path}: {status} {body}")),
+            Err(err) => seen.failed.push(format!("{path}: {err}")),
+        }
+    }
+}
+
+/// Sends with ids to the hub's rooms at random until `stop`.
+async fn hub_sender(api: Api, tag: String, stop: Arc<AtomicBool>) -> Seen {
+    let mut seen = Seen::default();
+    let mut i = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let chat = hub_room(fastrand::usize(..24));
+        let text = format!("{tag}-{i}");
+        let body = json!({ "chat": chat, "sender": HUB, "text": text, "client_msg_id": text });
+        match api
+            .try_answer(api.client().post(api.url("/api/send")).json(&body))
+            .await
+        {
+            Ok((status, _, _)) if status.is_success() => seen.acked.push(text),
+            Ok((status, body, _)) => seen.failed.push(format!("send {text}: {status} {body}")),
+            Err(err) => seen.failed.push(format!("send {text}: {err}")),
+        }
+        i += 1;
+    }
+    seen
+}
+
+/// Rolls the replicas from inbox versions of the counters to the clock and back, under sends to
+/// the hub's rooms and two followers of its inbox, then raises the counters as the procedure
+/// says before a rollback (docs/operations.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_switched_to_clock_versions_and_back_under_load_miss_no_inbox_change() {
+    let mut stack = Stack::start(2);
+    let mut fleet = Fleet {
+        api: stack.api(),
+        http_admin: stack.http.admin,
+        database_url: stack.database_url.clone(),
+        etcd: None,
+        replicas: std::mem::take(&mut stack.replicas),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let senders: Vec<_> = (0..4)
+        .map(|n| tokio::spawn(hub_sender(fleet.api.clone(), format!("s{n}"), stop.clone())))
+        .collect();
+    let followers: Vec<_> = (0..2)
+        .map(|_| tokio::spawn(inbox_follower(fleet.api.clone(), stop.clone())))
+        .collect();
+    for versions in ["clock", "counter"] {
+        fleet.replace_all(&[("IM_INBOX_VERSIONS", versions)]).await;
+    }
+    stop.store(true, Ordering::SeqCst);
+    for sender in senders {
+        let seen = sender.await.unwrap();
+        assert!(seen.failed.is_empty(), "sends failed: {:?}", seen.failed);
+        assert!(!seen.acked.is_empty());
+    }
+
+    let (status, everything) = fleet.api.chats(&format!("member={HUB}&limit=100")).await;
+    assert_eq!(status, 200);
+    let settled: HashMap<String, i64> = everything["chats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|chat| {
+            let send_time = chat["last_message"]["send_time"].as_i64().unwrap();
+            (chat["chat"].as_str().unwrap().to_owned(), send_time)
+        })
+        .collect();
+    for follower in followers {
+        let (seen, newest) = follower.await.unwrap();
+        assert!(seen.failed.is_empty(), "listings failed: {:?}", seen.failed);
+        assert_eq!(
+            newest, settled,
+            "the follower saw every room's newest message"
+        );
+    }
+
+    // Before a rollback: every counter at least its member's newest version.
+    let db = sqlx::MySqlPool::connect(&fleet.database_url).await.unwrap();
+    sqlx::raw_sql(RAISE_COUNTERS).execute(&db).await.unwrap();
+    let (counter,): (i64,) = sqlx::query_as("SELECT last_version FROM members WHERE member = ?")
+        .bind(HUB)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    let chats = everything["chats"].as_array().unwrap();
+    let newest = chats.iter().map(|c| c["version"].as_i64().unwrap()).max();
+    let newest = newest.expect("the hub has chats");
+    assert!(counter >= newest, "{counter} >= {newest}");
+}
+
+/// The statement of docs/operations.md that raises every member's counter to its newest version.
+const RAISE_COUNTERS: &str = "
+    INSERT INTO members (member, last_version)
+    SELECT member, MAX(version) FROM (
+        SELECT member_a AS member, version_a AS version FROM rooms WHERE version_a IS NOT NULL
+        UNION ALL
+        SELECT member_b, version_b FROM rooms WHERE version_b IS NOT NULL) AS versions
+    GROUP BY member
+    ON DUPLICATE KEY UPDATE last_version = GREATEST(last_version, VALUES(last_version));";
