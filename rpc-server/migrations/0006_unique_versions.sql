@@ -2,7 +2,9 @@
 -- same name (the release before forces these indexes by name). The versions stored so far are
 -- unique already: they came from the members' counters. Versions taken from the database's
 -- clock rely on it: two rooms of one member that take the same version meet here (1062), and
--- the later commit is tried again.
+-- the later commit is tried again. (Only on an update: an INSERT ... ON DUPLICATE KEY UPDATE
+-- whose new row met another row here would update that other row, so a room's first row is
+-- created without versions first.)
 ALTER TABLE rooms
     DROP INDEX rooms_by_version_a,
     ADD UNIQUE INDEX rooms_by_version_a (member_a, version_a),

@@ -19,6 +19,15 @@ use rpc_server::store::{InboxVersions, Store};
 
 const MEMBER: &str = "hub";
 
+/// Two replicas of one fresh database, taking their versions each as `versions` says.
+async fn two_replicas(versions: [InboxVersions; 2], settle: Duration) -> [Store; 2] {
+    let url = fresh_database_url();
+    [
+        open(&url, versions[0], settle).await,
+        open(&url, versions[1], settle).await,
+    ]
+}
+
 async fn open(url: &str, versions: InboxVersions, settle: Duration) -> Store {
     let mut options = options(8, 2);
     options.inbox_versions = versions;
@@ -142,37 +151,35 @@ async fn all_entries(store: &Store) -> HashMap<String, (i64, RoomState)> {
 
 #[tokio::test]
 async fn clock_versions_racing_on_two_replicas_never_slip_behind_a_follower() {
-    let url = fresh_database_url();
-    let settle = Duration::from_millis(100);
-    let replicas = [
-        open(&url, InboxVersions::Clock, settle).await,
-        open(&url, InboxVersions::Clock, settle).await,
-    ];
+    let replicas = two_replicas(
+        [InboxVersions::Clock, InboxVersions::Clock],
+        Duration::from_millis(100),
+    )
+    .await;
     race(&replicas, 16, 40).await;
 }
 
 #[tokio::test]
 async fn statements_slower_than_the_settle_time_write_fresh_versions_and_lose_nothing() {
     // A settle time below most statements' round trip: nearly every commit writes its versions
-    // again, and listings stay a millisecond behind.
-    let url = fresh_database_url();
-    let settle = Duration::from_millis(1);
-    let replicas = [
-        open(&url, InboxVersions::Clock, settle).await,
-        open(&url, InboxVersions::Clock, settle).await,
-    ];
+    // again (from the clock on one replica, from fresh counters on the other), and listings
+    // stay a millisecond behind.
+    let replicas = two_replicas(
+        [InboxVersions::Counter, InboxVersions::Clock],
+        Duration::from_millis(1),
+    )
+    .await;
     race(&replicas, 8, 20).await;
 }
 
 #[tokio::test]
 async fn counter_and_clock_replicas_at_once_never_slip_behind_a_follower() {
     // A switch between the two under way: one replica of each.
-    let url = fresh_database_url();
-    let settle = Duration::from_millis(100);
-    let replicas = [
-        open(&url, InboxVersions::Counter, settle).await,
-        open(&url, InboxVersions::Clock, settle).await,
-    ];
+    let replicas = two_replicas(
+        [InboxVersions::Counter, InboxVersions::Clock],
+        Duration::from_millis(100),
+    )
+    .await;
     race(&replicas, 16, 40).await;
 }
 
@@ -192,5 +199,51 @@ async fn a_listing_right_after_a_send_shows_it() {
                 "listing (reverse: {reverse}) shows the send just answered"
             );
         }
+    }
+}
+
+#[tokio::test]
+async fn first_sends_to_many_new_rooms_at_once_keep_every_room_in_the_inbox() {
+    // New rooms of one member, their first sends all at once on two replicas: groups of many
+    // rooms take neighbouring clock versions, and a new room's row must never be mistaken for
+    // another's that holds the same version.
+    let replicas = two_replicas(
+        [InboxVersions::Clock, InboxVersions::Clock],
+        Duration::from_millis(100),
+    )
+    .await;
+    let rooms: Vec<String> = (0..300)
+        .map(|i| match i % 2 {
+            0 => format!("n{i}:{MEMBER}"),
+            _ => format!("{MEMBER}:n{i}"),
+        })
+        .collect();
+    let sends = rooms.iter().enumerate().map(|(i, room)| {
+        let store = replicas[i % 2].clone();
+        let msg = NewMessage::parse(room, MEMBER, "first").unwrap();
+        async move { store.append(msg, None).await.expect("append").message }
+    });
+    let stored = futures::future::join_all(sends).await;
+
+    let mut listed = HashMap::new();
+    let mut cursor = 0;
+    loop {
+        let req = InboxRequest::parse(MEMBER, cursor, 100, false).unwrap();
+        let page = replicas[0].list_inbox(&req, None).await.expect("list");
+        for entry in page.chats {
+            assert!(
+                listed.insert(entry.chat.clone(), entry).is_none(),
+                "listed twice"
+            );
+        }
+        if !page.has_more {
+            break;
+        }
+        cursor = page.next_cursor;
+    }
+    assert_eq!(listed.len(), rooms.len(), "every new room is in the inbox");
+    for message in stored {
+        let entry = &listed[message.message().room().key()];
+        assert_eq!(entry.last_message, message);
     }
 }

@@ -218,16 +218,23 @@ impl Store {
                     self.reader.read(&newest, deadline).await?
                 }
             };
-            // Versions above the line that belong in the answer: forward, from the cursor on
-            // when the page has room left; newest-first, from a cursor above the line.
-            let waits = newest >= line
+            // Versions that belong in the answer: forward, from the cursor on when the page has
+            // room left; newest-first, from a cursor above the line.
+            let belongs = newest > 0
                 && match window.direction() {
                     Direction::Forward => {
                         rows.len() < window.rows_to_fetch() && newest >= window.bound()
                     }
-                    Direction::Backward => window.bound() >= line,
+                    Direction::Backward => window.bound() >= line.min(newest),
                 };
-            if !waits {
+            if !belongs {
+                return Ok(rows);
+            }
+            if newest < line {
+                // Below the line by now (the empty page's second statement came later): at once.
+                if rows.is_empty() {
+                    continue;
+                }
                 return Ok(rows);
             }
             let until_below =
@@ -235,7 +242,11 @@ impl Store {
                     + Duration::from_millis(1);
             let until =
                 Instant::now() + until_below.min(self.inbox_settle + Duration::from_millis(10));
-            tokio::time::sleep_until(until.min(deadline).into()).await;
+            if until >= deadline {
+                // No time to wait it out: the rows in hand are a right answer.
+                return Ok(rows);
+            }
+            tokio::time::sleep_until(until.into()).await;
         }
     }
 }

@@ -4,9 +4,9 @@
 //! A marker that moves gives the room a new version in both members' inboxes, exactly as a send
 //! does, and under the same locks in the same order (see the module comment of `writer`): the
 //! members' counters first (when versions come from them), then the room's row, all held until
-//! COMMIT. So a marker's version
-//! follows commit order in every inbox like a send's, and a marker and a send of one room never
-//! wait for each other in a cycle. The new value is decided under the room's lock (forward
+//! COMMIT. So a marker's version obeys the follower rule exactly as a send's does (timed the same
+//! way, see `versions`), and a marker and a send of one room never wait for each other in a
+//! cycle. The new value is decided under the room's lock (forward
 //! only, never past the newest message), so two devices marking at once both end at the
 //! higher value, and the member's unread count is counted again from it there. A marker that
 //! would not move is answered from a plain read and writes nothing: no lock, no version.
@@ -19,7 +19,7 @@ use sqlx::{Acquire, MySql, MySqlConnection, QueryBuilder};
 use super::error::classify;
 use super::unread::count_one;
 use super::versions::{InboxVersions, NOW_US, next_even, next_odd, restamp};
-use super::writer::advance_counters;
+use super::writer::{advance_counters, recount};
 use super::{Store, StoreError};
 
 /// Attempts of a marker transaction that meets a lock conflict.
@@ -137,6 +137,7 @@ async fn move_marker(
     store: &Store,
 ) -> Result<(i64, bool), sqlx::Error> {
     let mut tx = conn.begin().await?;
+    let counters_taken = Instant::now();
     let counted = match store.inbox_versions {
         InboxVersions::Counter => {
             let rooms = [mark.room()];
@@ -208,9 +209,15 @@ async fn move_marker(
     update.push_bind(mark.room().key());
     let started = Instant::now();
     update.build().execute(&mut *tx).await?;
-    if counted.is_none() {
-        let room = [mark.room().key()];
-        restamp(&mut tx, &room, started.elapsed(), store.inbox_settle).await?;
+    match counted {
+        Some(_) => {
+            let (rooms, took) = ([mark.room()], counters_taken.elapsed());
+            recount(&mut tx, &rooms, store.read_back, took, store.inbox_settle).await?;
+        }
+        None => {
+            let room = [mark.room().key()];
+            restamp(&mut tx, &room, started.elapsed(), store.inbox_settle).await?;
+        }
     }
     tx.commit().await?;
     Ok((target, true))

@@ -12,9 +12,10 @@
 //! - [`InboxVersions::Clock`]: from the database's clock, written in the room's own row by the
 //!   statement that locks it: a send touches only its room's rows.
 //!
-//! Either way, the statement that writes a version `v` ends no later than `v / 2 + settle`
-//! (microseconds on the database's clock): a commit whose statement took longer writes fresh
-//! versions again before it commits ([`restamp`]). A listing answers only versions below
+//! Either way, a version `v` is written no later than `v / 2 + settle` (microseconds on the
+//! database's clock): a commit that took longer from taking its versions (the counters, or the
+//! statement's clock) to writing them writes fresh ones before it commits ([`restamp`], and
+//! `writer::recount` for counters). A listing answers only versions below
 //! `2 (now - settle)`, read with shared locks: every version that can still commit below that
 //! line is already written, and the listing waits for its transaction to end. So a version
 //! below a cursor handed out can never appear later.

@@ -1,5 +1,5 @@
-//! Exactly-once sends: which messages of a group are new, given the locks the transaction holds
-//! (see the module comment of [`super`]).
+//! Exactly-once sends: which messages of a group are new. The unique index on (room, sender,
+//! client_msg_id) decides; a look-up saves a retry (see the module comment of [`super`]).
 
 use std::collections::HashMap;
 

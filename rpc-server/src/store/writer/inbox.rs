@@ -3,6 +3,7 @@
 //! [`super`]); the versions are then written into the rooms' own rows with their send_times.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
 
 use im_domain::{Member, Room};
 use sqlx::mysql::MySqlConnection;
@@ -106,4 +107,47 @@ pub(in crate::store) async fn advance_counters<'a>(
         by_room.insert(room.key(), RoomVersions { first, second });
     }
     Ok(by_room)
+}
+
+/// Takes the counters of the members of `rooms` again and writes the rooms' versions from them,
+/// while the versions written took longer than `settle` to write since their counters were taken
+/// (`took`), and then while doing so again does: a counter leaps to the database's clock, and
+/// beside replicas taking versions from the clock a version must be written within the settle
+/// time of the clock it leapt to (see `versions`). The members' rows are this transaction's
+/// already, so the counters move at once.
+pub(in crate::store) async fn recount(
+    tx: &mut MySqlConnection,
+    rooms: &[&Room],
+    read_back: ReadBack,
+    mut took: Duration,
+    settle: Duration,
+) -> Result<(), sqlx::Error> {
+    while took > settle {
+        metrics::counter!("im_inbox_restamps_total").increment(1);
+        let started = Instant::now();
+        let versions = advance_counters(tx, rooms, read_back).await?;
+        for chunk in rooms.chunks(STATEMENT_ROWS) {
+            let mut update: QueryBuilder<MySql> = QueryBuilder::new("UPDATE rooms SET ");
+            for (column, second) in [("version_a", false), ("version_b", true)] {
+                update.push(if second { ", " } else { "" });
+                update.push(format_args!("{column} = CASE room"));
+                for room in chunk {
+                    let of_room = versions.get(room.key());
+                    let version =
+                        of_room.and_then(|v| if second { v.second } else { Some(v.first) });
+                    update.push(" WHEN ").push_bind(room.key());
+                    update.push(" THEN ").push_bind(version);
+                }
+                update.push(" END");
+            }
+            update
+                .push(" WHERE room IN ")
+                .push_tuples(chunk, |mut row, room| {
+                    row.push_bind(room.key());
+                });
+            update.build().execute(&mut *tx).await?;
+        }
+        took = started.elapsed();
+    }
+    Ok(())
 }

@@ -64,8 +64,10 @@
 //! retry goes to the node the replica moved to (see [`super::cluster`]).
 
 mod dedup;
+mod first_rows;
 mod inbox;
 mod lane;
+mod reserve;
 mod transaction;
 
 use std::hash::{Hash, Hasher};
@@ -83,7 +85,7 @@ use super::versions::InboxVersions;
 use super::{Appended, CommitListener, StoreError, StoreOptions};
 use crate::clock::Clock;
 
-pub(super) use inbox::advance_counters;
+pub(super) use inbox::{advance_counters, recount};
 use transaction::CommitSettings;
 pub(super) use transaction::ReadBack;
 
@@ -125,6 +127,7 @@ impl Writer {
             .map(|_| {
                 let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY / lanes);
                 let committer = lane::Committer {
+                    known: first_rows::KnownRooms::default(),
                     connection: HeldConnection::transactional(cluster.clone()),
                     clock: clock.clone(),
                     on_commit: on_commit.clone(),

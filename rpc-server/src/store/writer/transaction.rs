@@ -1,21 +1,23 @@
-//! The statements of one group's transaction: move the members' inbox counters (unless versions
-//! come from the clock), leave out duplicates, reserve send_times (and write the rooms' new
-//! versions) under the room locks, insert the messages, commit.
+//! The statements of one group's transaction: create the rows of rooms the lane has not seen
+//! (apart, see [`super::first_rows`]), move the members' inbox counters (unless versions come
+//! from the clock), leave out duplicates, reserve send_times (and write the rooms' new versions)
+//! under the room locks, insert the messages, commit.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use im_domain::{MAX_UNREAD, NewMessage};
-use sqlx::mysql::MySqlConnection;
+use im_domain::{NewMessage, Room};
 use sqlx::{Executor, MySql, QueryBuilder};
 
 use super::dedup::{Outcome, Verdict, deduplicate};
-use super::inbox::{RoomVersions, advance_counters};
+use super::first_rows::KnownRooms;
+use super::inbox::{advance_counters, recount};
+use super::reserve::{InboxWrites, NewVersions, reserve_times, unread_added};
 use crate::clock::Clock;
 use crate::store::STATEMENT_ROWS;
 use crate::store::connection::HeldConnection;
-use crate::store::versions::{InboxVersions, NOW_US, next_even, next_odd, restamp};
+use crate::store::versions::{InboxVersions, restamp};
 
 /// How a group learns the values its upserts wrote (rooms' last send_times, members' counters).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -60,6 +62,7 @@ pub(super) async fn commit(
     clock: &dyn Clock,
     msgs: &[&NewMessage],
     how: &CommitSettings,
+    known: &mut KnownRooms,
     look_up_ids: bool,
     commit_sent: &AtomicBool,
 ) -> Result<Vec<Outcome>, sqlx::Error> {
@@ -72,6 +75,9 @@ pub(super) async fn commit(
     let now = clock.now_micros().max(1);
     // The connection has autocommit off: the first statement opens the transaction.
     let tx = connection.get().await?;
+    if inbox.is_some() {
+        known.create_unknown(tx, msgs).await?;
+    }
     let (verdicts, times) = match inbox {
         Some(InboxVersions::Clock) => {
             // The ids first, without a lock: a message that another replica stores meanwhile
@@ -91,10 +97,11 @@ pub(super) async fn commit(
             (verdicts, times)
         }
         Some(InboxVersions::Counter) => {
-            // The members' rows first. Every group that stores into a room holds both of its
-            // members' rows, so from here on no other group stores into these rooms: the ids are
-            // looked up before the rooms are locked, and only rooms that get a message are.
+            // The members' rows first, then the ids (the unique index backs the look-up up), and
+            // only rooms that get a message are locked. From the counters to the rooms' versions
+            // is timed: one written too late is written again from fresh counters.
             let rooms: Vec<_> = msgs.iter().map(|msg| msg.room()).collect();
+            let started = Instant::now();
             let versions = advance_counters(tx, &rooms, read_back).await?;
             let verdicts = deduplicate(tx, msgs, look_up_ids).await?;
             let new = rooms_of(msgs, |i| matches!(verdicts[i], Verdict::New));
@@ -103,6 +110,11 @@ pub(super) async fn commit(
                 unread: unread_added(msgs, &new),
             };
             let times = reserve_times(tx, &new, msgs.len(), now, Some(&inbox), read_back).await?;
+            let mut written: Vec<&Room> = Vec::new();
+            for positions in new.values() {
+                written.push(msgs[positions[0]].room());
+            }
+            recount(tx, &written, read_back, started.elapsed(), settle).await?;
             (verdicts, times)
         }
         None => {
@@ -160,218 +172,6 @@ fn rooms_of<'a>(
         }
     }
     by_room
-}
-
-/// What a group writes into its rooms' rows for the inbox: each room's new versions, and how
-/// many messages each member of it has more to read (by room key: for its first member, for its
-/// second).
-struct InboxWrites<'a> {
-    versions: NewVersions<'a>,
-    unread: HashMap<&'a str, (i64, i64)>,
-}
-
-/// Where the rooms' new versions come from.
-enum NewVersions<'a> {
-    /// The members' counters gave them.
-    Counted(&'a HashMap<&'a str, RoomVersions>),
-    /// The database's clock, in the rooms' upsert; each room's place in the group keeps its
-    /// versions apart from the group's other rooms'.
-    Clock(&'a HashMap<&'a str, i64>),
-}
-
-/// The messages of `new` (positions by room) that each member of their room has not read: the
-/// other member's.
-fn unread_added<'a>(
-    msgs: &[&NewMessage],
-    new: &BTreeMap<&'a str, Vec<usize>>,
-) -> HashMap<&'a str, (i64, i64)> {
-    new.iter()
-        .map(|(room, positions)| {
-            let mut added = (0, 0);
-            for &i in positions {
-                let mut members = msgs[i].room().members();
-                let first = members.next();
-                // A self-chat has one member, who reads its own messages.
-                let Some(second) = members.next() else {
-                    continue;
-                };
-                if Some(msgs[i].sender()) == first {
-                    added.1 += 1;
-                } else if msgs[i].sender() == second {
-                    added.0 += 1;
-                }
-            }
-            (*room, added)
-        })
-        .collect()
-}
-
-/// Takes the row lock of every room of the group, in ascending key order, and returns one
-/// send_time per message (by position in the group).
-async fn reserve_times(
-    tx: &mut MySqlConnection,
-    by_room: &BTreeMap<&str, Vec<usize>>,
-    messages: usize,
-    now: i64,
-    versions: Option<&InboxWrites<'_>>,
-    read_back: ReadBack,
-) -> Result<Vec<i64>, sqlx::Error> {
-    let rooms: Vec<(&str, &[usize])> = by_room.iter().map(|(r, p)| (*r, p.as_slice())).collect();
-    let mut lasts = Vec::with_capacity(rooms.len());
-    for chunk in rooms.chunks(STATEMENT_ROWS) {
-        lasts.extend(reserve(&mut *tx, chunk, now, versions, read_back).await?);
-    }
-    let mut times = vec![0; messages];
-    let mut unread: Vec<&str> = Vec::new();
-    for ((room, positions), last) in rooms.iter().zip(lasts) {
-        match last {
-            Some(last) => assign_times(&mut times, positions, last),
-            None => unread.push(room),
-        }
-    }
-    // The locks are ours until commit, so these are the values just written.
-    for chunk in unread.chunks(STATEMENT_ROWS) {
-        let mut read: QueryBuilder<MySql> =
-            QueryBuilder::new("SELECT room, last_send_time FROM rooms WHERE room IN ");
-        read.push_tuples(chunk, |mut row, room| {
-            row.push_bind(*room);
-        });
-        let read: Vec<(Vec<u8>, i64)> = read.build_query_as().fetch_all(&mut *tx).await?;
-        for (room, last) in read {
-            if let Some(positions) = std::str::from_utf8(&room).ok().and_then(|r| by_room.get(r)) {
-                assign_times(&mut times, positions, last);
-            }
-        }
-    }
-    if by_room.values().flatten().any(|&i| times[i] == 0) {
-        // Cannot happen: every room of the group was just written.
-        return Err(sqlx::Error::RowNotFound);
-    }
-    Ok(times)
-}
-
-/// Takes the row lock of each of `rooms` (in the given, ascending, key order) and reserves one
-/// time per message in each, after max(now, last + 1); with `versions`, also writes each room's
-/// new versions, its newest message's send_time (its new last time) and its members' unread
-/// counts, moved by the group's messages (at most 100) where they were of the room's newest
-/// message, and left unknown (NULL: counted when listed) where a release before them moved it. A new room's row starts at
-/// now + extra; an existing one moves to max(last + 1, now) + extra, where
-/// extra = VALUES(last_send_time) - now because all rows share `now`. Returns each room's new
-/// last time where the answer tells it, which saves reading it: for a single room LAST_INSERT_ID
-/// carries it back, for several RETURNING does where the server has it; `None` means it must
-/// be read.
-async fn reserve(
-    tx: &mut MySqlConnection,
-    rooms: &[(&str, &[usize])],
-    now: i64,
-    versions: Option<&InboxWrites<'_>>,
-    read_back: ReadBack,
-) -> Result<Vec<Option<i64>>, sqlx::Error> {
-    let single = rooms.len() == 1;
-    let mut reserve: QueryBuilder<MySql> = QueryBuilder::new(match versions {
-        Some(_) => {
-            "INSERT INTO rooms (room, last_send_time, version_a, version_b, newest_send_time, \
-             unread_a, unread_b, unread_at) "
-        }
-        None => "INSERT INTO rooms (room, last_send_time) ",
-    });
-    reserve.push_values(rooms, |mut row, (room, positions)| {
-        let last = now + extra(positions);
-        row.push_bind(*room).push_bind(last);
-        if let Some(inbox) = versions {
-            let (unread_a, unread_b) = inbox.unread.get(room).copied().unwrap_or_default();
-            match inbox.versions {
-                NewVersions::Counted(counted) => {
-                    let of_room = counted.get(room);
-                    row.push_bind(of_room.map(|v| v.first))
-                        .push_bind(of_room.and_then(|v| v.second));
-                }
-                NewVersions::Clock(places) => {
-                    let place = places.get(room).copied().unwrap_or_default();
-                    let self_chat = room.split_once(':').is_some_and(|(a, b)| a == b);
-                    // NULL for a self-chat's second member, who is its first.
-                    row.push(format_args!("2 * ({NOW_US} + "))
-                        .push_bind_unseparated(place)
-                        .push_unseparated(")")
-                        .push(format_args!("2 * ({NOW_US} + "))
-                        .push_bind_unseparated((!self_chat).then_some(place))
-                        .push_unseparated(") + 1");
-                }
-            }
-            row.push_bind(last)
-                .push_bind(unread_a.min(MAX_UNREAD.into()))
-                .push_bind(unread_b.min(MAX_UNREAD.into()))
-                .push_bind(last);
-        }
-    });
-    reserve.push(if single {
-        " ON DUPLICATE KEY UPDATE last_send_time = LAST_INSERT_ID(\
-         GREATEST(last_send_time + 1 + VALUES(last_send_time) - "
-    } else {
-        " ON DUPLICATE KEY UPDATE last_send_time = \
-         GREATEST(last_send_time + 1 + VALUES(last_send_time) - "
-    });
-    reserve.push_bind(now).push(", VALUES(last_send_time))");
-    if single {
-        reserve.push(")");
-    }
-    if let Some(inbox) = versions {
-        reserve.push(match inbox.versions {
-            NewVersions::Counted(_) => {
-                ", version_a = VALUES(version_a), version_b = VALUES(version_b)".to_owned()
-            }
-            // Never below the room's own versions (GREATEST of NULL: a self-chat's version_b).
-            NewVersions::Clock(_) => format!(
-                ", version_a = GREATEST({}, VALUES(version_a)), \
-                 version_b = GREATEST({}, VALUES(version_b))",
-                next_even("version_a"),
-                next_odd("version_b")
-            ),
-        });
-        // Assignments take effect from left to right: last_send_time is the new one here, and
-        // newest_send_time the old one until its own assignment, last.
-        reserve.push(
-            ", \
-             unread_a = IF(unread_at <=> newest_send_time, \
-                 LEAST(unread_a + VALUES(unread_a), 100), NULL), \
-             unread_b = IF(unread_at <=> newest_send_time, \
-                 LEAST(unread_b + VALUES(unread_b), 100), NULL), \
-             unread_at = IF(unread_at <=> newest_send_time, last_send_time, NULL), \
-             newest_send_time = last_send_time",
-        );
-    }
-    if !single && read_back == ReadBack::Returning {
-        reserve.push(" RETURNING room, last_send_time");
-        let rows: Vec<(Vec<u8>, i64)> = reserve.build_query_as().fetch_all(&mut *tx).await?;
-        let lasts: HashMap<Vec<u8>, i64> = rows.into_iter().collect();
-        return Ok(rooms
-            .iter()
-            .map(|(room, _)| lasts.get(room.as_bytes()).copied())
-            .collect());
-    }
-    let done = reserve.build().execute(&mut *tx).await?;
-    if !single {
-        return Ok(vec![None; rooms.len()]);
-    }
-    // One row affected: inserted with the value given; two: updated to LAST_INSERT_ID.
-    let last = match (done.rows_affected(), i64::try_from(done.last_insert_id())) {
-        (1, _) => Some(now + extra(rooms[0].1)),
-        (2, Ok(last)) if last > 0 => Some(last),
-        _ => None,
-    };
-    Ok(vec![last])
-}
-
-/// The times of a room's messages (at `positions`), given the room's new last time.
-fn assign_times(times: &mut [i64], positions: &[usize], last: i64) {
-    for (offset, &i) in (0..).zip(positions) {
-        times[i] = last - extra(positions) + offset;
-    }
-}
-
-/// How many times beyond the first a room of the group reserves.
-fn extra(positions: &[usize]) -> i64 {
-    i64::try_from(positions.len() - 1).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
