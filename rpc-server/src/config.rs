@@ -96,10 +96,11 @@ pub struct Config {
     pub inbox: bool,
 
     /// Where the rooms' inbox versions come from: `counter`, each member's counter row, as the
-    /// release before did (and as a Galera cluster needs: its nodes each have a clock); or
-    /// `clock`, the database's clock, so that a send writes only its room's rows. Switch to
-    /// `clock` only once every replica runs this release, and back to `counter` before rolling
-    /// back (docs/operations.md).
+    /// release before did (and as a Galera cluster needs: its nodes each have a clock); `clock`,
+    /// the database's clock, so that a send writes only its room's rows; `mixed`, counters
+    /// that serve beside either, while a switch is under way. Switch one step at a time,
+    /// counter, mixed, clock, rolling the replicas at each, and back the same way before a
+    /// rollback (docs/operations.md).
     #[arg(long, env = "IM_INBOX_VERSIONS", value_enum, default_value_t = InboxVersions::Counter)]
     pub inbox_versions: InboxVersions,
 
@@ -107,7 +108,7 @@ pub struct Config {
     /// ones, in milliseconds; inbox listings stay this far behind the database's clock. Above
     /// the database's round trip (docs/design.md, "Inbox versions").
     #[arg(long, env = "IM_INBOX_SETTLE_MS", default_value_t = 100,
-          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+          value_parser = clap::value_parser!(u64).range(10..=10_000))]
     pub inbox_settle_ms: u64,
 
     /// Answer `SendBatch`, `PullBatch` and `AwaitPulls`, the methods the http-server uses for

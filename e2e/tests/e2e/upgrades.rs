@@ -263,9 +263,10 @@ async fn hub_sender(api: Api, tag: String, stop: Arc<AtomicBool>) -> Seen {
     seen
 }
 
-/// Rolls the replicas from inbox versions of the counters to the clock and back, under sends to
-/// the hub's rooms and two followers of its inbox, then raises the counters as the procedure
-/// says before a rollback (docs/operations.md).
+/// Rolls the replicas from inbox versions of the counters to the clock and back, a step at a
+/// time (counter, mixed, clock, mixed, counter), under sends to the hub's rooms and two
+/// followers of its inbox, then raises the counters as the procedure says before a rollback
+/// (docs/operations.md).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replicas_switched_to_clock_versions_and_back_under_load_miss_no_inbox_change() {
     let mut stack = Stack::start(2);
@@ -283,7 +284,7 @@ async fn replicas_switched_to_clock_versions_and_back_under_load_miss_no_inbox_c
     let followers: Vec<_> = (0..2)
         .map(|_| tokio::spawn(inbox_follower(fleet.api.clone(), stop.clone())))
         .collect();
-    for versions in ["clock", "counter"] {
+    for versions in ["mixed", "clock", "mixed", "counter"] {
         fleet.replace_all(&[("IM_INBOX_VERSIONS", versions)]).await;
     }
     stop.store(true, Ordering::SeqCst);

@@ -57,8 +57,8 @@ pub enum Internal {
     #[error("DATABASE_URL: {0}")]
     DatabaseUrl(String),
     #[error(
-        "IM_INBOX_VERSIONS=clock needs a single database server: the nodes of a Galera cluster \
-         each have their own clock; use IM_INBOX_VERSIONS=counter"
+        "IM_INBOX_VERSIONS=clock (and mixed) needs a single database server: the nodes of a \
+         Galera cluster each have their own clock; use IM_INBOX_VERSIONS=counter"
     )]
     ClockVersionsOnGalera,
 }

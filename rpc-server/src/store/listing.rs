@@ -4,13 +4,14 @@
 //! unread counts come from the rooms' rows, or where a row does not know them, from a second
 //! statement (see [`super::unread`]).
 //!
-//! A listing answers only versions below its line, twice the database's clock less the settle
-//! time, and reads the rooms' rows with shared locks, so it waits for the transactions that
-//! wrote versions below the line (see [`super::versions`]). When versions above the line would
-//! belong in its answer (a forward page with room left, or a newest-first one), it waits until
-//! the line passes them and reads again, a few times at most: a member's own change shows in
-//! its next listing, a settle time later at most. The same statement tells the member's newest
-//! version and the line; an empty answer asks for them with one more.
+//! With settled versions (`mixed` or `clock`), a listing answers only versions below its line,
+//! twice the database's clock less the settle time, and reads the rooms' rows with shared
+//! locks, so it waits for the transactions that wrote versions below the line (see
+//! [`super::versions`]). When the member's newest version belongs in its answer (a forward page
+//! with room left, or a newest-first one) but is above the line, it waits once until the line
+//! passes it and reads again: a member's own change shows in its next listing, a settle time
+//! later at most. The same statement tells the member's newest version and the line; an empty
+//! answer asks for them with one more. With counters alone, a listing reads plainly.
 
 use std::time::{Duration, Instant};
 
@@ -23,9 +24,6 @@ use super::reader::Query;
 use super::unread::count_unread;
 use super::versions::now_us;
 use super::{Store, StoreError};
-
-/// Reads of a listing that meets versions above its line, at most.
-const MAX_READS: usize = 4;
 
 /// A room of a listing with its newest message and both markers, as the member sees them.
 #[derive(sqlx::FromRow)]
@@ -87,7 +85,7 @@ macro_rules! newest_and_line {
 /// walk's order. Each half reads its index in that order and stops after the page; the merge
 /// sorts at most twice the page.
 macro_rules! listing_sql {
-    ($from:literal, $order:literal) => {
+    ($from:literal, $order:literal, $lock:literal) => {
         concat!(
             "SELECT STRAIGHT_JOIN e.room, e.version, e.read_up_to, e.peer_read_up_to, e.unread, ",
             "m.send_time, m.sender, m.text, m.client_msg_id, ",
@@ -104,7 +102,9 @@ macro_rules! listing_sql {
             " - ?) ",
             "ORDER BY version_a ",
             $order,
-            " LIMIT ? LOCK IN SHARE MODE) ",
+            " LIMIT ?",
+            $lock,
+            ") ",
             "UNION ALL ",
             "(SELECT room, version_b, newest_send_time, read_b, read_a, ",
             "IF(unread_at <=> newest_send_time, unread_b, NULL) ",
@@ -116,19 +116,24 @@ macro_rules! listing_sql {
             " - ?) ",
             "ORDER BY version_b ",
             $order,
-            " LIMIT ? LOCK IN SHARE MODE)) AS e ",
+            " LIMIT ?",
+            $lock,
+            ")) AS e ",
             "JOIN messages AS m ON m.room = e.room AND m.send_time = e.newest_send_time ",
             "ORDER BY e.version ",
             $order,
-            " LIMIT ? LOCK IN SHARE MODE"
+            " LIMIT ?",
+            $lock
         )
     };
 }
 
-/// One read of a listing, `settle_us` behind the database's clock.
+/// One read of a listing, its line `settle_us` behind the database's clock; `locked`, with
+/// shared locks.
 struct Listing<'a> {
     req: &'a InboxRequest,
     settle_us: i64,
+    locked: bool,
 }
 
 impl Query for Listing<'_> {
@@ -140,8 +145,12 @@ impl Query for Listing<'_> {
     ) -> BoxFuture<'c, Result<Self::Rows, sqlx::Error>> {
         let window = self.req.window();
         let sql = match window.direction() {
-            Direction::Forward => listing_sql!(">=", "ASC"),
-            Direction::Backward => listing_sql!("<=", "DESC"),
+            Direction::Forward if self.locked => listing_sql!(">=", "ASC", " LOCK IN SHARE MODE"),
+            Direction::Backward if self.locked => {
+                listing_sql!("<=", "DESC", " LOCK IN SHARE MODE")
+            }
+            Direction::Forward => listing_sql!(">=", "ASC", ""),
+            Direction::Backward => listing_sql!("<=", "DESC", ""),
         };
         let member = self.req.member().as_str().as_bytes();
         let rows = window.rows_to_fetch() as u64;
@@ -192,53 +201,56 @@ impl Query for Newest<'_> {
 }
 
 impl Store {
-    /// The rows of `req`'s listing, read again while versions above the line would change it.
+    /// The rows of `req`'s listing. With settled versions, below the line, waiting once for
+    /// the member's newest change that belongs in the answer to pass it.
     pub(super) async fn listing_rows(
         &self,
         req: &InboxRequest,
         deadline: Instant,
     ) -> Result<Vec<EntryRow>, StoreError> {
-        let settle_us = i64::try_from(self.inbox_settle.as_micros()).unwrap_or(i64::MAX);
+        let locked = self.inbox_versions.settled();
+        let settle_us = match locked {
+            true => i64::try_from(self.inbox_settle.as_micros()).unwrap_or(i64::MAX),
+            // A line far above every version (and far from overflowing).
+            false => -(1 << 60),
+        };
+        let listing = Listing {
+            req,
+            settle_us,
+            locked,
+        };
+        let rows = self.reader.read(&listing, deadline).await?;
+        if !locked {
+            return Ok(rows);
+        }
+        let (newest, line) = match rows.first() {
+            Some(row) => (row.newest, row.line),
+            None => {
+                let member = req.member().as_str();
+                let newest = Newest { member, settle_us };
+                self.reader.read(&newest, deadline).await?
+            }
+        };
+        // The member's newest version that belongs in the answer: forward, from the cursor on
+        // when the page has room left; newest-first, up to the cursor.
         let window = req.window();
-        let mut reads = 0;
-        loop {
-            reads += 1;
-            let rows = self
-                .reader
-                .read(&Listing { req, settle_us }, deadline)
-                .await?;
-            if reads == MAX_READS {
+        let target = match window.direction() {
+            Direction::Forward => {
+                (rows.len() < window.rows_to_fetch() && newest >= window.bound()).then_some(newest)
+            }
+            Direction::Backward => Some(newest.min(window.bound())),
+        };
+        let Some(target) = target.filter(|target| *target > 0) else {
+            return Ok(rows);
+        };
+        if target < line {
+            if !rows.is_empty() {
+                // Below the line, and read with these rows.
                 return Ok(rows);
             }
-            let (newest, line) = match rows.first() {
-                Some(row) => (row.newest, row.line),
-                None => {
-                    let member = req.member().as_str();
-                    let newest = Newest { member, settle_us };
-                    self.reader.read(&newest, deadline).await?
-                }
-            };
-            // Versions that belong in the answer: forward, from the cursor on when the page has
-            // room left; newest-first, from a cursor above the line.
-            let belongs = newest > 0
-                && match window.direction() {
-                    Direction::Forward => {
-                        rows.len() < window.rows_to_fetch() && newest >= window.bound()
-                    }
-                    Direction::Backward => window.bound() >= line.min(newest),
-                };
-            if !belongs {
-                return Ok(rows);
-            }
-            if newest < line {
-                // Below the line by now (the empty page's second statement came later): at once.
-                if rows.is_empty() {
-                    continue;
-                }
-                return Ok(rows);
-            }
+        } else {
             let until_below =
-                Duration::from_micros(u64::try_from((newest - line) / 2).unwrap_or(0))
+                Duration::from_micros(u64::try_from((target - line) / 2).unwrap_or(0))
                     + Duration::from_millis(1);
             let until =
                 Instant::now() + until_below.min(self.inbox_settle + Duration::from_millis(10));
@@ -248,5 +260,7 @@ impl Store {
             }
             tokio::time::sleep_until(until.into()).await;
         }
+        // Once more; the rows in hand are still a right answer should it fail.
+        Ok(self.reader.read(&listing, deadline).await.unwrap_or(rows))
     }
 }

@@ -139,7 +139,7 @@ async fn move_marker(
     let mut tx = conn.begin().await?;
     let counters_taken = Instant::now();
     let counted = match store.inbox_versions {
-        InboxVersions::Counter => {
+        InboxVersions::Counter | InboxVersions::Mixed => {
             let rooms = [mark.room()];
             let versions = advance_counters(&mut tx, &rooms, store.read_back).await?;
             let versions = versions
@@ -190,9 +190,14 @@ async fn move_marker(
     update.push(marker).push(" = ").push_bind(target);
     // Versions from the counters, or from the clock (NULL for a self-chat's second member).
     match counted {
+        // Never below the room's own versions (NULL stays NULL: a self-chat's second).
         Some((first, second)) => {
-            update.push(", version_a = ").push_bind(first);
-            update.push(", version_b = ").push_bind(second);
+            let next = next_even("version_a");
+            update.push(format_args!(", version_a = GREATEST({next}, "));
+            update.push_bind(first).push(")");
+            let next = next_odd("version_b");
+            update.push(format_args!(", version_b = GREATEST({next}, "));
+            update.push_bind(second).push(")");
         }
         None => {
             update.push(format_args!(
@@ -210,10 +215,11 @@ async fn move_marker(
     let started = Instant::now();
     update.build().execute(&mut *tx).await?;
     match counted {
-        Some(_) => {
+        Some(_) if store.inbox_versions.settled() => {
             let (rooms, took) = ([mark.room()], counters_taken.elapsed());
             recount(&mut tx, &rooms, store.read_back, took, store.inbox_settle).await?;
         }
+        Some(_) => {}
         None => {
             let room = [mark.room().key()];
             restamp(&mut tx, &room, started.elapsed(), store.inbox_settle).await?;

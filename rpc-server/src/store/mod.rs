@@ -125,7 +125,7 @@ impl Store {
         on_commit: Arc<dyn CommitListener>,
     ) -> Result<Self, StoreError> {
         let cluster = Cluster::open(database_url, options).await?;
-        if options.inbox_versions == InboxVersions::Clock && cluster.is_galera() {
+        if options.inbox_versions.settled() && cluster.is_galera() {
             return Err(StoreError::Internal(Internal::ClockVersionsOnGalera));
         }
         let mut migrator = sqlx::migrate!("./migrations");

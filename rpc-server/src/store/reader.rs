@@ -75,15 +75,19 @@ impl Reader {
         let mut lent = Lent::take(shared);
         let connection = lent.connection.as_mut().expect("lent until dropped");
         let mut result = read_once(connection, query, deadline).await;
-        if let Err(Some(err)) = &result
-            && matches!(
-                classify(err),
-                ErrorKind::Connection | ErrorKind::LockConflict
-            )
-        {
-            // A connection that broke while idle (the database restarted), or a listing's
-            // shared lock that met a send's in a deadlock: once more.
-            result = read_once(connection, query, deadline).await;
+        for _ in 0..3 {
+            match &result {
+                // A connection that broke while idle (the database restarted): once more.
+                Err(Some(err)) if classify(err) == ErrorKind::Connection => {
+                    result = read_once(connection, query, deadline).await;
+                    break;
+                }
+                // A listing's shared lock that met a send's in a deadlock: a few times more.
+                Err(Some(err)) if classify(err) == ErrorKind::LockConflict => {
+                    result = read_once(connection, query, deadline).await;
+                }
+                _ => break,
+            }
         }
         lent.finished = true;
         result.map_err(|err| match err {

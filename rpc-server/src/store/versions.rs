@@ -27,14 +27,37 @@ use sqlx::{MySql, QueryBuilder};
 
 use super::STATEMENT_ROWS;
 
-/// How a commit gives its rooms their new inbox versions.
+/// How a commit gives its rooms their new inbox versions, and how listings read them. A switch
+/// goes through `Mixed`: replicas of two neighbouring settings serve one database safely, any
+/// other pair does not (docs/operations.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum InboxVersions {
-    /// From the members' counter rows, under their locks: the way of the release before, and
-    /// of a Galera cluster, whose nodes each have a clock.
+    /// From the members' counter rows, under their locks, and listings read plainly: the way
+    /// of the release before (beside which it runs), and of a Galera cluster, whose nodes each
+    /// have a clock.
     Counter,
-    /// From the database's clock, in the room's row.
+    /// From the counters, timed as clock versions are, and listings with a line: beside
+    /// replicas of either other setting, while a switch is under way.
+    Mixed,
+    /// From the database's clock, in the room's row; listings with a line.
     Clock,
+}
+
+impl InboxVersions {
+    /// Whether versions are timed and listings answer below a line (see the module comment).
+    pub(super) fn settled(self) -> bool {
+        self != Self::Counter
+    }
+}
+
+/// Rounds of fresh versions one attempt writes at most before it gives up (and is tried again
+/// later): a database slower than the settle time cannot take clock versions.
+pub(super) const MAX_RESTAMPS: usize = 3;
+
+/// The error of an attempt whose versions kept taking longer than the settle time: the
+/// connection is closed (rolling the transaction back) and the group tried again.
+pub(super) fn written_too_late() -> sqlx::Error {
+    sqlx::Error::Protocol("inbox versions kept taking longer than IM_INBOX_SETTLE_MS".into())
 }
 
 /// The database's clock in microseconds since the epoch, at the statement's start (a literal,
@@ -77,7 +100,10 @@ pub(super) async fn restamp(
         .chunks(STATEMENT_ROWS)
         .zip((0..).step_by(STATEMENT_ROWS))
     {
-        loop {
+        for round in 1.. {
+            if round > MAX_RESTAMPS {
+                return Err(written_too_late());
+            }
             metrics::counter!("im_inbox_restamps_total").increment(1);
             let mut update: QueryBuilder<MySql> = QueryBuilder::new("");
             for (column, next, parity) in [
