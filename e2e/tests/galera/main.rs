@@ -58,26 +58,28 @@ async fn replicas_on_two_nodes_store_concurrent_and_racing_sends_exactly_once() 
     assert_exactly_once(&client, &b.base(), &acked).await;
 }
 
-/// Inbox versions from the clock need one clock: a replica told to take them from a Galera
-/// cluster's nodes refuses to start, and says why.
+/// Inbox versions from the clock, or timed counters, need one clock: a replica told to take
+/// them on a Galera cluster's nodes refuses to start, and says why.
 #[test]
 #[ignore = "starts a Galera cluster: scripts/test-galera runs it"]
 fn a_replica_refuses_clock_versions_on_a_galera_cluster() {
     let cluster = Galera::start(1);
-    let refused = std::process::Command::new(im_testkit::binary_path("rpc-server"))
-        .env("DATABASE_URL", cluster.database_urls("im", &[0]))
-        .env("ETCD_ENDPOINTS", "")
-        .env("IM_RPC_LISTEN", "127.0.0.1:0")
-        .env("IM_RPC_ADMIN_LISTEN", "127.0.0.1:0")
-        .env("IM_INBOX_VERSIONS", "clock")
-        .output()
-        .expect("rpc-server runs");
-    assert!(!refused.status.success());
-    let said = String::from_utf8_lossy(&refused.stderr);
-    assert!(
-        said.contains("IM_INBOX_VERSIONS=clock needs a single database server"),
-        "{said}"
-    );
+    for versions in ["clock", "mixed"] {
+        let refused = std::process::Command::new(im_testkit::binary_path("rpc-server"))
+            .env("DATABASE_URL", cluster.database_urls("im", &[0]))
+            .env("ETCD_ENDPOINTS", "")
+            .env("IM_RPC_LISTEN", "127.0.0.1:0")
+            .env("IM_RPC_ADMIN_LISTEN", "127.0.0.1:0")
+            .env("IM_INBOX_VERSIONS", versions)
+            .output()
+            .expect("rpc-server runs");
+        assert!(!refused.status.success(), "{versions}");
+        let said = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            said.contains("needs a single database server") && said.contains("counter"),
+            "{versions}: {said}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
