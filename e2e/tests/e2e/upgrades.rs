@@ -215,13 +215,14 @@ fn hub_room(i: usize) -> String {
     }
 }
 
-/// Follows the hub's inbox forward with next_cursor until `stop`, then until a listing finds
-/// nothing new; returns the calls that failed and each room's newest send_time as last listed.
-async fn inbox_follower(api: Api, stop: Arc<AtomicBool>) -> (Seen, HashMap<String, i64>) {
+/// Follows the hub's inbox forward with next_cursor until `done` (set once every send was
+/// answered), then until a listing finds nothing new; returns the calls that failed and each
+/// room's newest send_time as last listed.
+async fn inbox_follower(api: Api, done: Arc<AtomicBool>) -> (Seen, HashMap<String, i64>) {
     let (mut seen, mut newest) = (Seen::default(), HashMap::new());
     let mut cursor = 0;
     loop {
-        let stopped = stop.load(Ordering::SeqCst);
+        let stopped = done.load(Ordering::SeqCst);
         let wait_ms = if stopped { 0 } else { 1500 };
         let path = format!("/api/chats?member={HUB}&cursor={cursor}&limit=5&wait_ms={wait_ms}");
         match api.try_answer(api.client().get(api.url(&path))).await {
@@ -281,8 +282,9 @@ async fn replicas_switched_to_clock_versions_and_back_under_load_miss_no_inbox_c
     let senders: Vec<_> = (0..4)
         .map(|n| tokio::spawn(hub_sender(fleet.api.clone(), format!("s{n}"), stop.clone())))
         .collect();
+    let done = Arc::new(AtomicBool::new(false));
     let followers: Vec<_> = (0..2)
-        .map(|_| tokio::spawn(inbox_follower(fleet.api.clone(), stop.clone())))
+        .map(|_| tokio::spawn(inbox_follower(fleet.api.clone(), done.clone())))
         .collect();
     for versions in ["mixed", "clock", "mixed", "counter"] {
         fleet.replace_all(&[("IM_INBOX_VERSIONS", versions)]).await;
@@ -293,6 +295,7 @@ async fn replicas_switched_to_clock_versions_and_back_under_load_miss_no_inbox_c
         assert!(seen.failed.is_empty(), "sends failed: {:?}", seen.failed);
         assert!(!seen.acked.is_empty());
     }
+    done.store(true, Ordering::SeqCst);
 
     let (status, everything) = fleet.api.chats(&format!("member={HUB}&limit=100")).await;
     assert_eq!(status, 200);

@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use sqlx::mysql::MySqlConnection;
@@ -18,6 +18,9 @@ use super::error::{ErrorKind, classify};
 
 /// Most reads waiting for a connection; beyond it a pull is refused at once as overloaded.
 const QUEUE_CAPACITY: usize = 8192;
+
+/// Reads again after a lock conflict, at most (each within the read's deadline).
+const MAX_LOCK_RETRIES: u32 = 6;
 
 /// One read statement the reader runs on a lent connection.
 pub(super) trait Query: Sync {
@@ -75,15 +78,18 @@ impl Reader {
         let mut lent = Lent::take(shared);
         let connection = lent.connection.as_mut().expect("lent until dropped");
         let mut result = read_once(connection, query, deadline).await;
-        for _ in 0..3 {
+        for retry in 0..MAX_LOCK_RETRIES {
             match &result {
                 // A connection that broke while idle (the database restarted): once more.
                 Err(Some(err)) if classify(err) == ErrorKind::Connection => {
                     result = read_once(connection, query, deadline).await;
                     break;
                 }
-                // A listing's shared lock that met a send's in a deadlock: a few times more.
+                // A listing's shared lock that met a send's in a deadlock: again after a short
+                // random wait, while the deadline allows, so as not to meet the same sends.
                 Err(Some(err)) if classify(err) == ErrorKind::LockConflict => {
+                    let wait = Duration::from_millis(5 << retry).mul_f64(fastrand::f64());
+                    tokio::time::sleep(wait).await;
                     result = read_once(connection, query, deadline).await;
                 }
                 _ => break,
