@@ -22,15 +22,21 @@ struct Seen {
     failed: Vec<String>,
 }
 
-/// Sends until `stop`, rotating over the rooms, with ids or without.
-async fn sender(api: Api, tag: String, with_ids: bool, stop: Arc<AtomicBool>) -> Seen {
+/// Sends until `stop`, to the room and as the sender `pick` gives for the i-th send, with ids or
+/// without.
+async fn sender(
+    api: Api,
+    tag: String,
+    with_ids: bool,
+    pick: fn(usize) -> (String, String),
+    stop: Arc<AtomicBool>,
+) -> Seen {
     let mut seen = Seen::default();
     let mut i = 0;
     while !stop.load(Ordering::Relaxed) {
-        let chat = room(i % ROOMS);
+        let (chat, from) = pick(i);
         let text = format!("{tag}-{i}");
-        let mut body =
-            json!({ "chat": chat, "sender": &chat[..chat.find(':').unwrap()], "text": text });
+        let mut body = json!({ "chat": chat, "sender": from, "text": text });
         if with_ids {
             body["client_msg_id"] = json!(text);
         }
@@ -45,6 +51,13 @@ async fn sender(api: Api, tag: String, with_ids: bool, stop: Arc<AtomicBool>) ->
         i += 1;
     }
     seen
+}
+
+/// The rooms in turn, each sent to by its first member.
+fn rotating(i: usize) -> (String, String) {
+    let chat = room(i % ROOMS);
+    let first = chat[..chat.find(':').unwrap()].to_owned();
+    (chat, first)
 }
 
 /// Follows `path` (a waiting pull or listing) with its next_cursor until `stop`.
@@ -128,10 +141,12 @@ impl Fleet {
         for n in 0..6 {
             let with_ids = n % 2 == 0 || !sends_without_ids;
             let api = self.api.clone();
+            let tag = format!("u{n}");
             clients.push(tokio::spawn(sender(
                 api,
-                format!("u{n}"),
+                tag,
                 with_ids,
+                rotating,
                 stop.clone(),
             )));
         }
@@ -243,25 +258,9 @@ async fn inbox_follower(api: Api, done: Arc<AtomicBool>) -> (Seen, HashMap<Strin
     }
 }
 
-/// Sends with ids to the hub's rooms at random until `stop`.
-async fn hub_sender(api: Api, tag: String, stop: Arc<AtomicBool>) -> Seen {
-    let mut seen = Seen::default();
-    let mut i = 0;
-    while !stop.load(Ordering::Relaxed) {
-        let chat = hub_room(fastrand::usize(..24));
-        let text = format!("{tag}-{i}");
-        let body = json!({ "chat": chat, "sender": HUB, "text": text, "client_msg_id": text });
-        match api
-            .try_answer(api.client().post(api.url("/api/send")).json(&body))
-            .await
-        {
-            Ok((status, _, _)) if status.is_success() => seen.acked.push(text),
-            Ok((status, body, _)) => seen.failed.push(format!("send {text}: {status} {body}")),
-            Err(err) => seen.failed.push(format!("send {text}: {err}")),
-        }
-        i += 1;
-    }
-    seen
+/// One of the hub's rooms at random, sent to by the hub.
+fn to_the_hub(_: usize) -> (String, String) {
+    (hub_room(fastrand::usize(..24)), HUB.to_owned())
 }
 
 /// Rolls the replicas from inbox versions of the counters to the clock and back, a step at a
@@ -280,7 +279,15 @@ async fn replicas_switched_to_clock_versions_and_back_under_load_miss_no_inbox_c
     };
     let stop = Arc::new(AtomicBool::new(false));
     let senders: Vec<_> = (0..4)
-        .map(|n| tokio::spawn(hub_sender(fleet.api.clone(), format!("s{n}"), stop.clone())))
+        .map(|n| {
+            tokio::spawn(sender(
+                fleet.api.clone(),
+                format!("s{n}"),
+                true,
+                to_the_hub,
+                stop.clone(),
+            ))
+        })
         .collect();
     let done = Arc::new(AtomicBool::new(false));
     let followers: Vec<_> = (0..2)

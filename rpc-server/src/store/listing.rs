@@ -83,13 +83,28 @@ macro_rules! newest_and_line {
 
 /// The listing walking one way: `$from` compares a version with the cursor, `$order` is the
 /// walk's order. Each half reads its index in that order and stops after the page; the merge
-/// sorts at most twice the page.
+/// sorts at most twice the page. `settled`: below the line, with shared locks, and telling the
+/// member's newest version and the line; `plain`: none of it (binds: no settle times, no member
+/// for the newest version).
 macro_rules! listing_sql {
-    ($from:literal, $order:literal, $lock:literal) => {
+    (settled, $from:literal, $order:literal) => {
+        listing_sql!(
+            $from,
+            $order,
+            newest_and_line!(),
+            concat!(" AND version_a < 2 * (", now_us!(), " - ?)"),
+            concat!(" AND version_b < 2 * (", now_us!(), " - ?)"),
+            " LOCK IN SHARE MODE"
+        )
+    };
+    (plain, $from:literal, $order:literal) => {
+        listing_sql!($from, $order, "0 AS newest, 0 AS line", "", "", "")
+    };
+    ($from:literal, $order:literal, $head:expr, $line_a:expr, $line_b:expr, $lock:expr) => {
         concat!(
             "SELECT STRAIGHT_JOIN e.room, e.version, e.read_up_to, e.peer_read_up_to, e.unread, ",
             "m.send_time, m.sender, m.text, m.client_msg_id, ",
-            newest_and_line!(),
+            $head,
             " FROM (",
             "(SELECT room, version_a AS version, newest_send_time, ",
             "read_a AS read_up_to, read_b AS peer_read_up_to, ",
@@ -97,9 +112,9 @@ macro_rules! listing_sql {
             "FROM rooms FORCE INDEX (rooms_by_version_a) ",
             "WHERE member_a = ? AND version_a ",
             $from,
-            " ? AND version_a < 2 * (",
-            now_us!(),
-            " - ?) ",
+            " ?",
+            $line_a,
+            " ",
             "ORDER BY version_a ",
             $order,
             " LIMIT ?",
@@ -111,9 +126,9 @@ macro_rules! listing_sql {
             "FROM rooms FORCE INDEX (rooms_by_version_b) ",
             "WHERE member_b = ? AND version_b ",
             $from,
-            " ? AND version_b < 2 * (",
-            now_us!(),
-            " - ?) ",
+            " ?",
+            $line_b,
+            " ",
             "ORDER BY version_b ",
             $order,
             " LIMIT ?",
@@ -128,12 +143,11 @@ macro_rules! listing_sql {
     };
 }
 
-/// One read of a listing, its line `settle_us` behind the database's clock; `locked`, with
-/// shared locks.
+/// One read of a listing; with `settle_us`, settled: its line that far behind the database's
+/// clock, with shared locks.
 struct Listing<'a> {
     req: &'a InboxRequest,
-    settle_us: i64,
-    locked: bool,
+    settle_us: Option<i64>,
 }
 
 impl Query for Listing<'_> {
@@ -144,32 +158,27 @@ impl Query for Listing<'_> {
         conn: &'c mut MySqlConnection,
     ) -> BoxFuture<'c, Result<Self::Rows, sqlx::Error>> {
         let window = self.req.window();
-        let sql = match window.direction() {
-            Direction::Forward if self.locked => listing_sql!(">=", "ASC", " LOCK IN SHARE MODE"),
-            Direction::Backward if self.locked => {
-                listing_sql!("<=", "DESC", " LOCK IN SHARE MODE")
-            }
-            Direction::Forward => listing_sql!(">=", "ASC", ""),
-            Direction::Backward => listing_sql!("<=", "DESC", ""),
+        let sql = match (window.direction(), self.settle_us) {
+            (Direction::Forward, Some(_)) => listing_sql!(settled, ">=", "ASC"),
+            (Direction::Backward, Some(_)) => listing_sql!(settled, "<=", "DESC"),
+            (Direction::Forward, None) => listing_sql!(plain, ">=", "ASC"),
+            (Direction::Backward, None) => listing_sql!(plain, "<=", "DESC"),
         };
         let member = self.req.member().as_str().as_bytes();
         let rows = window.rows_to_fetch() as u64;
         Box::pin(async move {
-            let mut entries = sqlx::query_as::<_, EntryRow>(sql)
-                .bind(member)
-                .bind(member)
-                .bind(self.settle_us)
-                .bind(member)
-                .bind(window.bound())
-                .bind(self.settle_us)
-                .bind(rows)
-                .bind(member)
-                .bind(window.bound())
-                .bind(self.settle_us)
-                .bind(rows)
-                .bind(rows)
-                .fetch_all(&mut *conn)
-                .await?;
+            let mut query = sqlx::query_as::<_, EntryRow>(sql);
+            if let Some(settle_us) = self.settle_us {
+                query = query.bind(member).bind(member).bind(settle_us);
+            }
+            for _half in 0..2 {
+                query = query.bind(member).bind(window.bound());
+                if let Some(settle_us) = self.settle_us {
+                    query = query.bind(settle_us);
+                }
+                query = query.bind(rows);
+            }
+            let mut entries = query.bind(rows).fetch_all(&mut *conn).await?;
             count_unread(conn, self.req.member().as_str(), &mut entries).await?;
             Ok(entries)
         })
@@ -208,19 +217,13 @@ impl Store {
         req: &InboxRequest,
         deadline: Instant,
     ) -> Result<Vec<EntryRow>, StoreError> {
-        let locked = self.inbox_versions.settled();
-        let settle_us = match locked {
-            true => i64::try_from(self.inbox_settle.as_micros()).unwrap_or(i64::MAX),
-            // A line far above every version (and far from overflowing).
-            false => -(1 << 60),
-        };
+        let settle_us = i64::try_from(self.inbox_settle.as_micros()).unwrap_or(i64::MAX);
         let listing = Listing {
             req,
-            settle_us,
-            locked,
+            settle_us: self.inbox_versions.settled().then_some(settle_us),
         };
         let rows = self.reader.read(&listing, deadline).await?;
-        if !locked {
+        if listing.settle_us.is_none() {
             return Ok(rows);
         }
         let (newest, line) = match rows.first() {
