@@ -259,3 +259,60 @@ async fn first_sends_to_many_new_rooms_at_once_keep_every_room_in_the_inbox() {
         assert_eq!(entry.last_message, message);
     }
 }
+
+#[tokio::test]
+async fn a_new_room_whose_first_version_another_room_holds_leaves_that_room_alone() {
+    // The member's counter is set so that a new room's first version is one that another room
+    // of the member already holds, as a clock version taken a moment ahead could. The new room
+    // must get a version of its own (on a retry, once the counter leaps past with the clock),
+    // and the other room's row must stay as it was: an upsert inserting the version would have
+    // updated that other row instead.
+    let url = fresh_database_url();
+    let store = open(&url, InboxVersions::Counter, Duration::from_millis(100)).await;
+    let old = NewMessage::parse("hub:old", MEMBER, "old").unwrap();
+    let old = store.append(old, None).await.unwrap().message;
+    let db = sqlx::MySqlPool::connect(&url).await.unwrap();
+    // Even (the member is the first of both rooms), and twice the clock 300 ms from now.
+    let (held,): (i64,) = sqlx::query_as(
+        "SELECT 2 * (TIMESTAMPDIFF(MICROSECOND, '1970-01-01', UTC_TIMESTAMP(6)) + 300000)",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    for (sql, value) in [
+        (
+            "UPDATE rooms SET version_a = ? WHERE room = 'hub:old'",
+            held,
+        ),
+        (
+            "UPDATE members SET last_version = ? WHERE member = 'hub'",
+            held - 2,
+        ),
+    ] {
+        sqlx::query(sql).bind(value).execute(&db).await.unwrap();
+    }
+
+    let new = NewMessage::parse("hub:new", MEMBER, "new").unwrap();
+    let new = store.append(new, None).await.unwrap().message;
+
+    let old_row: (i64, i64) =
+        sqlx::query_as("SELECT version_a, last_send_time FROM rooms WHERE room = 'hub:old'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(
+        old_row,
+        (held, old.send_time()),
+        "the other room's row is untouched"
+    );
+    let req = InboxRequest::parse(MEMBER, 0, 10, false).unwrap();
+    let page = store.list_inbox(&req, None).await.unwrap();
+    let listed: HashMap<&str, &_> = page
+        .chats
+        .iter()
+        .map(|entry| (entry.chat.as_str(), &entry.last_message))
+        .collect();
+    assert_eq!(listed.len(), 2, "both rooms are listed once: {listed:?}");
+    assert_eq!(listed["hub:old"], &old);
+    assert_eq!(listed["hub:new"], &new);
+}

@@ -9,7 +9,6 @@ use im_domain::{NewMessage, StoredMessage};
 use tokio::sync::mpsc;
 
 use super::dedup::Outcome;
-use super::first_rows::KnownRooms;
 use super::transaction::{CommitSettings, commit};
 use super::{MAX_BATCH, Pending};
 use crate::clock::Clock;
@@ -33,8 +32,6 @@ pub(super) struct Committer {
     pub(super) clock: Arc<dyn Clock>,
     pub(super) on_commit: Arc<dyn CommitListener>,
     pub(super) settings: CommitSettings,
-    /// Rooms this lane knows to have a row (see `first_rows`).
-    pub(super) known: KnownRooms,
 }
 
 /// Takes whatever is waiting (up to [`MAX_BATCH`]) and commits it, over and over: the longer a
@@ -71,7 +68,6 @@ async fn commit_and_answer(committer: &mut Committer, mut batch: Vec<Pending>) {
             committer.clock.as_ref(),
             &msgs,
             &committer.settings,
-            &mut committer.known,
             // A first attempt leaves finding stored ids to the unique index; a retry (after
             // 1062, or a COMMIT that may have gone through) looks them up.
             attempt > 1,

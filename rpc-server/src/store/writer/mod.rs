@@ -64,7 +64,6 @@
 //! retry goes to the node the replica moved to (see [`super::cluster`]).
 
 mod dedup;
-mod first_rows;
 mod inbox;
 mod lane;
 mod reserve;
@@ -127,7 +126,6 @@ impl Writer {
             .map(|_| {
                 let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY / lanes);
                 let committer = lane::Committer {
-                    known: first_rows::KnownRooms::default(),
                     connection: HeldConnection::transactional(cluster.clone()),
                     clock: clock.clone(),
                     on_commit: on_commit.clone(),

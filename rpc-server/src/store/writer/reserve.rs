@@ -56,40 +56,60 @@ pub(super) fn unread_added<'a>(
         .collect()
 }
 
+/// A room's row after the upsert: its new last send_time, and whether the upsert created it.
+#[derive(Clone, Copy)]
+struct Reserved {
+    last: i64,
+    created: bool,
+}
+
 /// Takes the row lock of every room of the group, in ascending key order, and returns one
-/// send_time per message (by position in the group).
+/// send_time per message (by position in the group). With `inbox`, writes the rooms' new
+/// versions too: in the upsert for rooms that have a row, and in one statement more for the
+/// rows it created.
 pub(super) async fn reserve_times(
     tx: &mut MySqlConnection,
     by_room: &BTreeMap<&str, Vec<usize>>,
     messages: usize,
     now: i64,
-    versions: Option<&InboxWrites<'_>>,
+    inbox: Option<&InboxWrites<'_>>,
     read_back: ReadBack,
 ) -> Result<Vec<i64>, sqlx::Error> {
     let rooms: Vec<(&str, &[usize])> = by_room.iter().map(|(r, p)| (*r, p.as_slice())).collect();
-    let mut lasts = Vec::with_capacity(rooms.len());
+    let mut reserved = Vec::with_capacity(rooms.len());
     for chunk in rooms.chunks(STATEMENT_ROWS) {
-        lasts.extend(reserve(&mut *tx, chunk, now, versions, read_back).await?);
+        reserved.extend(reserve(&mut *tx, chunk, now, inbox, read_back).await?);
     }
     let mut times = vec![0; messages];
+    let mut created: Vec<&str> = Vec::new();
     let mut unread: Vec<&str> = Vec::new();
-    for ((room, positions), last) in rooms.iter().zip(lasts) {
-        match last {
-            Some(last) => assign_times(&mut times, positions, last),
+    for ((room, positions), reserved) in rooms.iter().zip(reserved) {
+        match reserved {
+            Some(Reserved { last, created: new }) => {
+                assign_times(&mut times, positions, last);
+                if new {
+                    created.push(room);
+                }
+            }
             None => unread.push(room),
         }
     }
     // The locks are ours until commit, so these are the values just written.
     for chunk in unread.chunks(STATEMENT_ROWS) {
         let mut read: QueryBuilder<MySql> =
-            QueryBuilder::new("SELECT room, last_send_time FROM rooms WHERE room IN ");
+            QueryBuilder::new("SELECT room, last_send_time, version_a FROM rooms WHERE room IN ");
         read.push_tuples(chunk, |mut row, room| {
             row.push_bind(*room);
         });
-        let read: Vec<(Vec<u8>, i64)> = read.build_query_as().fetch_all(&mut *tx).await?;
-        for (room, last) in read {
-            if let Some(positions) = std::str::from_utf8(&room).ok().and_then(|r| by_room.get(r)) {
+        let read: Vec<(Vec<u8>, i64, Option<i64>)> =
+            read.build_query_as().fetch_all(&mut *tx).await?;
+        for (room, last, version) in read {
+            let room = std::str::from_utf8(&room).ok();
+            if let Some((room, positions)) = room.and_then(|room| by_room.get_key_value(room)) {
                 assign_times(&mut times, positions, last);
+                if version.is_none() {
+                    created.push(room);
+                }
             }
         }
     }
@@ -97,30 +117,33 @@ pub(super) async fn reserve_times(
         // Cannot happen: every room of the group was just written.
         return Err(sqlx::Error::RowNotFound);
     }
+    if let Some(inbox) = inbox {
+        write_first_versions(tx, &created, inbox).await?;
+    }
     Ok(times)
 }
 
 /// Takes the row lock of each of `rooms` (in the given, ascending, key order) and reserves one
-/// time per message in each, after max(now, last + 1); with `versions`, also writes each room's
+/// time per message in each, after max(now, last + 1); with `inbox`, also writes each room's
 /// new versions, its newest message's send_time (its new last time) and its members' unread
 /// counts, moved by the group's messages (at most 100) where they were of the room's newest
-/// message, and left unknown (NULL: counted when listed) where a release before them moved it. A new room's row starts at
-/// now + extra; an existing one moves to max(last + 1, now) + extra, where
-/// extra = VALUES(last_send_time) - now because all rows share `now`. Returns each room's new
-/// last time where the answer tells it, which saves reading it: for a single room LAST_INSERT_ID
-/// carries it back, for several RETURNING does where the server has it; `None` means it must
-/// be read.
+/// message, and left unknown (NULL: counted when listed) where a release before them moved it.
+/// A new room's row starts at now + extra, without versions (see [`write_first_versions`]); an
+/// existing one moves to max(last + 1, now) + extra, where extra = VALUES(last_send_time) - now
+/// because all rows share `now`. Returns each room's new last time where the answer tells it,
+/// which saves reading it: for a single room LAST_INSERT_ID carries it back, for several
+/// RETURNING does where the server has it; `None` means it must be read.
 async fn reserve(
     tx: &mut MySqlConnection,
     rooms: &[(&str, &[usize])],
     now: i64,
-    versions: Option<&InboxWrites<'_>>,
+    inbox: Option<&InboxWrites<'_>>,
     read_back: ReadBack,
-) -> Result<Vec<Option<i64>>, sqlx::Error> {
+) -> Result<Vec<Option<Reserved>>, sqlx::Error> {
     let single = rooms.len() == 1;
-    let mut reserve: QueryBuilder<MySql> = QueryBuilder::new(match versions {
+    let mut reserve: QueryBuilder<MySql> = QueryBuilder::new(match inbox {
         Some(_) => {
-            "INSERT INTO rooms (room, last_send_time, version_a, version_b, newest_send_time, \
+            "INSERT INTO rooms (room, last_send_time, newest_send_time, \
              unread_a, unread_b, unread_at) "
         }
         None => "INSERT INTO rooms (room, last_send_time) ",
@@ -128,26 +151,8 @@ async fn reserve(
     reserve.push_values(rooms, |mut row, (room, positions)| {
         let last = now + extra(positions);
         row.push_bind(*room).push_bind(last);
-        if let Some(inbox) = versions {
+        if let Some(inbox) = inbox {
             let (unread_a, unread_b) = inbox.unread.get(room).copied().unwrap_or_default();
-            match inbox.versions {
-                NewVersions::Counted(counted) => {
-                    let of_room = counted.get(room);
-                    row.push_bind(of_room.map(|v| v.first))
-                        .push_bind(of_room.and_then(|v| v.second));
-                }
-                NewVersions::Clock(places) => {
-                    let place = places.get(room).copied().unwrap_or_default();
-                    let self_chat = room.split_once(':').is_some_and(|(a, b)| a == b);
-                    // NULL for a self-chat's second member, who is its first.
-                    row.push(format_args!("2 * ({NOW_US} + "))
-                        .push_bind_unseparated(place)
-                        .push_unseparated(")")
-                        .push(format_args!("2 * ({NOW_US} + "))
-                        .push_bind_unseparated((!self_chat).then_some(place))
-                        .push_unseparated(") + 1");
-                }
-            }
             row.push_bind(last)
                 .push_bind(unread_a.min(MAX_UNREAD.into()))
                 .push_bind(unread_b.min(MAX_UNREAD.into()))
@@ -165,14 +170,9 @@ async fn reserve(
     if single {
         reserve.push(")");
     }
-    if versions.is_some() {
-        // Never below the room's own versions (GREATEST of NULL: a self-chat's version_b).
-        reserve.push(format_args!(
-            ", version_a = GREATEST({}, VALUES(version_a)), \
-             version_b = GREATEST({}, VALUES(version_b))",
-            next_even("version_a"),
-            next_odd("version_b")
-        ));
+    if let Some(inbox) = inbox {
+        reserve.push(", ");
+        push_versions(&mut reserve, rooms.iter().map(|(room, _)| *room), inbox);
         // Assignments take effect from left to right: last_send_time is the new one here, and
         // newest_send_time the old one until its own assignment, last.
         reserve.push(
@@ -186,12 +186,19 @@ async fn reserve(
         );
     }
     if !single && read_back == ReadBack::Returning {
-        reserve.push(" RETURNING room, last_send_time");
-        let rows: Vec<(Vec<u8>, i64)> = reserve.build_query_as().fetch_all(&mut *tx).await?;
-        let lasts: HashMap<Vec<u8>, i64> = rows.into_iter().collect();
+        reserve.push(" RETURNING room, last_send_time, version_a");
+        let rows: Vec<(Vec<u8>, i64, Option<i64>)> =
+            reserve.build_query_as().fetch_all(&mut *tx).await?;
+        let by_room: HashMap<Vec<u8>, Reserved> = rows
+            .into_iter()
+            .map(|(room, last, version)| {
+                let created = inbox.is_some() && version.is_none();
+                (room, Reserved { last, created })
+            })
+            .collect();
         return Ok(rooms
             .iter()
-            .map(|(room, _)| lasts.get(room.as_bytes()).copied())
+            .map(|(room, _)| by_room.get(room.as_bytes()).copied())
             .collect());
     }
     let done = reserve.build().execute(&mut *tx).await?;
@@ -199,12 +206,86 @@ async fn reserve(
         return Ok(vec![None; rooms.len()]);
     }
     // One row affected: inserted with the value given; two: updated to LAST_INSERT_ID.
-    let last = match (done.rows_affected(), i64::try_from(done.last_insert_id())) {
-        (1, _) => Some(now + extra(rooms[0].1)),
-        (2, Ok(last)) if last > 0 => Some(last),
+    let reserved = match (done.rows_affected(), i64::try_from(done.last_insert_id())) {
+        (1, _) => Some(Reserved {
+            last: now + extra(rooms[0].1),
+            created: inbox.is_some(),
+        }),
+        (2, Ok(last)) if last > 0 => Some(Reserved {
+            last,
+            created: false,
+        }),
         _ => None,
     };
-    Ok(vec![last])
+    Ok(vec![reserved])
+}
+
+/// Gives the rows that the upsert created (`rooms`) their first versions. The upsert leaves
+/// them out of a new row: an `INSERT … ON DUPLICATE KEY UPDATE` whose new row meets another
+/// room's row on a unique version index updates that other row instead of failing. Here a
+/// clash of versions fails the attempt (1062), which is tried again.
+async fn write_first_versions(
+    tx: &mut MySqlConnection,
+    rooms: &[&str],
+    inbox: &InboxWrites<'_>,
+) -> Result<(), sqlx::Error> {
+    for chunk in rooms.chunks(STATEMENT_ROWS) {
+        let mut update: QueryBuilder<MySql> = QueryBuilder::new("UPDATE rooms SET ");
+        push_versions(&mut update, chunk.iter().copied(), inbox);
+        update
+            .push(" WHERE room IN ")
+            .push_tuples(chunk, |mut row, room| {
+                row.push_bind(*room);
+            });
+        update.build().execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+/// `version_a = …, version_b = …`: each of `rooms` its new versions, never below its own
+/// (GREATEST of NULL: a self-chat's version_b, which stays NULL).
+fn push_versions<'q>(
+    sql: &mut QueryBuilder<MySql>,
+    rooms: impl Iterator<Item = &'q str> + Clone,
+    inbox: &InboxWrites<'q>,
+) {
+    for (column, next, parity) in [
+        ("version_a", next_even("version_a"), 0),
+        ("version_b", next_odd("version_b"), 1),
+    ] {
+        if parity == 1 {
+            sql.push(", ");
+        }
+        sql.push(format_args!("{column} = GREATEST({next}, "));
+        if let NewVersions::Clock(_) = inbox.versions {
+            sql.push(format_args!("2 * ({NOW_US} + "));
+        }
+        sql.push("CASE room");
+        for room in rooms.clone() {
+            let value = match inbox.versions {
+                NewVersions::Counted(counted) => counted
+                    .get(room)
+                    .and_then(|v| if parity == 0 { Some(v.first) } else { v.second }),
+                NewVersions::Clock(places) => {
+                    let self_chat = room.split_once(':').is_some_and(|(a, b)| a == b);
+                    // NULL for a self-chat's second member, who is its first.
+                    places
+                        .get(room)
+                        .copied()
+                        .filter(|_| parity == 0 || !self_chat)
+                }
+            };
+            sql.push(" WHEN ")
+                .push_bind(room)
+                .push(" THEN ")
+                .push_bind(value);
+        }
+        sql.push(" END");
+        if let NewVersions::Clock(_) = inbox.versions {
+            sql.push(if parity == 0 { ")" } else { ") + 1" });
+        }
+        sql.push(")");
+    }
 }
 
 /// The times of a room's messages (at `positions`), given the room's new last time.

@@ -1,7 +1,6 @@
 //! The statements of one group's transaction: move the members' inbox counters (unless versions
-//! come from the clock), leave out duplicates, create the rows of rooms the lane has not seen
-//! (see [`super::first_rows`]), reserve send_times (and write the rooms' new versions) under the
-//! room locks, insert the messages, commit.
+//! come from the clock), leave out duplicates, reserve send_times (and write the rooms' new
+//! versions) under the room locks, insert the messages, commit.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +10,6 @@ use im_domain::{NewMessage, Room};
 use sqlx::{Executor, MySql, QueryBuilder};
 
 use super::dedup::{Outcome, Verdict, deduplicate};
-use super::first_rows::KnownRooms;
 use super::inbox::{advance_counters, recount};
 use super::reserve::{InboxWrites, NewVersions, reserve_times, unread_added};
 use crate::clock::Clock;
@@ -62,7 +60,6 @@ pub(super) async fn commit(
     clock: &dyn Clock,
     msgs: &[&NewMessage],
     how: &CommitSettings,
-    known: &mut KnownRooms,
     look_up_ids: bool,
     commit_sent: &AtomicBool,
 ) -> Result<Vec<Outcome>, sqlx::Error> {
@@ -75,8 +72,6 @@ pub(super) async fn commit(
     let now = clock.now_micros().max(1);
     // The connection has autocommit off: the first statement opens the transaction.
     let tx = connection.get().await?;
-    // The rows of rooms the lane has not seen yet, created under the room locks' order.
-    let mut created = Vec::new();
     let (verdicts, times) = match inbox {
         Some(InboxVersions::Clock) => {
             // The ids first, without a lock: a message that another replica stores meanwhile
@@ -85,7 +80,6 @@ pub(super) async fn commit(
             let verdicts = deduplicate(tx, msgs, look_up_ids).await?;
             let new = rooms_of(msgs, |i| matches!(verdicts[i], Verdict::New));
             let places: HashMap<&str, i64> = new.keys().copied().zip(0..).collect();
-            created = known.create_unknown(tx, msgs).await?;
             let inbox = InboxWrites {
                 versions: NewVersions::Clock(&places),
                 unread: unread_added(msgs, &new),
@@ -105,7 +99,6 @@ pub(super) async fn commit(
             let versions = advance_counters(tx, &rooms, read_back).await?;
             let verdicts = deduplicate(tx, msgs, look_up_ids).await?;
             let new = rooms_of(msgs, |i| matches!(verdicts[i], Verdict::New));
-            created = known.create_unknown(tx, msgs).await?;
             let inbox = InboxWrites {
                 versions: NewVersions::Counted(&versions),
                 unread: unread_added(msgs, &new),
@@ -160,7 +153,6 @@ pub(super) async fn commit(
     }
     commit_sent.store(true, Ordering::Relaxed);
     tx.execute("COMMIT").await?;
-    known.remember(&created);
     Ok(outcomes)
 }
 
