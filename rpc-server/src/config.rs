@@ -111,6 +111,19 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(10..=10_000))]
     pub inbox_settle_ms: u64,
 
+    /// DATABASE_URL names a vtgate serving a sharded Vitess keyspace, whose schema was applied
+    /// shard by shard: the replica then neither creates nor migrates the database, sets only
+    /// what vtgate accepts, and needs IM_INBOX_VERSIONS=clock (docs/scaling.md).
+    #[arg(long, env = "IM_DB_VITESS", default_value_t = false, action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub db_vitess: bool,
+
+    /// Create the database if it is missing, apply the pending migrations, and exit: how each
+    /// shard of a Vitess keyspace gets its schema (docs/scaling.md).
+    #[arg(long, env = "IM_MIGRATE_ONLY", default_value_t = false, action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub migrate_only: bool,
+
     /// Answer `SendBatch`, `PullBatch` and `AwaitPulls`, the methods the http-server uses for
     /// itself. Off, they answer "unknown method" as the release before them did: for testing
     /// upgrades and rollbacks.
@@ -151,6 +164,7 @@ impl Config {
             inbox: self.inbox,
             inbox_versions: self.inbox_versions,
             inbox_settle: Duration::from_millis(self.inbox_settle_ms),
+            vitess: self.db_vitess,
         }
     }
 }

@@ -35,6 +35,10 @@ pub async fn run(mut config: Config, telemetry: Telemetry) -> anyhow::Result<()>
     }
     let waiters = Waiters::new(config.pull_max_waiting);
     let store = open_store(&config, waiters.clone()).await?;
+    if config.migrate_only {
+        tracing::info!("the database is migrated; exiting (IM_MIGRATE_ONLY)");
+        return Ok(());
+    }
     tokio::spawn(watch_other_replicas(
         waiters.clone(),
         store.clone(),
@@ -87,7 +91,11 @@ async fn open_store(config: &Config, waiters: Arc<Waiters>) -> anyhow::Result<St
         {
             Ok(store) => return Ok(store),
             // A setting the database cannot serve: trying again changes nothing.
-            Err(err @ StoreError::Internal(Internal::ClockVersionsOnGalera)) => {
+            Err(
+                err @ StoreError::Internal(
+                    Internal::ClockVersionsOnGalera | Internal::CounterVersionsOnVitess,
+                ),
+            ) => {
                 return Err(err).context("cannot serve with these settings");
             }
             Err(err) if Instant::now() < deadline => {

@@ -94,7 +94,9 @@ impl Cluster {
                 recheck: Arc::new(Notify::new()),
             }),
         };
-        cluster.create_database().await?;
+        if !options.vitess {
+            cluster.create_database().await?;
+        }
         if let Err(reasons) = cluster.check().await {
             return Err(StoreError::Unavailable(Unavailable::NoUsableNode(
                 reasons.to_string(),

@@ -61,6 +61,11 @@ pub enum Internal {
          Galera cluster each have their own clock; use IM_INBOX_VERSIONS=counter"
     )]
     ClockVersionsOnGalera,
+    #[error(
+        "IM_DB_VITESS needs IM_INBOX_VERSIONS=clock: counter versions make a send write its \
+         members' rows, on other shards than its room's"
+    )]
+    CounterVersionsOnVitess,
 }
 
 impl StoreError {
@@ -129,6 +134,8 @@ pub(super) fn classify(err: &sqlx::Error) -> ErrorKind {
                 .map(|mysql| mysql.number());
             match number {
                 Some(1205 | 1213) => ErrorKind::LockConflict,
+                // vtgate's refusal of a transaction that would span shards: a statement to fix.
+                Some(1317) if db.message().contains("multi-db transaction") => ErrorKind::Refused,
                 Some(1062) => ErrorKind::DuplicateKey,
                 Some(1047) => ErrorKind::NodeNotReady,
                 Some(n) if UNAVAILABLE_SERVER_ERRORS.contains(&n) => ErrorKind::Unavailable,

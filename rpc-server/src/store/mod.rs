@@ -64,6 +64,10 @@ pub struct StoreOptions {
     /// The longest a statement writing versions may take before it writes fresh ones, and so
     /// how far listings stay behind the database's clock (see [`versions`]).
     pub inbox_settle: Duration,
+    /// The database is a vtgate serving a sharded Vitess keyspace whose schema is applied
+    /// shard by shard (docs/scaling.md): the store neither creates the database nor migrates
+    /// it, and sets only what vtgate accepts.
+    pub vitess: bool,
 }
 
 impl Default for StoreOptions {
@@ -77,6 +81,7 @@ impl Default for StoreOptions {
             inbox: true,
             inbox_versions: InboxVersions::Counter,
             inbox_settle: Duration::from_millis(100),
+            vitess: false,
         }
     }
 }
@@ -128,25 +133,15 @@ impl Store {
         if options.inbox_versions.settled() && cluster.is_galera() {
             return Err(StoreError::Internal(Internal::ClockVersionsOnGalera));
         }
-        let mut migrator = sqlx::migrate!("./migrations");
-        // Migrations only add, so a release rolled back to serves the schema of a later one,
-        // whose migrations it does not know.
-        migrator.set_ignore_missing(true);
-        let known: Vec<i64> = migrator.iter().map(|m| m.version).collect();
-        cluster.migrate(migrator).await?;
-        let applied: Vec<i64> = sqlx::query_scalar(
-            "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
-        )
-        .fetch_all(&cluster.pool()?)
-        .await?;
-        let schema_ahead: Vec<i64> = applied.into_iter().filter(|v| !known.contains(v)).collect();
-        if !schema_ahead.is_empty() {
-            tracing::warn!(
-                ?schema_ahead,
-                "the database schema is newer than this build: a later release applied these \
-                 migrations; serving with what this build knows (a rollback)"
-            );
+        if options.vitess && options.inbox_versions != InboxVersions::Clock {
+            return Err(StoreError::Internal(Internal::CounterVersionsOnVitess));
         }
+        // Through vtgate the schema is applied to each shard's database apart (the migrations'
+        // bookkeeping cannot live in a sharded keyspace).
+        let schema_ahead = match options.vitess {
+            true => Vec::new(),
+            false => migrate(&cluster).await?,
+        };
         let version: String = sqlx::query_scalar("SELECT VERSION()")
             .fetch_one(&cluster.pool()?)
             .await?;
@@ -366,4 +361,28 @@ impl Store {
 
 pub(crate) fn record_latency(op: &'static str, started: Instant) {
     metrics::histogram!("im_store_duration_seconds", "op" => op).record(started.elapsed());
+}
+
+/// Applies the pending migrations; returns those applied by a later release that this build
+/// does not know.
+async fn migrate(cluster: &Cluster) -> Result<Vec<i64>, StoreError> {
+    let mut migrator = sqlx::migrate!("./migrations");
+    // Migrations only add, so a release rolled back to serves the schema of a later one,
+    // whose migrations it does not know.
+    migrator.set_ignore_missing(true);
+    let known: Vec<i64> = migrator.iter().map(|m| m.version).collect();
+    cluster.migrate(migrator).await?;
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(&cluster.pool()?)
+            .await?;
+    let schema_ahead: Vec<i64> = applied.into_iter().filter(|v| !known.contains(v)).collect();
+    if !schema_ahead.is_empty() {
+        tracing::warn!(
+            ?schema_ahead,
+            "the database schema is newer than this build: a later release applied these \
+             migrations; serving with what this build knows (a rollback)"
+        );
+    }
+    Ok(schema_ahead)
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sqlx::migrate::MigrateDatabase;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions};
-use sqlx::{Connection, MySql};
+use sqlx::{AssertSqlSafe, Connection, MySql};
 
 use super::super::{STATEMENT_ROWS, StoreError, StoreOptions};
 
@@ -26,11 +26,13 @@ pub(super) struct Node {
 
 impl Node {
     pub(super) fn new(url: String, options: &StoreOptions) -> Result<Self, StoreError> {
-        let lock_wait_secs = options.lock_wait_secs.max(1);
         // Room for every statement shape a commit lane prepares (seven statements of up to
-        // STATEMENT_ROWS rows), so that none is ever closed and prepared again.
-        let connect_options =
-            MySqlConnectOptions::from_str(&url)?.statement_cache_capacity(8 * STATEMENT_ROWS + 16);
+        // STATEMENT_ROWS rows), so that none is ever closed and prepared again. No statement
+        // uses `||`, and vtgate refuses the PIPES_AS_CONCAT mode that sqlx sets by default.
+        let connect_options = MySqlConnectOptions::from_str(&url)?
+            .statement_cache_capacity(8 * STATEMENT_ROWS + 16)
+            .pipes_as_concat(false);
+        let session = session_settings(options);
         let label = format!(
             "{}:{}",
             connect_options.get_host(),
@@ -40,21 +42,9 @@ impl Node {
             .max_connections(options.pool_size)
             .acquire_timeout(options.deadline)
             .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    // A replica never idles inside a write transaction: one that does for a
-                    // second is frozen or stalled, and its room locks would block every other
-                    // replica's sends to those rooms until it ran again. MariaDB then ends the
-                    // transaction; the executable comment is skipped by MySQL, which has no
-                    // such setting.
-                    sqlx::query(
-                        "SET SESSION innodb_lock_wait_timeout = ? \
-                         /*M!100300 , idle_write_transaction_timeout = 1 */",
-                    )
-                    .bind(lock_wait_secs)
-                    .execute(conn)
-                    .await
-                    .map(|_| ())
-                })
+                // Text, not prepared: vtgate cannot prepare a SET.
+                let session = sqlx::raw_sql(AssertSqlSafe(session.clone()));
+                Box::pin(async move { session.execute(conn).await.map(|_| ()) })
             })
             .connect_lazy_with(connect_options.clone());
         Ok(Self {
@@ -120,4 +110,20 @@ impl Node {
             },
         )
     }
+}
+
+/// The statement that sets up each connection: how long a lock wait lasts (a number of the
+/// configuration's, written into the statement: vtgate cannot bind a SET's values), and on
+/// MariaDB that a replica never idles inside a write transaction: one that does for a second is
+/// frozen or stalled, and its room locks would block every other replica's sends to those rooms
+/// until it ran again. MariaDB then ends the transaction; the executable comment is skipped by
+/// MySQL, which has no such setting, and left out for vtgate, which refuses it (its tablets'
+/// `--queryserver-config-transaction-timeout` does that job there).
+fn session_settings(options: &StoreOptions) -> String {
+    let lock_wait_secs = options.lock_wait_secs.max(1);
+    let idle = match options.vitess {
+        true => "",
+        false => " /*M!100300 , idle_write_transaction_timeout = 1 */",
+    };
+    format!("SET SESSION innodb_lock_wait_timeout = {lock_wait_secs}{idle}")
 }
