@@ -29,10 +29,12 @@ mariadb_answers() {
   mariadb --protocol=tcp -h127.0.0.1 -P"$1" -uroot -e 'SELECT 1' >/dev/null 2>&1
 }
 
-# mariadb_up PORT NAME: a MariaDB on 127.0.0.1:PORT with its data under $RUN_DIR/NAME, root
-# without a password over TCP. Reuses a server already answering on that port.
+# mariadb_up PORT NAME [OPTION...]: a MariaDB on 127.0.0.1:PORT with its data under $RUN_DIR/NAME
+# (mariadbd options after the defaults), root without a password over TCP. Reuses a server already
+# answering on that port.
 mariadb_up() {
   local port=$1 dir="$RUN_DIR/$2"
+  shift 2
   mariadb_answers "$port" && return 0
   ensure_packages mariadbd:mariadb-server
   mkdir -p "$dir"
@@ -47,7 +49,7 @@ mariadb_up() {
   nohup "$mariadbd_bin" --no-defaults --datadir="$dir/data" --user="$(id -un)" \
     --bind-address=127.0.0.1 --port="$port" --socket="$dir/mysqld.sock" \
     --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" \
-    --innodb-buffer-pool-size=1G --innodb-log-file-size=512M --max-connections=1000 \
+    --innodb-buffer-pool-size=1G --innodb-log-file-size=512M --max-connections=1000 "$@" \
     >/dev/null 2>&1 &
   local i
   for i in $(seq 1 60); do

@@ -33,3 +33,101 @@ GO
      vitess.io/vitess/go/cmd/vtgate vitess.io/vitess/go/cmd/vttablet \
      vitess.io/vitess/go/cmd/vtctld vitess.io/vitess/go/cmd/vtctldclient)
 }
+
+# Ports of the local keyspace: etcd (its topology), vtctld, vtgate (MySQL protocol), and per
+# shard its MariaDB and vttablet.
+VITESS_ETCD=2479
+VITESS_ETCD_PEER=2480
+VTCTLD_GRPC=15999
+VTGATE_MYSQL=15306
+VITESS_PIDS=()
+
+# Vitess servers refuse to run as root.
+vitess_user() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+
+vitess_topo() {
+  printf '%s\n' --topo-implementation etcd2 \
+    --topo-global-server-address "127.0.0.1:$VITESS_ETCD" --topo-global-root /vitess/global
+}
+
+vtctld_client() { timeout 60 "$VITESS_BIN/vtctldclient" --server "127.0.0.1:$VTCTLD_GRPC" "$@"; }
+
+# vitess_spawn NAME COMMAND...: starts a Vitess server as an unprivileged user, logging to
+# $RUN_DIR/vitess/NAME.log.
+vitess_spawn() {
+  local name=$1
+  shift
+  vitess_user "$@" >"$RUN_DIR/vitess/$name.log" 2>&1 &
+  VITESS_PIDS+=($!)
+}
+
+# vitess_wait WHAT COMMAND...: waits up to 60 s until COMMAND succeeds.
+vitess_wait() {
+  local what=$1 _
+  shift
+  for _ in $(seq 1 120); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  log "$what did not come up; see $RUN_DIR/vitess/"
+  return 1
+}
+
+# vitess_shard_up SHARD INDEX: the shard's MariaDB (binary log in rows, GTIDs) with the schema
+# applied by the rpc-server's own migrations, and an unmanaged vttablet made its primary.
+vitess_shard_up() {
+  local shard=$1 i=$2 port=$((13400 + $2)) uid=$((100 + $2))
+  mariadb_up "$port" "vitess-mariadb-$i" --server-id="$uid" --log-bin=binlog \
+    --binlog-format=ROW --gtid-strict-mode=1 --log-slave-updates=1
+  # Unmanaged tablets need a password; one user serves every role of theirs.
+  mariadb --protocol=tcp -h127.0.0.1 -P"$port" -uroot -e "
+    CREATE USER IF NOT EXISTS 'vitess'@'127.0.0.1' IDENTIFIED BY 'vitess';
+    GRANT ALL PRIVILEGES ON *.* TO 'vitess'@'127.0.0.1' WITH GRANT OPTION;"
+  DATABASE_URL="mysql://root@127.0.0.1:$port/im" IM_MIGRATE_ONLY=true \
+    target/release/rpc-server >"$RUN_DIR/vitess/migrate-$i.log" 2>&1
+  vitess_spawn "vttablet-$i" "$VITESS_BIN/vttablet" $(vitess_topo) \
+    --tablet-path "zone1-$(printf '%010d' "$uid")" --unmanaged \
+    --db-host 127.0.0.1 --db-port "$port" --init-db-name-override im \
+    $(for role in app dba allprivs filtered repl erepl appdebug; do printf -- '--db-%s-user vitess --db-%s-password vitess --db-%s-use-ssl=false ' "$role" "$role" "$role"; done) \
+    --init-keyspace im --init-shard "$shard" --init-tablet-type replica \
+    --queryserver-config-transaction-timeout 5s \
+    --port $((15100 + i)) --grpc-port $((16100 + i)) \
+    --service-map grpc-queryservice,grpc-tabletmanager,grpc-updatestream
+  vitess_wait "vttablet $shard" vtctld_client GetTablet "zone1-$(printf '%010d' "$uid")"
+  vitess_wait "vttablet $shard serving" curl -fs "http://127.0.0.1:$((15100 + i))/debug/status"
+  vtctld_client TabletExternallyReparented "zone1-$(printf '%010d' "$uid")"
+}
+
+# vitess_up SHARDS...: a keyspace `im` over one MariaDB per shard (e.g. -80 80-), etcd as the
+# topology, vtctld and vtgate (MySQL protocol on 127.0.0.1:$VTGATE_MYSQL, transactions
+# limited to one shard), with the VSchema of docs/scaling.md.
+vitess_up() {
+  local i=0 shard
+  mkdir -p "$RUN_DIR/vitess"
+  chmod 777 "$RUN_DIR/vitess"
+  etcd_up "$VITESS_ETCD" "$VITESS_ETCD_PEER" vitess-etcd
+  vitess_spawn vtctld "$VITESS_BIN/vtctld" $(vitess_topo) --cell zone1 \
+    --service-map grpc-vtctl,grpc-vtctld --port 15000 --grpc-port "$VTCTLD_GRPC"
+  vitess_wait vtctld vtctld_client GetCellInfoNames
+  vtctld_client GetCellInfo zone1 >/dev/null 2>&1 ||
+    vtctld_client AddCellInfo --root /vitess/zone1 --server-address "127.0.0.1:$VITESS_ETCD" zone1
+  for shard in "$@"; do
+    vitess_shard_up "$shard" "$i"
+    i=$((i + 1))
+  done
+  vtctld_client ApplyVSchema --vschema-file deploy/vitess/vschema.json im >"$RUN_DIR/vitess/vschema.log"
+  vitess_spawn vtgate "$VITESS_BIN/vtgate" $(vitess_topo) --cell zone1 --cells-to-watch zone1 \
+    --tablet-types-to-wait PRIMARY --transaction-mode SINGLE \
+    --mysql-server-port "$VTGATE_MYSQL" --mysql-server-bind-address 127.0.0.1 \
+    --mysql-auth-server-impl none --port 15001 --grpc-port 15991 \
+    --service-map grpc-vtgateservice
+  vitess_wait vtgate mariadb --protocol=tcp -h127.0.0.1 -P"$VTGATE_MYSQL" -uroot im -e 'SELECT COUNT(*) FROM rooms'
+}
+
+vitess_down() {
+  if [ ${#VITESS_PIDS[@]} -gt 0 ]; then
+    kill -TERM "${VITESS_PIDS[@]}" 2>/dev/null || true
+    wait "${VITESS_PIDS[@]}" 2>/dev/null || true
+  fi
+  VITESS_PIDS=()
+}

@@ -60,8 +60,7 @@ impl HeldConnection {
                 // A listing's shared locks are record locks only, never gaps that would hold
                 // up sends; such a connection never goes back to the pool either.
                 conn.close_on_drop();
-                conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                    .await?;
+                read_committed(&mut conn).await?;
                 if galera {
                     // Causal reads.
                     conn.execute("SET SESSION wsrep_sync_wait = 1").await?;
@@ -98,5 +97,25 @@ impl HeldConnection {
         if let Some((_, mut conn)) = self.conn.take() {
             conn.close_on_drop();
         }
+    }
+}
+
+/// Sets the connection's isolation to READ COMMITTED. Through vtgate to MariaDB tablets the
+/// standard statement fails (vtgate checks it with `@@transaction_isolation`, a name MariaDB
+/// 10.11 does not know: 1193), and MariaDB's own name for the setting does it.
+async fn read_committed(conn: &mut MySqlConnection) -> Result<(), sqlx::Error> {
+    match conn
+        .execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        .await
+    {
+        Err(sqlx::Error::Database(err))
+            if err.code().as_deref() == Some("HY000")
+                && err.message().contains("transaction_isolation") =>
+        {
+            conn.execute("SET SESSION tx_isolation = 'READ-COMMITTED'")
+                .await
+                .map(|_| ())
+        }
+        done => done.map(|_| ()),
     }
 }

@@ -120,6 +120,13 @@ pub(super) fn out_of_space(err: &StoreError) -> bool {
     matches!(number, Some(1021 | 1114))
 }
 
+/// Whether vtgate refused a transaction because it would span shards: a group formed from
+/// shard ranges that a reshard has since moved, or a statement to fix; never the database's
+/// failure.
+pub(super) fn spans_shards(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.message().contains("multi-db transaction"))
+}
+
 /// The only reading of database errors; everything else asks this.
 pub(super) fn classify(err: &sqlx::Error) -> ErrorKind {
     match err {
@@ -134,8 +141,7 @@ pub(super) fn classify(err: &sqlx::Error) -> ErrorKind {
                 .map(|mysql| mysql.number());
             match number {
                 Some(1205 | 1213) => ErrorKind::LockConflict,
-                // vtgate's refusal of a transaction that would span shards: a statement to fix.
-                Some(1317) if db.message().contains("multi-db transaction") => ErrorKind::Refused,
+                Some(1317) if spans_shards(err) => ErrorKind::Refused,
                 Some(1062) => ErrorKind::DuplicateKey,
                 Some(1047) => ErrorKind::NodeNotReady,
                 Some(n) if UNAVAILABLE_SERVER_ERRORS.contains(&n) => ErrorKind::Unavailable,

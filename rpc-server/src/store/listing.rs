@@ -21,6 +21,7 @@ use sqlx::mysql::MySqlConnection;
 
 use super::page::MessageRow;
 use super::reader::Query;
+use super::scattered_listing;
 use super::unread::count_unread;
 use super::versions::now_us;
 use super::{Store, StoreError};
@@ -63,6 +64,33 @@ impl EntryRow {
                 },
             },
         })
+    }
+}
+
+/// A row of one half of a listing read in steps (see [`super::scattered_listing`]).
+#[derive(sqlx::FromRow)]
+pub(super) struct HalfRow {
+    pub(super) room: Vec<u8>,
+    pub(super) version: i64,
+    pub(super) newest_send_time: Option<i64>,
+    read_up_to: Option<i64>,
+    peer_read_up_to: Option<i64>,
+    unread: Option<i32>,
+}
+
+impl HalfRow {
+    /// The row with its room's newest message, and the member's newest version and the line.
+    pub(super) fn into_entry(self, last_message: MessageRow, newest: i64, line: i64) -> EntryRow {
+        EntryRow {
+            room: self.room,
+            version: self.version,
+            read_up_to: self.read_up_to,
+            peer_read_up_to: self.peer_read_up_to,
+            last_message,
+            unread: self.unread,
+            newest,
+            line,
+        }
     }
 }
 
@@ -144,10 +172,11 @@ macro_rules! listing_sql {
 }
 
 /// One read of a listing; with `settle_us`, settled: its line that far behind the database's
-/// clock, with shared locks.
+/// clock, with shared locks. `scattered`: in steps, through vtgate.
 struct Listing<'a> {
     req: &'a InboxRequest,
     settle_us: Option<i64>,
+    scattered: bool,
 }
 
 impl Query for Listing<'_> {
@@ -167,6 +196,11 @@ impl Query for Listing<'_> {
         let member = self.req.member().as_str().as_bytes();
         let rows = window.rows_to_fetch() as u64;
         Box::pin(async move {
+            if let (true, Some(settle_us)) = (self.scattered, self.settle_us) {
+                let mut entries = scattered_listing::fetch(conn, self.req, settle_us).await?;
+                count_unread(conn, self.req.member().as_str(), &mut entries).await?;
+                return Ok(entries);
+            }
             let mut query = sqlx::query_as::<_, EntryRow>(sql);
             if let Some(settle_us) = self.settle_us {
                 query = query.bind(member).bind(member).bind(settle_us);
@@ -186,9 +220,9 @@ impl Query for Listing<'_> {
 }
 
 /// A member's newest version in either index, and the line of a listing now.
-struct Newest<'a> {
-    member: &'a str,
-    settle_us: i64,
+pub(super) struct Newest<'a> {
+    pub(super) member: &'a str,
+    pub(super) settle_us: i64,
 }
 
 impl Query for Newest<'_> {
@@ -220,17 +254,27 @@ impl Store {
         let settle_us = i64::try_from(self.inbox_settle.as_micros()).unwrap_or(i64::MAX);
         let listing = Listing {
             req,
-            settle_us: self.inbox_versions.settled().then_some(settle_us),
+            // Through vtgate each shard cuts at its own clock: one settle time more for the
+            // difference of their clocks (see `scattered_listing`).
+            settle_us: (self.inbox_versions.settled()).then_some(if self.vitess {
+                2 * settle_us
+            } else {
+                settle_us
+            }),
+            scattered: self.vitess,
         };
         let rows = self.reader.read(&listing, deadline).await?;
-        if listing.settle_us.is_none() {
+        let Some(behind_us) = listing.settle_us else {
             return Ok(rows);
-        }
+        };
         let (newest, line) = match rows.first() {
             Some(row) => (row.newest, row.line),
             None => {
                 let member = req.member().as_str();
-                let newest = Newest { member, settle_us };
+                let newest = Newest {
+                    member,
+                    settle_us: behind_us,
+                };
                 self.reader.read(&newest, deadline).await?
             }
         };
@@ -255,8 +299,8 @@ impl Store {
             let until_below =
                 Duration::from_micros(u64::try_from((target - line) / 2).unwrap_or(0))
                     + Duration::from_millis(1);
-            let until =
-                Instant::now() + until_below.min(self.inbox_settle + Duration::from_millis(10));
+            let behind = Duration::from_micros(u64::try_from(behind_us).unwrap_or(0));
+            let until = Instant::now() + until_below.min(behind + Duration::from_millis(10));
             if until >= deadline {
                 // No time to wait it out: the rows in hand are a right answer.
                 return Ok(rows);

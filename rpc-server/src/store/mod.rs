@@ -13,6 +13,8 @@ mod out_of_space;
 mod page;
 mod pages;
 mod reader;
+mod scattered_listing;
+mod shards;
 mod unread;
 mod versions;
 mod writer;
@@ -30,6 +32,7 @@ pub use cluster::parse_urls as parse_database_urls;
 pub use error::{Internal, StoreError, Unavailable};
 use out_of_space::OutOfSpace;
 use reader::Reader;
+use shards::Shards;
 pub use versions::InboxVersions;
 use writer::{ReadBack, Writer};
 
@@ -118,6 +121,7 @@ pub struct Store {
     read_back: ReadBack,
     inbox_versions: InboxVersions,
     inbox_settle: Duration,
+    vitess: bool,
 }
 
 impl Store {
@@ -146,12 +150,17 @@ impl Store {
             .fetch_one(&cluster.pool()?)
             .await?;
         let read_back = ReadBack::for_server(&version);
+        let shards = match options.vitess {
+            true => Some(Shards::follow(cluster.pool()?, database_url).await?),
+            false => None,
+        };
         let writer = Writer::start(
             cluster.clone(),
             clock,
             on_commit.clone(),
             options,
             read_back,
+            shards,
         );
         let reader = Reader::start(&cluster, options.readers);
         Ok(Self {
@@ -165,6 +174,7 @@ impl Store {
             read_back,
             inbox_versions: options.inbox_versions,
             inbox_settle: options.inbox_settle,
+            vitess: options.vitess,
         })
     }
 

@@ -1,6 +1,7 @@
 //! A lane's loop: take whatever sends wait, commit them as one group, answer each. Retries,
 //! deadlines and the split of a refused group live here; the SQL is in [`super::transaction`].
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -13,7 +14,8 @@ use super::transaction::{CommitSettings, commit};
 use super::{MAX_BATCH, Pending};
 use crate::clock::Clock;
 use crate::store::connection::HeldConnection;
-use crate::store::error::{Unavailable, classify};
+use crate::store::error::{Unavailable, classify, spans_shards};
+use crate::store::shards::Shards;
 use crate::store::{Appended, CommitListener, StoreError, record_latency};
 
 /// How often a group is tried when the database reports a transient conflict, within its
@@ -32,6 +34,8 @@ pub(super) struct Committer {
     pub(super) clock: Arc<dyn Clock>,
     pub(super) on_commit: Arc<dyn CommitListener>,
     pub(super) settings: CommitSettings,
+    /// Through vtgate: a group commits the sends of one shard.
+    pub(super) shards: Option<Shards>,
 }
 
 /// Takes whatever is waiting (up to [`MAX_BATCH`]) and commits it, over and over: the longer a
@@ -45,7 +49,18 @@ pub(super) async fn commit_lane(mut waiting: mpsc::Receiver<Pending>, mut commit
                 Err(_) => break,
             }
         }
-        commit_and_answer(&mut committer, batch).await;
+        let Some(shards) = committer.shards.clone() else {
+            commit_and_answer(&mut committer, batch).await;
+            continue;
+        };
+        let mut by_shard: BTreeMap<usize, Vec<Pending>> = BTreeMap::new();
+        for pending in batch {
+            let shard = shards.of(pending.msg.room().key());
+            by_shard.entry(shard).or_default().push(pending);
+        }
+        for group in by_shard.into_values() {
+            commit_and_answer(&mut committer, group).await;
+        }
     }
 }
 
@@ -95,6 +110,13 @@ async fn commit_and_answer(committer: &mut Committer, mut batch: Vec<Pending>) {
                     .collect();
                 tokio::time::sleep(backoff(attempt)).await;
                 attempt += 1;
+            }
+            Err(Some(err)) if spans_shards(&err) => {
+                // The shards moved under the group (a reshard): learn them and split it.
+                if let Some(shards) = &committer.shards {
+                    shards.stale();
+                }
+                break Err(StoreError::from(err));
             }
             Err(Some(err)) if attempt < MAX_ATTEMPTS && classify(&err).is_transient() => {
                 tracing::debug!(attempt, %err, "retrying a group of sends");

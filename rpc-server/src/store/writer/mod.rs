@@ -79,6 +79,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::cluster::Cluster;
 use super::connection::HeldConnection;
 use super::error::{Internal, Unavailable};
+use super::shards::Shards;
 #[cfg(doc)]
 use super::versions::InboxVersions;
 use super::{Appended, CommitListener, StoreError, StoreOptions};
@@ -120,6 +121,7 @@ impl Writer {
         on_commit: Arc<dyn CommitListener>,
         options: &StoreOptions,
         read_back: ReadBack,
+        shards: Option<Shards>,
     ) -> Self {
         let lanes = options.commit_lanes.clamp(1, QUEUE_CAPACITY);
         let lanes = (0..lanes)
@@ -129,6 +131,7 @@ impl Writer {
                     connection: HeldConnection::transactional(cluster.clone()),
                     clock: clock.clone(),
                     on_commit: on_commit.clone(),
+                    shards: shards.clone(),
                     settings: CommitSettings {
                         inbox: options.inbox.then_some(options.inbox_versions),
                         settle: options.inbox_settle,
