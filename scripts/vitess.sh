@@ -73,12 +73,11 @@ vitess_wait() {
   return 1
 }
 
-# vitess_shard_up SHARD INDEX: the shard's MariaDB (binary log in rows, GTIDs) with the schema
+# vitess_shard_up SHARD INDEX: the shard's MariaDB with the schema
 # applied by the rpc-server's own migrations, and an unmanaged vttablet made its primary.
 vitess_shard_up() {
   local shard=$1 i=$2 port=$((13400 + $2)) uid=$((100 + $2))
-  mariadb_up "$port" "vitess-mariadb-$i" --server-id="$uid" --log-bin=binlog \
-    --binlog-format=ROW --gtid-strict-mode=1 --log-slave-updates=1
+  vitess_mariadb_up "$i"
   # Unmanaged tablets need a password; one user serves every role of theirs.
   mariadb --protocol=tcp -h127.0.0.1 -P"$port" -uroot -e "
     CREATE USER IF NOT EXISTS 'vitess'@'127.0.0.1' IDENTIFIED BY 'vitess';
@@ -130,4 +129,19 @@ vitess_down() {
     wait "${VITESS_PIDS[@]}" 2>/dev/null || true
   fi
   VITESS_PIDS=()
+}
+
+# vitess_shard_restart INDEX: kills the shard's MariaDB (SIGKILL) and starts it again.
+vitess_shard_restart() {
+  local i=$1 dir="$RUN_DIR/vitess-mariadb-$1"
+  kill -KILL "$(cat "$dir/mysqld.pid")"
+  while mariadb_answers $((13400 + i)); do sleep 0.1; done
+  log "killed the MariaDB of shard $i; starting it again"
+  vitess_mariadb_up "$i"
+}
+
+# vitess_mariadb_up INDEX: the MariaDB of shard INDEX: binary log in rows, with GTIDs.
+vitess_mariadb_up() {
+  mariadb_up $((13400 + $1)) "vitess-mariadb-$1" --server-id=$((100 + $1)) --log-bin=binlog \
+    --binlog-format=ROW --gtid-strict-mode=1 --log-slave-updates=1
 }

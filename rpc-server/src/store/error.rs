@@ -142,6 +142,12 @@ pub(super) fn classify(err: &sqlx::Error) -> ErrorKind {
             match number {
                 Some(1205 | 1213) => ErrorKind::LockConflict,
                 Some(1317) if spans_shards(err) => ErrorKind::Refused,
+                // A proxy (vtgate) that lost its connection to a shard's database: as if ours
+                // broke, the statement may have run or not.
+                Some(2006 | 2013) => ErrorKind::Connection,
+                // vtgate while a shard has no primary to serve (its database is down, or a
+                // reshard cuts over).
+                Some(1105) if db.message().contains("no healthy tablet") => ErrorKind::Unavailable,
                 Some(1062) => ErrorKind::DuplicateKey,
                 Some(1047) => ErrorKind::NodeNotReady,
                 Some(n) if UNAVAILABLE_SERVER_ERRORS.contains(&n) => ErrorKind::Unavailable,

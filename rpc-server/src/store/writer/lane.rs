@@ -14,7 +14,7 @@ use super::transaction::{CommitSettings, commit};
 use super::{MAX_BATCH, Pending};
 use crate::clock::Clock;
 use crate::store::connection::HeldConnection;
-use crate::store::error::{Unavailable, classify, spans_shards};
+use crate::store::error::{ErrorKind, Unavailable, classify, spans_shards};
 use crate::store::shards::Shards;
 use crate::store::{Appended, CommitListener, StoreError, record_latency};
 
@@ -97,10 +97,14 @@ async fn commit_and_answer(committer: &mut Committer, mut batch: Vec<Pending>) {
         }
         match attempt_result {
             Ok(outcomes) => break Ok(outcomes),
-            // A database error is the server's answer: the transaction did not commit.
+            // A database error is the server's answer: the transaction did not commit; unless
+            // it is a proxy's word that its own connection broke.
             Err(err)
                 if commit_sent.load(Ordering::Relaxed)
-                    && !matches!(err, Some(sqlx::Error::Database(_))) =>
+                    && err.as_ref().is_none_or(|err| {
+                        !matches!(err, sqlx::Error::Database(_))
+                            || classify(err) == ErrorKind::Connection
+                    }) =>
             {
                 // COMMIT was sent and no answer came back: the group may be stored.
                 tracing::warn!(?err, "the connection failed during COMMIT");

@@ -1,0 +1,378 @@
+//! The service on a sharded Vitess keyspace (`scripts/test-vitess` brings one up and runs
+//! these): two replicas through vtgate store every send once, in order, on its room's shard,
+//! each group in one shard's transaction; racing sends with one id store one message; an inbox
+//! follower misses no room while both replicas send; a waiting pull wakes on a send through the
+//! other replica; a shard's database killed and started again loses nothing acknowledged.
+//!
+//! The keyspace is shared by every test and every run, so each names its rooms after the run.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use im_testkit::{ServerProcess, eventually, start_http_server, start_rpc_server_with};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use sqlx::MySqlPool;
+
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Two replicas through vtgate, each with an http-server of its own in front.
+struct Stack {
+    _replicas: Vec<ServerProcess>,
+    http: Vec<ServerProcess>,
+    client: Client,
+}
+
+impl Stack {
+    fn start() -> Self {
+        let url = env("IM_TEST_VITESS_URL");
+        let settings = [
+            ("ETCD_ENDPOINTS", String::new()),
+            ("IM_DB_VITESS", "true".to_owned()),
+            ("IM_INBOX_VERSIONS", "clock".to_owned()),
+        ];
+        let replicas: Vec<ServerProcess> = (0..2)
+            .map(|_| start_rpc_server_with(&url, &settings))
+            .collect();
+        let http = replicas
+            .iter()
+            .map(|replica| start_http_server(vec![replica.addr], &[]))
+            .collect();
+        let client = Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        Self {
+            _replicas: replicas,
+            http,
+            client,
+        }
+    }
+
+    fn base(&self, i: usize) -> String {
+        format!("http://{}", self.http[i % 2].addr)
+    }
+
+    /// Sends with `id` through replica `i` until stored, as a careful client does (again after
+    /// a 503 or 502/504); anything else fails the test. The stored message.
+    async fn send(&self, i: usize, room: &str, sender: &str, id: &str) -> Value {
+        let body = json!({ "chat": room, "sender": sender, "text": id, "client_msg_id": id });
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let url = format!("{}/api/send", self.base(i));
+            if let Ok(resp) = self.client.post(url).json(&body).send().await {
+                let status = resp.status();
+                let answer: Value = resp.json().await.unwrap_or(Value::Null);
+                match status {
+                    StatusCode::OK => return answer["message"].clone(),
+                    StatusCode::SERVICE_UNAVAILABLE
+                    | StatusCode::BAD_GATEWAY
+                    | StatusCode::GATEWAY_TIMEOUT => {}
+                    other => panic!("send {id}: {other} {answer}"),
+                }
+            }
+            assert!(Instant::now() < deadline, "{id} was never stored");
+            // A client's pause before sending again, not a wait for anything.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// `GET {path}` through replica `i`, asked again while it answers 503.
+    async fn get(&self, i: usize, path: &str) -> Value {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let resp = self.client.get(format!("{}{path}", self.base(i))).send();
+            if let Ok(resp) = resp.await {
+                let status = resp.status();
+                let body: Value = resp.json().await.unwrap_or(Value::Null);
+                match status {
+                    StatusCode::OK => return body,
+                    StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {}
+                    other => panic!("{path}: {other} {body}"),
+                }
+            }
+            assert!(Instant::now() < deadline, "{path} never answered");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Every message of `room`, paging forward (or newest first) with the cursor.
+    async fn messages(&self, i: usize, room: &str, reverse: bool) -> Vec<Value> {
+        let (mut cursor, mut all) = (0, Vec::new());
+        loop {
+            let path = format!("/api/pull?chat={room}&cursor={cursor}&limit=7&reverse={reverse}");
+            let page = self.get(i, &path).await;
+            all.extend(page["messages"].as_array().unwrap().iter().cloned());
+            if page["has_more"] != json!(true) {
+                return all;
+            }
+            cursor = page["next_cursor"].as_i64().unwrap();
+        }
+    }
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by scripts/test-vitess"))
+}
+
+/// A name unique to this test in this run.
+fn run_tag(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{test}{}x{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+/// The shards' own databases, to see where rows are.
+async fn shards() -> Vec<MySqlPool> {
+    let mut pools = Vec::new();
+    for url in env("IM_TEST_VITESS_SHARDS").split(',') {
+        pools.push(MySqlPool::connect(url).await.expect("a shard's database"));
+    }
+    pools
+}
+
+/// Sends `per_room` messages with ids into each of `rooms`, every one also resent at once
+/// through the other replica; returns what each id was stored as.
+async fn send_all(stack: &Stack, rooms: &[String], per_room: usize) -> HashMap<String, Value> {
+    let sends = rooms.iter().enumerate().map(|(r, room)| async move {
+        let sender = room.split(':').next().unwrap();
+        let mut stored = Vec::new();
+        for k in 0..per_room {
+            let id = format!("{room}-{k}");
+            let (first, again) = tokio::join!(
+                stack.send(r + k, room, sender, &id),
+                stack.send(r + k + 1, room, sender, &id)
+            );
+            assert_eq!(first["send_time"], again["send_time"], "{id}: one message");
+            stored.push((id, first));
+        }
+        stored
+    });
+    futures::future::join_all(sends)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs a Vitess keyspace: scripts/test-vitess runs it"]
+async fn every_send_is_stored_once_in_order_on_its_rooms_shard() {
+    let stack = Stack::start();
+    let tag = run_tag("order");
+    let rooms: Vec<String> = (0..24).map(|i| format!("{tag}a{i}:{tag}b{i}")).collect();
+    let stored = send_all(&stack, &rooms, 6).await;
+
+    for (r, room) in rooms.iter().enumerate() {
+        let forward = stack.messages(r, room, false).await;
+        let ids: Vec<&str> = forward
+            .iter()
+            .map(|m| m["client_msg_id"].as_str().unwrap())
+            .collect();
+        let expected: Vec<String> = (0..6).map(|k| format!("{room}-{k}")).collect();
+        assert_eq!(ids, expected, "{room}: each once, in the order sent");
+        for message in &forward {
+            assert_eq!(message, &stored[message["client_msg_id"].as_str().unwrap()]);
+        }
+        let mut backward = stack.messages(r + 1, room, true).await;
+        backward.reverse();
+        assert_eq!(
+            backward, forward,
+            "{room}: newest first is the same, reversed"
+        );
+    }
+
+    // Each room's row and messages are on one shard, and both shards hold rooms.
+    let mut rooms_per_shard = Vec::new();
+    for shard in shards().await {
+        let held: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT CAST(r.room AS CHAR), (SELECT COUNT(*) FROM messages m WHERE m.room = r.room) \
+             FROM rooms r WHERE r.room LIKE CONCAT(?, '%')",
+        )
+        .bind(&tag)
+        .fetch_all(&shard)
+        .await
+        .unwrap();
+        for (room, messages) in &held {
+            assert_eq!(*messages, 6, "{room}: its messages beside its row");
+        }
+        rooms_per_shard.push(held.len());
+    }
+    assert_eq!(rooms_per_shard.iter().sum::<usize>(), rooms.len());
+    assert!(
+        rooms_per_shard.iter().all(|&n| n > 0),
+        "{rooms_per_shard:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs a Vitess keyspace: scripts/test-vitess runs it"]
+async fn an_inbox_follower_misses_no_room_while_both_replicas_send() {
+    let stack = Arc::new(Stack::start());
+    let tag = run_tag("inbox");
+    let hub = format!("{tag}hub");
+    // The hub is the first member of half of its rooms and the second of the others.
+    let rooms: Arc<Vec<String>> = Arc::new(
+        (0..16)
+            .map(|i| match i % 2 {
+                0 => format!("{hub}:{tag}z{i}"),
+                _ => format!("{tag}a{i}:{hub}"),
+            })
+            .collect(),
+    );
+    let done = Arc::new(AtomicBool::new(false));
+    let follower = {
+        let (stack, hub, done) = (stack.clone(), hub.clone(), done.clone());
+        tokio::spawn(async move {
+            let (mut cursor, mut seen) = (0, HashMap::<String, i64>::new());
+            for listing in 0.. {
+                let finishing = done.load(Ordering::Relaxed);
+                let path = format!("/api/chats?member={hub}&cursor={cursor}&limit=5");
+                let page = stack.get(listing, &path).await;
+                for entry in page["chats"].as_array().unwrap() {
+                    let room = entry["chat"].as_str().unwrap().to_owned();
+                    seen.insert(room, entry["last_message"]["send_time"].as_i64().unwrap());
+                }
+                cursor = page["next_cursor"].as_i64().unwrap();
+                if finishing && page["has_more"] != json!(true) {
+                    break;
+                }
+            }
+            seen
+        })
+    };
+    let senders = (0..4).map(|w| {
+        let (stack, rooms, hub) = (stack.clone(), rooms.clone(), hub.clone());
+        tokio::spawn(async move {
+            for k in 0..24 {
+                let room = &rooms[(w * 7 + k * 5) % rooms.len()];
+                stack.send(w + k, room, &hub, &format!("{w}-{k}")).await;
+            }
+        })
+    });
+    for sender in futures::future::join_all(senders).await {
+        sender.unwrap();
+    }
+    done.store(true, Ordering::Relaxed);
+    let seen = follower.await.unwrap();
+
+    for (r, room) in rooms.iter().enumerate() {
+        let newest = stack.messages(r, room, true).await;
+        let Some(newest) = newest.first() else {
+            assert!(
+                !seen.contains_key(room),
+                "{room} has no message yet was listed"
+            );
+            continue;
+        };
+        assert_eq!(
+            seen.get(room),
+            newest["send_time"].as_i64().as_ref(),
+            "{room}: the follower learned of its newest message"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs a Vitess keyspace: scripts/test-vitess runs it"]
+async fn a_waiting_pull_wakes_on_a_send_through_the_other_replica() {
+    let stack = Arc::new(Stack::start());
+    let tag = run_tag("wait");
+    let room = format!("{tag}a:{tag}b");
+    let first = stack.send(0, &room, &format!("{tag}a"), "first").await;
+    let cursor = first["send_time"].as_i64().unwrap() + 1;
+    let waiting = {
+        let (stack, room) = (stack.clone(), room.clone());
+        let path = format!("/api/pull?chat={room}&cursor={cursor}&limit=10&wait_ms=20000");
+        tokio::spawn(async move { stack.get(0, &path).await })
+    };
+    let second = stack.send(1, &room, &format!("{tag}b"), "second").await;
+    let page = waiting.await.unwrap();
+    assert_eq!(
+        page["messages"],
+        json!([second]),
+        "the waiting pull got the send"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs a Vitess keyspace: scripts/test-vitess runs it"]
+async fn a_shards_database_killed_and_started_again_loses_nothing_acknowledged() {
+    let stack = Arc::new(Stack::start());
+    let tag = run_tag("kill");
+    let rooms: Arc<Vec<String>> =
+        Arc::new((0..8).map(|i| format!("{tag}a{i}:{tag}b{i}")).collect());
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicUsize::new(0));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (stack, rooms, stop) = (stack.clone(), rooms.clone(), stop.clone());
+            let count = count.clone();
+            tokio::spawn(async move {
+                let mut acked = HashMap::new();
+                let mut k = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let room = &rooms[(w + k) % rooms.len()];
+                    let id = format!("{w}-{k}");
+                    let sender = room.split(':').next().unwrap();
+                    let stored = stack.send(w + k, room, sender, &id).await;
+                    acked.insert(id, stored["send_time"].as_i64().unwrap());
+                    count.fetch_add(1, Ordering::Relaxed);
+                    k += 1;
+                }
+                acked
+            })
+        })
+        .collect();
+    let acked_by = |more: usize| {
+        let (count, target) = (count.clone(), count.load(Ordering::Relaxed) + more);
+        eventually("sends acknowledged", PATIENCE, move || {
+            let count = count.clone();
+            async move { count.load(Ordering::Relaxed) >= target }
+        })
+    };
+    acked_by(40).await;
+    // The script kills the second shard's database and starts it again.
+    let restart = env("IM_TEST_VITESS_RESTART_SHARD");
+    let status = tokio::process::Command::new("bash")
+        .args(["-c", &restart])
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success(), "{restart}");
+    acked_by(40).await;
+    // Sends go on to every room once it is back.
+    for (r, room) in rooms.iter().enumerate() {
+        stack
+            .send(r, room, room.split(':').next().unwrap(), "after")
+            .await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut acked: HashMap<String, i64> = HashMap::new();
+    for writer in writers {
+        acked.extend(writer.await.unwrap());
+    }
+
+    let mut stored: HashMap<String, i64> = HashMap::new();
+    for (r, room) in rooms.iter().enumerate() {
+        for message in stack.messages(r, room, false).await {
+            let id = message["client_msg_id"]
+                .as_str()
+                .unwrap_or("after")
+                .to_owned();
+            if message["text"] == json!("after") {
+                continue;
+            }
+            let again = stored.insert(id.clone(), message["send_time"].as_i64().unwrap());
+            assert!(again.is_none(), "{id} is stored twice");
+        }
+    }
+    assert_eq!(
+        stored, acked,
+        "exactly what was acknowledged, at its send_time"
+    );
+}
