@@ -102,6 +102,7 @@ vitess_shard_up() {
 # limited to one shard), with the VSchema of docs/scaling.md.
 vitess_up() {
   local i=0 shard
+  vitess_wipe
   mkdir -p "$RUN_DIR/vitess"
   chmod 777 "$RUN_DIR/vitess"
   etcd_up "$VITESS_ETCD" "$VITESS_ETCD_PEER" vitess-etcd
@@ -117,15 +118,17 @@ vitess_up() {
   vtctld_client ApplyVSchema --vschema-file deploy/vitess/vschema.json im >"$RUN_DIR/vitess/vschema.log"
   vitess_spawn vtgate "$VITESS_BIN/vtgate" $(vitess_topo) --cell zone1 --cells-to-watch zone1 \
     --tablet-types-to-wait PRIMARY --transaction-mode SINGLE \
+    --tablet-refresh-interval 1s --enable-buffer \
     --mysql-server-port "$VTGATE_MYSQL" --mysql-server-bind-address 127.0.0.1 \
     --mysql-auth-server-impl none --port 15001 --grpc-port 15991 \
     --service-map grpc-vtgateservice
   vitess_wait vtgate mariadb --protocol=tcp -h127.0.0.1 -P"$VTGATE_MYSQL" -uroot im -e 'SELECT COUNT(*) FROM rooms'
 }
 
+# vitess_down: stops every Vitess server, those a reshard started in another shell too.
 vitess_down() {
+  pkill -TERM -f "^$VITESS_BIN/" 2>/dev/null || true
   if [ ${#VITESS_PIDS[@]} -gt 0 ]; then
-    kill -TERM "${VITESS_PIDS[@]}" 2>/dev/null || true
     wait "${VITESS_PIDS[@]}" 2>/dev/null || true
   fi
   VITESS_PIDS=()
@@ -144,4 +147,50 @@ vitess_shard_restart() {
 vitess_mariadb_up() {
   mariadb_up $((13400 + $1)) "vitess-mariadb-$1" --server-id=$((100 + $1)) --log-bin=binlog \
     --binlog-format=ROW --gtid-strict-mode=1 --log-slave-updates=1
+}
+
+# vitess_reshard: splits the keyspace's shards -80 and 80- into four with Vitess's Reshard
+# workflow while the service runs: four more shards (each a database migrated like the others
+# and a tablet), their rows copied from the old shards and kept in step, reads and writes
+# switched to them, and the workflow completed (the old shards then serve nothing).
+vitess_reshard() {
+  local i=2 shard workflow=(Reshard --workflow split --target-keyspace im)
+  for shard in -40 40-80 80-c0 c0-; do
+    vitess_shard_up "$shard" "$i" || return 1
+    i=$((i + 1))
+  done
+  log "Reshard: -80,80- into -40,40-80,80-c0,c0-"
+  # A tablet just made primary opens its replication engine a moment later.
+  vitess_wait "Reshard create" vtctld_client "${workflow[@]}" create --source-shards=-80,80- \
+    --target-shards=-40,40-80,80-c0,c0- --skip-schema-copy || return 1
+  vitess_wait "the copy" vitess_reshard_caught_up || return 1
+  log "Reshard: switching traffic"
+  vtctld_client "${workflow[@]}" switchtraffic >"$RUN_DIR/vitess/reshard.log" || return 1
+  vtctld_client "${workflow[@]}" complete >>"$RUN_DIR/vitess/reshard.log" || return 1
+  log "Reshard: complete"
+}
+
+# vitess_reshard_caught_up: whether every stream of the workflow copied its tables and runs.
+vitess_reshard_caught_up() {
+  vtctld_client Reshard --workflow split --target-keyspace im show --format json |
+    python3 -c '
+import json, sys
+streams = [s for w in json.load(sys.stdin)["workflows"]
+           for shard in w["shard_streams"].values() for s in shard["streams"]]
+sys.exit(0 if streams and all(s["state"] == "Running" for s in streams) else 1)'
+}
+
+# vitess_wipe: stops what an earlier run left and removes its data: each run starts from an
+# empty keyspace of two shards.
+vitess_wipe() {
+  local pid i
+  pkill -KILL -f "^$VITESS_BIN/" 2>/dev/null || true
+  pkill -KILL -f -- "--name vitess-etcd " 2>/dev/null || true
+  for pid in "$RUN_DIR"/vitess-mariadb-*/mysqld.pid; do
+    [ -f "$pid" ] && kill -KILL "$(cat "$pid")" 2>/dev/null || true
+  done
+  for i in 0 1 2 3 4 5; do
+    while mariadb_answers $((13400 + i)); do sleep 0.1; done
+  done
+  rm -rf "$RUN_DIR"/vitess-mariadb-* "$RUN_DIR/vitess-etcd" "$RUN_DIR/vitess"
 }

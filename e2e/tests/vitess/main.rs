@@ -8,13 +8,17 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use im_testkit::{ServerProcess, eventually, start_http_server, start_rpc_server_with};
+use im_testkit::{ServerProcess, start_http_server, start_rpc_server_with};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use sqlx::MySqlPool;
+
+mod load;
+
+use load::{Writers, follow_inbox, follow_room, run_script};
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
@@ -126,10 +130,10 @@ fn run_tag(test: &str) -> String {
     format!("{test}{}x{}", std::process::id(), nanos % 1_000_000_000)
 }
 
-/// The shards' own databases, to see where rows are.
-async fn shards() -> Vec<MySqlPool> {
+/// The shards' own databases that `list` names, to see where rows are.
+async fn shards(list: &str) -> Vec<MySqlPool> {
     let mut pools = Vec::new();
-    for url in env("IM_TEST_VITESS_SHARDS").split(',') {
+    for url in env(list).split(',') {
         pools.push(MySqlPool::connect(url).await.expect("a shard's database"));
     }
     pools
@@ -188,7 +192,7 @@ async fn every_send_is_stored_once_in_order_on_its_rooms_shard() {
 
     // Each room's row and messages are on one shard, and both shards hold rooms.
     let mut rooms_per_shard = Vec::new();
-    for shard in shards().await {
+    for shard in shards("IM_TEST_VITESS_SHARDS").await {
         let held: Vec<(String, i64)> = sqlx::query_as(
             "SELECT CAST(r.room AS CHAR), (SELECT COUNT(*) FROM messages m WHERE m.room = r.room) \
              FROM rooms r WHERE r.room LIKE CONCAT(?, '%')",
@@ -225,26 +229,7 @@ async fn an_inbox_follower_misses_no_room_while_both_replicas_send() {
             .collect(),
     );
     let done = Arc::new(AtomicBool::new(false));
-    let follower = {
-        let (stack, hub, done) = (stack.clone(), hub.clone(), done.clone());
-        tokio::spawn(async move {
-            let (mut cursor, mut seen) = (0, HashMap::<String, i64>::new());
-            for listing in 0.. {
-                let finishing = done.load(Ordering::Relaxed);
-                let path = format!("/api/chats?member={hub}&cursor={cursor}&limit=5");
-                let page = stack.get(listing, &path).await;
-                for entry in page["chats"].as_array().unwrap() {
-                    let room = entry["chat"].as_str().unwrap().to_owned();
-                    seen.insert(room, entry["last_message"]["send_time"].as_i64().unwrap());
-                }
-                cursor = page["next_cursor"].as_i64().unwrap();
-                if finishing && page["has_more"] != json!(true) {
-                    break;
-                }
-            }
-            seen
-        })
-    };
+    let follower = follow_inbox(&stack, &hub, &done);
     let senders = (0..4).map(|w| {
         let (stack, rooms, hub) = (stack.clone(), rooms.clone(), hub.clone());
         tokio::spawn(async move {
@@ -306,73 +291,60 @@ async fn a_shards_database_killed_and_started_again_loses_nothing_acknowledged()
     let tag = run_tag("kill");
     let rooms: Arc<Vec<String>> =
         Arc::new((0..8).map(|i| format!("{tag}a{i}:{tag}b{i}")).collect());
-    let stop = Arc::new(AtomicBool::new(false));
-    let count = Arc::new(AtomicUsize::new(0));
-    let writers: Vec<_> = (0..4)
-        .map(|w| {
-            let (stack, rooms, stop) = (stack.clone(), rooms.clone(), stop.clone());
-            let count = count.clone();
-            tokio::spawn(async move {
-                let mut acked = HashMap::new();
-                let mut k = 0;
-                while !stop.load(Ordering::Relaxed) {
-                    let room = &rooms[(w + k) % rooms.len()];
-                    let id = format!("{w}-{k}");
-                    let sender = room.split(':').next().unwrap();
-                    let stored = stack.send(w + k, room, sender, &id).await;
-                    acked.insert(id, stored["send_time"].as_i64().unwrap());
-                    count.fetch_add(1, Ordering::Relaxed);
-                    k += 1;
-                }
-                acked
-            })
-        })
-        .collect();
-    let acked_by = |more: usize| {
-        let (count, target) = (count.clone(), count.load(Ordering::Relaxed) + more);
-        eventually("sends acknowledged", PATIENCE, move || {
-            let count = count.clone();
-            async move { count.load(Ordering::Relaxed) >= target }
-        })
-    };
-    acked_by(40).await;
+    let writers = Writers::start(&stack, &rooms);
+    writers.acked_by(40).await;
     // The script kills the second shard's database and starts it again.
-    let restart = env("IM_TEST_VITESS_RESTART_SHARD");
-    let status = tokio::process::Command::new("bash")
-        .args(["-c", &restart])
-        .status()
-        .await
-        .unwrap();
-    assert!(status.success(), "{restart}");
-    acked_by(40).await;
-    // Sends go on to every room once it is back.
-    for (r, room) in rooms.iter().enumerate() {
-        stack
-            .send(r, room, room.split(':').next().unwrap(), "after")
-            .await;
-    }
-    stop.store(true, Ordering::Relaxed);
-    let mut acked: HashMap<String, i64> = HashMap::new();
-    for writer in writers {
-        acked.extend(writer.await.unwrap());
-    }
+    run_script("IM_TEST_VITESS_RESTART_SHARD").await;
+    writers.acked_by(40).await;
+    writers.finish_exactly_once(&stack, &rooms).await;
+}
 
-    let mut stored: HashMap<String, i64> = HashMap::new();
-    for (r, room) in rooms.iter().enumerate() {
-        for message in stack.messages(r, room, false).await {
-            let id = message["client_msg_id"]
-                .as_str()
-                .unwrap_or("after")
-                .to_owned();
-            if message["text"] == json!("after") {
-                continue;
-            }
-            let again = stored.insert(id.clone(), message["send_time"].as_i64().unwrap());
-            assert!(again.is_none(), "{id} is stored twice");
-        }
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs a Vitess keyspace: scripts/test-vitess runs it"]
+async fn the_keyspace_resharded_from_two_shards_to_four_under_load_loses_and_doubles_nothing() {
+    let stack = Arc::new(Stack::start());
+    let tag = run_tag("reshard");
+    let hub = format!("{tag}hub");
+    let rooms: Arc<Vec<String>> = Arc::new((0..12).map(|i| format!("{tag}a{i}:{hub}")).collect());
+    let writers = Writers::start(&stack, &rooms);
+    let done = Arc::new(AtomicBool::new(false));
+    let inbox = follow_inbox(&stack, &hub, &done);
+    let room = rooms[0].clone();
+    let pulls = follow_room(&stack, &room, &done);
+    writers.acked_by(40).await;
+    run_script("IM_TEST_VITESS_RESHARD").await;
+    writers.acked_by(40).await;
+    let stored = writers.finish_exactly_once(&stack, &rooms).await;
+    done.store(true, Ordering::Relaxed);
+
+    // The rooms' rows are on the new shards now.
+    let mut moved = 0;
+    for shard in shards("IM_TEST_VITESS_NEW_SHARDS").await {
+        let (held,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM rooms WHERE room LIKE ?")
+            .bind(format!("{tag}%"))
+            .fetch_one(&shard)
+            .await
+            .unwrap();
+        moved += held;
     }
     assert_eq!(
-        stored, acked,
-        "exactly what was acknowledged, at its send_time"
+        moved,
+        rooms.len() as i64,
+        "every room on one of the four new shards"
     );
+    assert_eq!(
+        pulls.await.unwrap(),
+        stack.messages(0, &room, false).await,
+        "the waiting pulls handed out every message of the room, in order"
+    );
+    let seen = inbox.await.unwrap();
+    for (r, room) in rooms.iter().enumerate() {
+        let newest = &stack.messages(r, room, true).await[0];
+        assert_eq!(
+            seen.get(room),
+            newest["send_time"].as_i64().as_ref(),
+            "{room}"
+        );
+    }
+    assert!(stored > 80);
 }

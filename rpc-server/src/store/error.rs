@@ -127,6 +127,22 @@ pub(super) fn spans_shards(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.message().contains("multi-db transaction"))
 }
 
+/// Whether vtgate says that a shard cannot serve now: it has no primary it can reach (its
+/// database is down), or its tablet is not serving (starting, shutting down, or its tables
+/// moved away by a reshard cutting over), or a reshard's cut-over is under way, or its buffer
+/// gave up.
+fn shard_not_serving(message: &str) -> bool {
+    [
+        "no healthy tablet",
+        "operation not allowed in state",
+        "denied tables",
+        "being resharded",
+        "buffer",
+    ]
+    .iter()
+    .any(|sign| message.contains(sign))
+}
+
 /// The only reading of database errors; everything else asks this.
 pub(super) fn classify(err: &sqlx::Error) -> ErrorKind {
     match err {
@@ -145,9 +161,7 @@ pub(super) fn classify(err: &sqlx::Error) -> ErrorKind {
                 // A proxy (vtgate) that lost its connection to a shard's database: as if ours
                 // broke, the statement may have run or not.
                 Some(2006 | 2013) => ErrorKind::Connection,
-                // vtgate while a shard has no primary to serve (its database is down, or a
-                // reshard cuts over).
-                Some(1105) if db.message().contains("no healthy tablet") => ErrorKind::Unavailable,
+                Some(1105) if shard_not_serving(db.message()) => ErrorKind::Unavailable,
                 Some(1062) => ErrorKind::DuplicateKey,
                 Some(1047) => ErrorKind::NodeNotReady,
                 Some(n) if UNAVAILABLE_SERVER_ERRORS.contains(&n) => ErrorKind::Unavailable,
