@@ -83,7 +83,7 @@ vitess_shard_up() {
     CREATE USER IF NOT EXISTS 'vitess'@'127.0.0.1' IDENTIFIED BY 'vitess';
     GRANT ALL PRIVILEGES ON *.* TO 'vitess'@'127.0.0.1' WITH GRANT OPTION;"
   DATABASE_URL="mysql://root@127.0.0.1:$port/im" IM_MIGRATE_ONLY=true \
-    target/release/rpc-server >"$RUN_DIR/vitess/migrate-$i.log" 2>&1
+    target/debug/rpc-server >"$RUN_DIR/vitess/migrate-$i.log" 2>&1
   vitess_spawn "vttablet-$i" "$VITESS_BIN/vttablet" $(vitess_topo) \
     --tablet-path "zone1-$(printf '%010d' "$uid")" --unmanaged \
     --db-host 127.0.0.1 --db-port "$port" --init-db-name-override im \
