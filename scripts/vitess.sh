@@ -102,7 +102,7 @@ vitess_shard_up() {
 # limited to one shard), with the VSchema of docs/scaling.md.
 vitess_up() {
   local i=0 shard
-  vitess_wipe
+  vitess_wipe || return 1
   mkdir -p "$RUN_DIR/vitess"
   chmod 777 "$RUN_DIR/vitess"
   etcd_up "$VITESS_ETCD" "$VITESS_ETCD_PEER" vitess-etcd
@@ -180,17 +180,22 @@ streams = [s for w in json.load(sys.stdin)["workflows"]
 sys.exit(0 if streams and all(s["state"] == "Running" for s in streams) else 1)'
 }
 
-# vitess_wipe: stops what an earlier run left and removes its data: each run starts from an
-# empty keyspace of two shards.
+# vitess_wipe: stops what an earlier run left (of this checkout or another) and removes its
+# data: each run starts from an empty keyspace of two shards.
 vitess_wipe() {
-  local pid i
+  local i _
   pkill -KILL -f "^$VITESS_BIN/" 2>/dev/null || true
   pkill -KILL -f -- "--name vitess-etcd " 2>/dev/null || true
-  for pid in "$RUN_DIR"/vitess-mariadb-*/mysqld.pid; do
-    [ -f "$pid" ] && kill -KILL "$(cat "$pid")" 2>/dev/null || true
-  done
+  pkill -KILL -f -- "--datadir=[^ ]*/vitess-mariadb-[0-9]+/data" 2>/dev/null || true
   for i in 0 1 2 3 4 5; do
-    while mariadb_answers $((13400 + i)); do sleep 0.1; done
+    for _ in $(seq 1 100); do
+      mariadb_answers $((13400 + i)) || break
+      sleep 0.1
+    done
+    if mariadb_answers $((13400 + i)); then
+      log "another MariaDB holds 127.0.0.1:$((13400 + i)), which a shard needs"
+      return 1
+    fi
   done
   rm -rf "$RUN_DIR"/vitess-mariadb-* "$RUN_DIR/vitess-etcd" "$RUN_DIR/vitess"
 }

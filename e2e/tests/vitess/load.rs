@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use im_testkit::eventually;
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
@@ -70,7 +71,10 @@ impl Writers {
         let mut stored: HashMap<String, i64> = HashMap::new();
         for (r, room) in rooms.iter().enumerate() {
             for message in stack.messages(r, room, false).await {
-                let id = message["client_msg_id"].as_str().unwrap().to_owned();
+                // Without an id: a message of a writer without ids.
+                let Some(id) = message["client_msg_id"].as_str().map(str::to_owned) else {
+                    continue;
+                };
                 if id == "after" {
                     continue;
                 }
@@ -83,6 +87,66 @@ impl Writers {
             "exactly what was acknowledged, at its send_time"
         );
         stored.len()
+    }
+}
+
+/// A writer sending without ids over `rooms`, each text new: an answer of 503 means that it
+/// was not stored (any answer but 200 and 503 fails the test, a 502 "outcome unknown" too).
+pub struct WithoutIds {
+    stop: Arc<AtomicBool>,
+    task: JoinHandle<(HashMap<String, i64>, Vec<String>)>,
+}
+
+impl WithoutIds {
+    pub fn start(stack: &Arc<Stack>, rooms: &[String]) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (stack, rooms, halt) = (stack.clone(), rooms.to_vec(), stop.clone());
+        let task = tokio::spawn(async move {
+            let (mut acked, mut refused) = (HashMap::new(), Vec::new());
+            let mut k = 0;
+            while !halt.load(Ordering::Relaxed) {
+                let room = &rooms[k % rooms.len()];
+                let text = format!("no id {k}");
+                let body = json!({ "chat": room, "sender": room.split(':').next(), "text": text });
+                let url = format!("{}/api/send", stack.base(k));
+                let resp = stack.client.post(url).json(&body).send().await.unwrap();
+                let status = resp.status();
+                let answer: Value = resp.json().await.unwrap_or(Value::Null);
+                match status {
+                    StatusCode::OK => {
+                        acked.insert(text, answer["message"]["send_time"].as_i64().unwrap());
+                    }
+                    StatusCode::SERVICE_UNAVAILABLE => refused.push(text),
+                    other => panic!("send {text}: {other} {answer}"),
+                }
+                k += 1;
+            }
+            (acked, refused)
+        });
+        Self { stop, task }
+    }
+
+    /// Stops the writer and checks that what it was told is stored is, once, at its
+    /// send_time, and that nothing refused is.
+    pub async fn finish_stored_once(self, stack: &Stack, rooms: &[String]) {
+        self.stop.store(true, Ordering::Relaxed);
+        let (acked, refused) = self.task.await.unwrap();
+        let mut stored: HashMap<String, i64> = HashMap::new();
+        for (r, room) in rooms.iter().enumerate() {
+            for message in stack.messages(r, room, false).await {
+                let text = message["text"].as_str().unwrap();
+                if message["client_msg_id"].is_null() {
+                    let again =
+                        stored.insert(text.to_owned(), message["send_time"].as_i64().unwrap());
+                    assert!(again.is_none(), "{text} is stored twice");
+                }
+            }
+        }
+        assert!(
+            refused.iter().all(|text| !stored.contains_key(text)),
+            "a refused send was stored"
+        );
+        assert_eq!(stored, acked, "what was answered stored, at its send_time");
     }
 }
 

@@ -18,7 +18,7 @@ use sqlx::MySqlPool;
 
 mod load;
 
-use load::{Writers, follow_inbox, follow_room, run_script};
+use load::{WithoutIds, Writers, follow_inbox, follow_room, run_script};
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
@@ -264,6 +264,54 @@ async fn an_inbox_follower_misses_no_room_while_both_replicas_send() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs a Vitess keyspace: scripts/test-vitess runs it"]
+async fn read_markers_unread_counts_and_ids_hold_across_replicas() {
+    let stack = Stack::start();
+    let tag = run_tag("marks");
+    let (al, bo) = (format!("{tag}al"), format!("{tag}bo"));
+    let room = format!("{al}:{bo}");
+    let mut sent = Vec::new();
+    for k in 0..3 {
+        sent.push(stack.send(k, &room, &al, &format!("m{k}")).await["send_time"].clone());
+    }
+    let entry = |listing: Value| listing["chats"][0].clone();
+    let bo_sees = entry(
+        stack
+            .get(1, &format!("/api/chats?member={bo}&limit=5"))
+            .await,
+    );
+    assert_eq!(bo_sees["unread"], 3, "{bo_sees}");
+
+    let body = json!({ "chat": room, "member": bo, "read_up_to": sent[1] });
+    let resp = stack.client.post(format!("{}/api/read", stack.base(0)));
+    let marked: Value = resp.json(&body).send().await.unwrap().json().await.unwrap();
+    assert_eq!(marked["read_up_to"], sent[1], "{marked}");
+
+    let bo_sees = entry(
+        stack
+            .get(1, &format!("/api/chats?member={bo}&limit=5"))
+            .await,
+    );
+    assert_eq!(
+        (&bo_sees["unread"], &bo_sees["read_up_to"]),
+        (&json!(1), &sent[1])
+    );
+    let al_sees = entry(
+        stack
+            .get(0, &format!("/api/chats?member={al}&limit=5"))
+            .await,
+    );
+    assert_eq!(al_sees["peer_read_up_to"], sent[1], "{al_sees}");
+
+    // An id already used for another text is refused, through either replica.
+    let body = json!({ "chat": room, "sender": al, "text": "other", "client_msg_id": "m0" });
+    let resp = stack.client.post(format!("{}/api/send", stack.base(1)));
+    let resp = resp.json(&body).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(resp.json::<Value>().await.unwrap()["code"], 9);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs a Vitess keyspace: scripts/test-vitess runs it"]
 async fn a_waiting_pull_wakes_on_a_send_through_the_other_replica() {
     let stack = Arc::new(Stack::start());
     let tag = run_tag("wait");
@@ -307,6 +355,7 @@ async fn the_keyspace_resharded_from_two_shards_to_four_under_load_loses_and_dou
     let hub = format!("{tag}hub");
     let rooms: Arc<Vec<String>> = Arc::new((0..12).map(|i| format!("{tag}a{i}:{hub}")).collect());
     let writers = Writers::start(&stack, &rooms);
+    let without_ids = WithoutIds::start(&stack, &rooms[1..]);
     let done = Arc::new(AtomicBool::new(false));
     let inbox = follow_inbox(&stack, &hub, &done);
     let room = rooms[0].clone();
@@ -315,6 +364,7 @@ async fn the_keyspace_resharded_from_two_shards_to_four_under_load_loses_and_dou
     run_script("IM_TEST_VITESS_RESHARD").await;
     writers.acked_by(40).await;
     let stored = writers.finish_exactly_once(&stack, &rooms).await;
+    without_ids.finish_stored_once(&stack, &rooms[1..]).await;
     done.store(true, Ordering::Relaxed);
 
     // The rooms' rows are on the new shards now.

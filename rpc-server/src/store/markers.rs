@@ -14,10 +14,10 @@
 use std::time::{Duration, Instant};
 
 use im_domain::MarkRead;
-use sqlx::{Acquire, MySql, MySqlConnection, QueryBuilder};
+use sqlx::{Acquire, Executor, MySql, MySqlConnection, QueryBuilder, SqlSafeStr};
 
 use super::error::classify;
-use super::unread::count_one;
+use super::unread::{count_one, prepare_count_one};
 use super::versions::{InboxVersions, NOW_US, next_even, next_odd, restamp};
 use super::writer::{advance_counters, recount};
 use super::{Store, StoreError};
@@ -109,6 +109,10 @@ impl Store {
     }
 }
 
+/// [`read_markers`] with the row lock.
+const LOCKED_READ: &str = "SELECT newest_send_time, read_a, read_b, unread_a, unread_b, \
+     unread_at FROM rooms WHERE room = ? FOR UPDATE";
+
 /// The room's markers; `lock` takes the room's row lock until the transaction ends.
 async fn read_markers(
     conn: &mut MySqlConnection,
@@ -116,8 +120,7 @@ async fn read_markers(
     lock: bool,
 ) -> Result<Option<RoomMarkers>, sqlx::Error> {
     let sql = if lock {
-        "SELECT newest_send_time, read_a, read_b, unread_a, unread_b, unread_at \
-         FROM rooms WHERE room = ? FOR UPDATE"
+        LOCKED_READ
     } else {
         "SELECT newest_send_time, read_a, read_b, unread_a, unread_b, unread_at \
          FROM rooms WHERE room = ?"
@@ -136,6 +139,13 @@ async fn move_marker(
     mark: &MarkRead,
     store: &Store,
 ) -> Result<(i64, bool), sqlx::Error> {
+    if store.vitess {
+        // Through vtgate a SELECT prepared within the transaction would read its columns from
+        // any shard, joining it to the transaction: the transaction's SELECTs are prepared
+        // before it begins.
+        conn.prepare(LOCKED_READ.into_sql_str()).await?;
+        prepare_count_one(conn).await?;
+    }
     let mut tx = conn.begin().await?;
     let counters_taken = Instant::now();
     let counted = match store.inbox_versions {

@@ -9,8 +9,8 @@
 //! a power of two (as in [`super::pages`]), so a connection prepares a handful of shapes.
 
 use im_domain::MAX_UNREAD;
+use sqlx::Executor;
 use sqlx::mysql::MySqlConnection;
-use sqlx::{MySql, QueryBuilder};
 
 use super::listing::EntryRow;
 
@@ -86,33 +86,45 @@ async fn counts(
     if read.is_empty() {
         return Ok(counted);
     }
-    let mut query: QueryBuilder<MySql> = QueryBuilder::new("");
-    for part in 0..read.len().next_power_of_two() {
-        if part > 0 {
-            query.push(" UNION ALL ");
-        }
-        query.push(format_args!(
-            "(SELECT CAST({part} AS SIGNED) AS part, COUNT(*) AS unread FROM \
-             (SELECT 1 FROM messages WHERE room = "
-        ));
+    let parts = read.len().next_power_of_two();
+    let sql = count_sql(parts);
+    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    for part in 0..parts {
         // A part beyond the ranges reads no room and no row.
         let range = read.get(part).map(|&i| &ranges[i]);
-        query.push_bind(range.map_or(&b""[..], |r| r.room));
-        query.push(" AND send_time > ");
-        query.push_bind(range.map_or(0, |r| r.after));
-        query.push(" AND send_time <= ");
-        query.push_bind(range.map_or(0, |r| r.newest));
-        query.push(" AND sender <> ");
-        query.push_bind(member.as_bytes());
-        query.push(format_args!(
-            " ORDER BY send_time LIMIT {MAX_UNREAD}) AS unread_{part})"
-        ));
+        query = query
+            .bind(range.map_or(&b""[..], |r| r.room))
+            .bind(range.map_or(0, |r| r.after))
+            .bind(range.map_or(0, |r| r.newest))
+            .bind(member.as_bytes());
     }
-    let rows: Vec<(i64, i64)> = query.build_query_as().fetch_all(&mut *conn).await?;
+    let rows: Vec<(i64, i64)> = query.fetch_all(&mut *conn).await?;
     for (part, unread) in rows {
         if let Some(&i) = usize::try_from(part).ok().and_then(|p| read.get(p)) {
             counted[i] = i32::try_from(unread).unwrap_or(MAX_UNREAD);
         }
     }
     Ok(counted)
+}
+
+/// The statement counting `parts` ranges (binds of each: room, after, newest, member).
+fn count_sql(parts: usize) -> String {
+    (0..parts)
+        .map(|part| {
+            format!(
+                "(SELECT CAST({part} AS SIGNED) AS part, COUNT(*) AS unread FROM \
+                 (SELECT 1 FROM messages WHERE room = ? AND send_time > ? AND send_time <= ? \
+                 AND sender <> ? ORDER BY send_time LIMIT {MAX_UNREAD}) AS unread_{part})"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+}
+
+/// Prepares [`count_one`]'s statement on `conn` ahead of a transaction: through vtgate, a
+/// SELECT prepared within a transaction reads its columns from any shard, which joins that
+/// shard to the transaction.
+pub(super) async fn prepare_count_one(conn: &mut MySqlConnection) -> Result<(), sqlx::Error> {
+    let sql = sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(count_sql(1)));
+    conn.prepare(sql).await.map(|_| ())
 }
