@@ -108,14 +108,10 @@ async fn read_committed(conn: &mut MySqlConnection) -> Result<(), sqlx::Error> {
         .execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
         .await
     {
-        Err(sqlx::Error::Database(err))
-            if err.code().as_deref() == Some("HY000")
-                && err.message().contains("transaction_isolation") =>
-        {
-            conn.execute("SET SESSION tx_isolation = 'READ-COMMITTED'")
-                .await
-                .map(|_| ())
-        }
+        Err(sqlx::Error::Database(err)) if err.message().contains("transaction_isolation") => conn
+            .execute("SET SESSION tx_isolation = 'READ-COMMITTED'")
+            .await
+            .map(|_| ()),
         done => done.map(|_| ()),
     }
 }

@@ -67,6 +67,7 @@ pub(super) async fn commit_lane(mut waiting: mpsc::Receiver<Pending>, mut commit
 async fn commit_and_answer(committer: &mut Committer, mut batch: Vec<Pending>) {
     let started = Instant::now();
     let mut attempt = 1;
+    let mut spanned = false;
     let result = loop {
         let now = Instant::now();
         batch = batch
@@ -115,8 +116,14 @@ async fn commit_and_answer(committer: &mut Committer, mut batch: Vec<Pending>) {
                 tokio::time::sleep(backoff(attempt)).await;
                 attempt += 1;
             }
+            // vtgate reads a SELECT's columns from any shard when it is first prepared, which
+            // joins that shard to the transaction: tried again, the statement is prepared.
+            Err(Some(err)) if spans_shards(&err) && !spanned => {
+                spanned = true;
+                attempt += 1;
+            }
             Err(Some(err)) if spans_shards(&err) => {
-                // The shards moved under the group (a reshard): learn them and split it.
+                // Again: the shards moved under the group (a reshard). Learn them, split it.
                 if let Some(shards) = &committer.shards {
                     shards.stale();
                 }
