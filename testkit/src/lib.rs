@@ -1,8 +1,9 @@
 //! Test set-up against real services: the MariaDB that `scripts/test` starts on loopback, and
 //! etcd, MariaDB and Galera cluster processes of the tests' own, which they stop, freeze and
-//! restart. Every test gets a database of its own, so tests never see each other's rows. Tests
-//! speak to the servers through one client ([`Api`] over HTTP, [`thrift`] over Thrift) and wait
-//! on what the servers report ([`metric`], [`eventually`]), never on time alone.
+//! restart. Every test gets a database of its own (through vtgate the keyspace, emptied for
+//! it), so tests never see each other's rows. Tests speak to the servers through one client
+//! ([`Api`] over HTTP, [`thrift`] over Thrift) and wait on what the servers report ([`metric`],
+//! [`eventually`]), never on time alone.
 
 mod api;
 mod database;

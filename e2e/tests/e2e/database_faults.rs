@@ -224,7 +224,11 @@ async fn a_row_lock_held_elsewhere_is_503_and_that_send_is_never_committed() {
     assert_eq!(api.send("first").await.0, StatusCode::OK);
 
     // Another writer (a replica whose host froze mid-transaction) holds the room's row lock.
-    let pool = sqlx::MySqlPool::connect(&database_url).await.unwrap();
+    // Without PIPES_AS_CONCAT, which vtgate refuses (scripts/test-vitess runs this test too).
+    let options: sqlx::mysql::MySqlConnectOptions = database_url.parse().unwrap();
+    let pool = sqlx::MySqlPool::connect_with(options.pipes_as_concat(false))
+        .await
+        .unwrap();
     let holder = hold_room_lock(&pool).await;
     assert_unavailable(api.send("blocked").await);
     holder.rollback().await.unwrap();
