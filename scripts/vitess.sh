@@ -4,6 +4,19 @@ VITESS_VERSION=v0.24.4
 VITESS_HOME="${VITESS_HOME:-$HOME/.cache/im-vitess/$VITESS_VERSION}"
 VITESS_BIN="$VITESS_HOME/bin"
 
+# vitess_go: puts the Go toolchain that builds Vitess first on PATH (v0.24.4 asks for 1.26.8 or
+# newer; GO names the toolchain, else `go` on PATH); fails where there is none, naming what it
+# found in VITESS_GO_FOUND.
+vitess_go() {
+  local go_bin version
+  go_bin="${GO:-$(command -v go || true)}"
+  version="$({ [ -n "$go_bin" ] && "$go_bin" env GOVERSION; } 2>/dev/null || true)"
+  VITESS_GO_FOUND="${version:-no Go toolchain}"
+  [ -n "$version" ] && [ "$(printf 'go1.26.8\n%s\n' "$version" | sort -V | head -1)" = go1.26.8 ] ||
+    return 1
+  export PATH="$(dirname "$go_bin"):$PATH"
+}
+
 # vitess_build: the Vitess servers and tools from the Go module proxy, into $VITESS_BIN, unless
 # they are there already (about 17 minutes on two cores).
 vitess_build() {
@@ -74,7 +87,8 @@ vitess_wait() {
 }
 
 # vitess_shard_up SHARD INDEX: the shard's MariaDB with the schema
-# applied by the rpc-server's own migrations, and an unmanaged vttablet made its primary.
+# applied by the rpc-server's own migrations ($RPC_SERVER_BIN, else the debug build), and an
+# unmanaged vttablet made its primary.
 vitess_shard_up() {
   local shard=$1 i=$2 port=$((13400 + $2)) uid=$((100 + $2))
   vitess_mariadb_up "$i"
@@ -83,7 +97,7 @@ vitess_shard_up() {
     CREATE USER IF NOT EXISTS 'vitess'@'127.0.0.1' IDENTIFIED BY 'vitess';
     GRANT ALL PRIVILEGES ON *.* TO 'vitess'@'127.0.0.1' WITH GRANT OPTION;"
   DATABASE_URL="mysql://root@127.0.0.1:$port/im" IM_MIGRATE_ONLY=true \
-    target/debug/rpc-server >"$RUN_DIR/vitess/migrate-$i.log" 2>&1
+    "${RPC_SERVER_BIN:-target/debug/rpc-server}" >"$RUN_DIR/vitess/migrate-$i.log" 2>&1
   vitess_spawn "vttablet-$i" "$VITESS_BIN/vttablet" $(vitess_topo) \
     --tablet-path "zone1-$(printf '%010d' "$uid")" --unmanaged \
     --db-host 127.0.0.1 --db-port "$port" --init-db-name-override im \
