@@ -18,7 +18,7 @@ use sqlx::{Acquire, Executor, MySql, MySqlConnection, QueryBuilder, SqlSafeStr};
 
 use super::error::classify;
 use super::unread::{count_one, prepare_count_one};
-use super::versions::{InboxVersions, NOW_US, next_even, next_odd, restamp};
+use super::versions::{ClockSpread, InboxVersions, next_even, next_odd, restamp};
 use super::writer::{advance_counters, recount};
 use super::{Store, StoreError};
 
@@ -146,6 +146,7 @@ async fn move_marker(
         conn.prepare(LOCKED_READ.into_sql_str()).await?;
         prepare_count_one(conn).await?;
     }
+    let spread = ClockSpread::new(store.vitess);
     let mut tx = conn.begin().await?;
     let counters_taken = Instant::now();
     let counted = match store.inbox_versions {
@@ -210,12 +211,16 @@ async fn move_marker(
             update.push_bind(second).push(")");
         }
         None => {
+            let (base, offset) = (spread.base(), spread.offset(mark.room().key(), 0));
             update.push(format_args!(
-                ", version_a = GREATEST({}, 2 * {NOW_US}), \
-                 version_b = IF(member_a = member_b, NULL, GREATEST({}, 2 * {NOW_US} + 1))",
-                next_even("version_a"),
+                ", version_a = GREATEST({}, 2 * ({base} + ",
+                next_even("version_a")
+            ));
+            update.push_bind(offset).push(format_args!(
+                ")), version_b = IF(member_a = member_b, NULL, GREATEST({}, 2 * ({base} + ",
                 next_odd("version_b")
             ));
+            update.push_bind(offset).push(") + 1))");
         }
     }
     update.push(", unread_a = ").push_bind(unread_a);
@@ -232,7 +237,14 @@ async fn move_marker(
         Some(_) => {}
         None => {
             let room = [mark.room().key()];
-            restamp(&mut tx, &room, started.elapsed(), store.inbox_settle).await?;
+            restamp(
+                &mut tx,
+                &room,
+                spread,
+                started.elapsed(),
+                store.inbox_settle,
+            )
+            .await?;
         }
     }
     tx.commit().await?;

@@ -90,7 +90,7 @@ impl Shards {
 }
 
 /// The keyspace id that the `xxhash` vindex gives `room`.
-fn keyspace_id(room: &str) -> [u8; 8] {
+pub(super) fn keyspace_id(room: &str) -> [u8; 8] {
     xxhash_rust::xxh64::xxh64(room.as_bytes(), 0).to_le_bytes()
 }
 

@@ -26,6 +26,7 @@ use sqlx::mysql::MySqlConnection;
 use sqlx::{MySql, QueryBuilder};
 
 use super::STATEMENT_ROWS;
+use super::shards::keyspace_id;
 
 /// How a commit gives its rooms their new inbox versions, and how listings read them. A switch
 /// goes through `Mixed`: replicas of two neighbouring settings serve one database safely, any
@@ -72,6 +73,47 @@ pub(super) use now_us;
 /// [`now_us!`] as a constant.
 pub(super) const NOW_US: &str = now_us!();
 
+/// Where the clock part `t` of a room's versions lies, beside the statement's clock: one
+/// database's unique version indexes keep a member's versions apart, but a keyspace's shards
+/// each have their own, so there `t` also tells the shards apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ClockSpread {
+    /// `t` = the statement's clock + the room's place in the statement.
+    OneDatabase,
+    /// Through vtgate: `t` = the statement's clock rounded down to a multiple of 256, + 256
+    /// (so above the clock), + 256 × the room's place, + the first byte of the room's keyspace
+    /// id. Rooms on different shards differ in that byte while shard boundaries are whole
+    /// bytes (at most 256 shards, as Vitess's usual splits are), so their versions never meet;
+    /// `t` stays above the clock by less than 256 × (place + 2) µs.
+    Shards,
+}
+
+impl ClockSpread {
+    pub(super) fn new(vitess: bool) -> Self {
+        if vitess {
+            Self::Shards
+        } else {
+            Self::OneDatabase
+        }
+    }
+
+    /// The statement's part of `t`, in SQL; [`ClockSpread::offset`] adds the room's.
+    pub(super) fn base(self) -> &'static str {
+        match self {
+            Self::OneDatabase => NOW_US,
+            Self::Shards => concat!("(", now_us!(), " DIV 256 * 256 + 256)"),
+        }
+    }
+
+    /// The room's part of `t`, for `room` at `place` in its statement.
+    pub(super) fn offset(self, room: &str, place: i64) -> i64 {
+        match self {
+            Self::OneDatabase => place,
+            Self::Shards => 256 * place + i64::from(keyspace_id(room)[0]),
+        }
+    }
+}
+
 /// The lowest version of a room's first member that is above `column` (even).
 pub(super) fn next_even(column: &str) -> String {
     format!("COALESCE({column} + 2 - MOD({column}, 2), 0)")
@@ -85,11 +127,12 @@ pub(super) fn next_odd(column: &str) -> String {
 /// Writes fresh clock versions of `rooms` (a group's, in its order) when the statement that
 /// wrote them took longer than `settle`, so that none of them can be below a listing's line by
 /// the time it is written: one statement for each [`STATEMENT_ROWS`] rooms, again while it
-/// takes longer. A room's place in the group (FIELD, from 1, past the earlier statements')
-/// keeps its versions apart from the group's other rooms'.
+/// takes longer. A room's place in the group (from 1, past the earlier statements') keeps its
+/// versions apart from the group's other rooms'.
 pub(super) async fn restamp(
     tx: &mut MySqlConnection,
     rooms: &[&str],
+    spread: ClockSpread,
     took: Duration,
     settle: Duration,
 ) -> Result<(), sqlx::Error> {
@@ -98,7 +141,7 @@ pub(super) async fn restamp(
     }
     for (chunk, offset) in rooms
         .chunks(STATEMENT_ROWS)
-        .zip((0..).step_by(STATEMENT_ROWS))
+        .zip((0_i64..).step_by(STATEMENT_ROWS))
     {
         for round in 1.. {
             if round > MAX_RESTAMPS {
@@ -116,13 +159,14 @@ pub(super) async fn restamp(
                     ", "
                 });
                 update.push(format_args!(
-                    "{column} = IF({column} IS NULL, NULL, GREATEST({next}, 2 * ({NOW_US} + "
+                    "{column} = IF({column} IS NULL, NULL, GREATEST({next}, 2 * ({} + CASE room",
+                    spread.base()
                 ));
-                update.push_bind(offset as i64).push(" + FIELD(room");
-                for room in chunk {
-                    update.push(", ").push_bind(*room);
+                for (room, place) in chunk.iter().zip(offset + 1..) {
+                    update.push(" WHEN ").push_bind(*room);
+                    update.push(" THEN ").push_bind(spread.offset(room, place));
                 }
-                update.push(format_args!(")){parity}))"));
+                update.push(format_args!(" END){parity}))"));
             }
             update
                 .push(" WHERE room IN ")
@@ -137,4 +181,31 @@ pub(super) async fn restamp(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn through_vtgate_rooms_of_two_shards_never_share_a_clock_part() {
+        // The base is a multiple of 256, so a clock part ends in its offset's lowest byte:
+        // the room's first keyspace id byte, whatever its place. wa105:wb105 is on -80,
+        // wa0:wb0 on 80- (see shards.rs).
+        let spread = ClockSpread::Shards;
+        for (room, byte) in [
+            ("wa105:wb105", keyspace_id("wa105:wb105")[0]),
+            ("wa0:wb0", keyspace_id("wa0:wb0")[0]),
+        ] {
+            for place in 0..300 {
+                assert_eq!(spread.offset(room, place) % 256, i64::from(byte));
+            }
+        }
+        assert!(keyspace_id("wa105:wb105")[0] < 0x80 && keyspace_id("wa0:wb0")[0] >= 0x80);
+        let offsets: std::collections::HashSet<i64> = (0..300)
+            .map(|place| spread.offset("wa0:wb0", place))
+            .collect();
+        assert_eq!(offsets.len(), 300, "a room's places stay apart");
+        assert_eq!(ClockSpread::OneDatabase.offset("wa0:wb0", 3), 3);
+    }
 }

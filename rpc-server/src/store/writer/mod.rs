@@ -80,6 +80,7 @@ use super::cluster::Cluster;
 use super::connection::HeldConnection;
 use super::error::{Internal, Unavailable};
 use super::shards::Shards;
+use super::versions::ClockSpread;
 #[cfg(doc)]
 use super::versions::InboxVersions;
 use super::{Appended, CommitListener, StoreError, StoreOptions};
@@ -135,6 +136,7 @@ impl Writer {
                     settings: CommitSettings {
                         inbox: options.inbox.then_some(options.inbox_versions),
                         settle: options.inbox_settle,
+                        spread: ClockSpread::new(options.vitess),
                         read_back,
                     },
                 };

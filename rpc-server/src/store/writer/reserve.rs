@@ -10,7 +10,7 @@ use sqlx::{MySql, QueryBuilder};
 use super::inbox::RoomVersions;
 use super::transaction::ReadBack;
 use crate::store::STATEMENT_ROWS;
-use crate::store::versions::{NOW_US, next_even, next_odd};
+use crate::store::versions::{ClockSpread, next_even, next_odd};
 
 /// What a group writes into its rooms' rows for the inbox: each room's new versions, and how
 /// many messages each member of it has more to read (by room key: for its first member, for its
@@ -24,9 +24,9 @@ pub(super) struct InboxWrites<'a> {
 pub(super) enum NewVersions<'a> {
     /// The members' counters gave them.
     Counted(&'a HashMap<&'a str, RoomVersions>),
-    /// The database's clock, in the rooms' upsert; each room's place in the group keeps its
-    /// versions apart from the group's other rooms'.
-    Clock(&'a HashMap<&'a str, i64>),
+    /// The database's clock, in the rooms' upsert, spread so; each room's offset (from its
+    /// place in the group) keeps its versions apart from the group's other rooms'.
+    Clock(&'a HashMap<&'a str, i64>, ClockSpread),
 }
 
 /// The messages of `new` (positions by room) that each member of their room has not read: the
@@ -257,8 +257,8 @@ fn push_versions<'q>(
             sql.push(", ");
         }
         sql.push(format_args!("{column} = GREATEST({next}, "));
-        if let NewVersions::Clock(_) = inbox.versions {
-            sql.push(format_args!("2 * ({NOW_US} + "));
+        if let NewVersions::Clock(_, spread) = inbox.versions {
+            sql.push(format_args!("2 * ({} + ", spread.base()));
         }
         sql.push("CASE room");
         for room in rooms.clone() {
@@ -266,10 +266,10 @@ fn push_versions<'q>(
                 NewVersions::Counted(counted) => counted
                     .get(room)
                     .and_then(|v| if parity == 0 { Some(v.first) } else { v.second }),
-                NewVersions::Clock(places) => {
+                NewVersions::Clock(offsets, _) => {
                     let self_chat = room.split_once(':').is_some_and(|(a, b)| a == b);
                     // NULL for a self-chat's second member, who is its first.
-                    places
+                    offsets
                         .get(room)
                         .copied()
                         .filter(|_| parity == 0 || !self_chat)
@@ -281,7 +281,7 @@ fn push_versions<'q>(
                 .push_bind(value);
         }
         sql.push(" END");
-        if let NewVersions::Clock(_) = inbox.versions {
+        if let NewVersions::Clock(..) = inbox.versions {
             sql.push(if parity == 0 { ")" } else { ") + 1" });
         }
         sql.push(")");

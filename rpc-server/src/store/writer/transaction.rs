@@ -15,7 +15,7 @@ use super::reserve::{InboxWrites, NewVersions, reserve_times, unread_added};
 use crate::clock::Clock;
 use crate::store::STATEMENT_ROWS;
 use crate::store::connection::HeldConnection;
-use crate::store::versions::{InboxVersions, restamp};
+use crate::store::versions::{ClockSpread, InboxVersions, restamp};
 
 /// How a group learns the values its upserts wrote (rooms' last send_times, members' counters).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -49,6 +49,7 @@ pub(super) struct CommitSettings {
     pub(super) inbox: Option<InboxVersions>,
     /// The longest the statement writing clock versions may take (see `versions`).
     pub(super) settle: Duration,
+    pub(super) spread: ClockSpread,
     pub(super) read_back: ReadBack,
 }
 
@@ -66,6 +67,7 @@ pub(super) async fn commit(
     let CommitSettings {
         inbox,
         settle,
+        spread,
         read_back,
     } = *how;
     // Every time reserved below is at least 1 and at least the clock.
@@ -79,15 +81,17 @@ pub(super) async fn commit(
             // tried again and finds it. Only rooms that get a message are locked.
             let verdicts = deduplicate(tx, msgs, look_up_ids).await?;
             let new = rooms_of(msgs, |i| matches!(verdicts[i], Verdict::New));
-            let places: HashMap<&str, i64> = new.keys().copied().zip(0..).collect();
+            let offsets: HashMap<&str, i64> = (new.keys().copied().zip(0..))
+                .map(|(room, place)| (room, spread.offset(room, place)))
+                .collect();
             let inbox = InboxWrites {
-                versions: NewVersions::Clock(&places),
+                versions: NewVersions::Clock(&offsets, spread),
                 unread: unread_added(msgs, &new),
             };
             let started = Instant::now();
             let times = reserve_times(tx, &new, msgs.len(), now, Some(&inbox), read_back).await?;
             let rooms: Vec<&str> = new.keys().copied().collect();
-            restamp(tx, &rooms, started.elapsed(), settle).await?;
+            restamp(tx, &rooms, spread, started.elapsed(), settle).await?;
             (verdicts, times)
         }
         Some(taken @ (InboxVersions::Counter | InboxVersions::Mixed)) => {
