@@ -211,7 +211,7 @@ async fn move_marker(
             update.push_bind(second).push(")");
         }
         None => {
-            let (base, offset) = (spread.base(), spread.offset(mark.room().key(), 0));
+            let (base, offset) = (spread.base(), spread.offsets([mark.room().key()])[0]);
             update.push(format_args!(
                 ", version_a = GREATEST({}, 2 * ({base} + ",
                 next_even("version_a")

@@ -81,10 +81,11 @@ pub(super) enum ClockSpread {
     /// `t` = the statement's clock + the room's place in the statement.
     OneDatabase,
     /// Through vtgate: `t` = the statement's clock rounded down to a multiple of 256, + 256
-    /// (so above the clock), + 256 × the room's place, + the first byte of the room's keyspace
-    /// id. Rooms on different shards differ in that byte while shard boundaries are whole
-    /// bytes (at most 256 shards, as Vitess's usual splits are), so their versions never meet;
-    /// `t` stays above the clock by less than 256 × (place + 2) µs.
+    /// (so above the clock), + 256 × the number of rooms before it in the statement with the
+    /// same byte, + the first byte of the room's keyspace id. Rooms on different shards differ
+    /// in that byte while shard boundaries are whole bytes (at most 256 shards, as Vitess's
+    /// usual splits are), so their versions never meet; `t` stays above the clock by less than
+    /// 512 µs and 256 µs more for each earlier room of the statement with the same byte.
     Shards,
 }
 
@@ -97,7 +98,7 @@ impl ClockSpread {
         }
     }
 
-    /// The statement's part of `t`, in SQL; [`ClockSpread::offset`] adds the room's.
+    /// The statement's part of `t`, in SQL; [`ClockSpread::offsets`] adds the rooms'.
     pub(super) fn base(self) -> &'static str {
         match self {
             Self::OneDatabase => NOW_US,
@@ -105,12 +106,20 @@ impl ClockSpread {
         }
     }
 
-    /// The room's part of `t`, for `room` at `place` in its statement.
-    pub(super) fn offset(self, room: &str, place: i64) -> i64 {
-        match self {
-            Self::OneDatabase => place,
-            Self::Shards => 256 * place + i64::from(keyspace_id(room)[0]),
-        }
+    /// The rooms' parts of `t` for `rooms` (distinct, in the order written), each apart from
+    /// the others'.
+    pub(super) fn offsets<'r>(self, rooms: impl IntoIterator<Item = &'r str>) -> Vec<i64> {
+        let mut earlier = [0_i64; 256];
+        (rooms.into_iter().zip(0..))
+            .map(|(room, place)| match self {
+                Self::OneDatabase => place,
+                Self::Shards => {
+                    let byte = usize::from(keyspace_id(room)[0]);
+                    earlier[byte] += 1;
+                    256 * (earlier[byte] - 1) + i64::try_from(byte).unwrap_or(0)
+                }
+            })
+            .collect()
     }
 }
 
@@ -127,7 +136,7 @@ pub(super) fn next_odd(column: &str) -> String {
 /// Writes fresh clock versions of `rooms` (a group's, in its order) when the statement that
 /// wrote them took longer than `settle`, so that none of them can be below a listing's line by
 /// the time it is written: one statement for each [`STATEMENT_ROWS`] rooms, again while it
-/// takes longer. A room's place in the group (from 1, past the earlier statements') keeps its
+/// takes longer. A room's offset in the group (see [`ClockSpread::offsets`]) keeps its
 /// versions apart from the group's other rooms'.
 pub(super) async fn restamp(
     tx: &mut MySqlConnection,
@@ -139,9 +148,10 @@ pub(super) async fn restamp(
     if took <= settle {
         return Ok(());
     }
-    for (chunk, offset) in rooms
+    let offsets = spread.offsets(rooms.iter().copied());
+    for (chunk, offsets) in rooms
         .chunks(STATEMENT_ROWS)
-        .zip((0_i64..).step_by(STATEMENT_ROWS))
+        .zip(offsets.chunks(STATEMENT_ROWS))
     {
         for round in 1.. {
             if round > MAX_RESTAMPS {
@@ -162,9 +172,9 @@ pub(super) async fn restamp(
                     "{column} = IF({column} IS NULL, NULL, GREATEST({next}, 2 * ({} + CASE room",
                     spread.base()
                 ));
-                for (room, place) in chunk.iter().zip(offset + 1..) {
+                for (room, offset) in chunk.iter().zip(offsets) {
                     update.push(" WHEN ").push_bind(*room);
-                    update.push(" THEN ").push_bind(spread.offset(room, place));
+                    update.push(" THEN ").push_bind(*offset);
                 }
                 update.push(format_args!(" END){parity}))"));
             }
@@ -189,23 +199,21 @@ mod tests {
 
     #[test]
     fn through_vtgate_rooms_of_two_shards_never_share_a_clock_part() {
-        // The base is a multiple of 256, so a clock part ends in its offset's lowest byte:
-        // the room's first keyspace id byte, whatever its place. wa105:wb105 is on -80,
-        // wa0:wb0 on 80- (see shards.rs).
-        let spread = ClockSpread::Shards;
-        for (room, byte) in [
-            ("wa105:wb105", keyspace_id("wa105:wb105")[0]),
-            ("wa0:wb0", keyspace_id("wa0:wb0")[0]),
-        ] {
-            for place in 0..300 {
-                assert_eq!(spread.offset(room, place) % 256, i64::from(byte));
-            }
+        // The base is a multiple of 256, so a clock part ends in its offset's lowest byte: the
+        // room's first keyspace id byte. wa105:wb105 is on -80, wa0:wb0 on 80- (shards.rs).
+        let rooms: Vec<String> = (0..3000).map(|i| format!("wa{i}:wb{i}")).collect();
+        let offsets = ClockSpread::Shards.offsets(rooms.iter().map(String::as_str));
+        for (room, offset) in rooms.iter().zip(&offsets) {
+            assert_eq!(offset % 256, i64::from(keyspace_id(room)[0]), "{room}");
         }
+        let apart: std::collections::HashSet<&i64> = offsets.iter().collect();
+        assert_eq!(apart.len(), rooms.len(), "a statement's rooms stay apart");
+        // Ahead of the clock by 256 for each earlier room with the same byte, not by place.
+        assert!(
+            offsets.iter().all(|offset| *offset < 256 * 40),
+            "{offsets:?}"
+        );
         assert!(keyspace_id("wa105:wb105")[0] < 0x80 && keyspace_id("wa0:wb0")[0] >= 0x80);
-        let offsets: std::collections::HashSet<i64> = (0..300)
-            .map(|place| spread.offset("wa0:wb0", place))
-            .collect();
-        assert_eq!(offsets.len(), 300, "a room's places stay apart");
-        assert_eq!(ClockSpread::OneDatabase.offset("wa0:wb0", 3), 3);
+        assert_eq!(ClockSpread::OneDatabase.offsets(["a:b", "c:d"]), [0, 1]);
     }
 }

@@ -81,9 +81,8 @@ pub(super) async fn commit(
             // tried again and finds it. Only rooms that get a message are locked.
             let verdicts = deduplicate(tx, msgs, look_up_ids).await?;
             let new = rooms_of(msgs, |i| matches!(verdicts[i], Verdict::New));
-            let offsets: HashMap<&str, i64> = (new.keys().copied().zip(0..))
-                .map(|(room, place)| (room, spread.offset(room, place)))
-                .collect();
+            let offsets = spread.offsets(new.keys().copied());
+            let offsets: HashMap<&str, i64> = new.keys().copied().zip(offsets).collect();
             let inbox = InboxWrites {
                 versions: NewVersions::Clock(&offsets, spread),
                 unread: unread_added(msgs, &new),
