@@ -20,7 +20,7 @@ mod load;
 mod versions;
 
 use load::{WithoutIds, Writers, follow_inbox, follow_room, run_script};
-use versions::assert_versions_carry_their_shards_byte;
+use versions::assert_versions_carry_their_rooms_byte;
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
@@ -262,7 +262,7 @@ async fn an_inbox_follower_misses_no_room_while_both_replicas_send() {
             "{room}: the follower learned of its newest message"
         );
     }
-    assert_versions_carry_their_shards_byte(&shards("IM_TEST_VITESS_SHARDS").await).await;
+    assert_versions_carry_their_rooms_byte(&shards("IM_TEST_VITESS_SHARDS").await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -311,7 +311,7 @@ async fn read_markers_unread_counts_and_ids_hold_across_replicas() {
     let resp = resp.json(&body).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(resp.json::<Value>().await.unwrap()["code"], 9);
-    assert_versions_carry_their_shards_byte(&shards("IM_TEST_VITESS_SHARDS").await).await;
+    assert_versions_carry_their_rooms_byte(&shards("IM_TEST_VITESS_SHARDS").await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

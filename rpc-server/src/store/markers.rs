@@ -211,16 +211,16 @@ async fn move_marker(
             update.push_bind(second).push(")");
         }
         None => {
-            let (base, offset) = (spread.base(), spread.offsets([mark.room().key()])[0]);
-            update.push(format_args!(
-                ", version_a = GREATEST({}, 2 * ({base} + ",
-                next_even("version_a")
-            ));
-            update.push_bind(offset).push(format_args!(
-                ")), version_b = IF(member_a = member_b, NULL, GREATEST({}, 2 * ({base} + ",
-                next_odd("version_b")
-            ));
-            update.push_bind(offset).push(") + 1))");
+            let offset = spread.offsets([mark.room().key()])[0];
+            update.push(", version_a = ");
+            spread.push_version(&mut update, "version_a", |sql, part| {
+                sql.push_bind(part.of(offset));
+            });
+            update.push(", version_b = IF(member_a = member_b, NULL, ");
+            spread.push_version(&mut update, "version_b", |sql, part| {
+                sql.push_bind(part.of(offset));
+            });
+            update.push(")");
         }
     }
     update.push(", unread_a = ").push_bind(unread_a);

@@ -78,15 +78,38 @@ pub(super) const NOW_US: &str = now_us!();
 /// each have their own, so there `t` also tells the shards apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum ClockSpread {
-    /// `t` = the statement's clock + the room's place in the statement.
+    /// `t` = the statement's clock + the room's place in the statement, or the room's `t` + 1
+    /// where that is higher.
     OneDatabase,
-    /// Through vtgate: `t` = the statement's clock rounded down to a multiple of 256, + 256
-    /// (so above the clock), + 256 × the number of rooms before it in the statement with the
-    /// same byte, + the first byte of the room's keyspace id. Rooms on different shards differ
+    /// Through vtgate, `t` always ends in the first byte of the room's keyspace id: the
+    /// statement's clock rounded down to a multiple of 256, + 256 (so above the clock), + 256 ×
+    /// the number of rooms before it in the statement with the same byte, or the 256-window
+    /// after the room's `t` where that is higher; + the byte. Rooms on different shards differ
     /// in that byte while shard boundaries are whole bytes (at most 256 shards, as Vitess's
     /// usual splits are), so their versions never meet; `t` stays above the clock by less than
-    /// 512 µs and 256 µs more for each earlier room of the statement with the same byte.
+    /// 512 µs and 256 µs more for each earlier room of the statement with the same byte (or a
+    /// window more than the room's last).
     Shards,
+}
+
+/// Which part of a room's offset (see [`ClockSpread::offsets`]) a statement binds.
+#[derive(Clone, Copy)]
+pub(super) enum OffsetPart {
+    Whole,
+    /// Its multiple of 256.
+    Window,
+    /// Its lowest byte.
+    Byte,
+}
+
+impl OffsetPart {
+    pub(super) fn of(self, offset: i64) -> i64 {
+        match self {
+            Self::Whole => offset,
+            Self::Window => offset - offset.rem_euclid(256),
+            Self::Byte => offset.rem_euclid(256),
+        }
+    }
 }
 
 impl ClockSpread {
@@ -95,14 +118,6 @@ impl ClockSpread {
             Self::Shards
         } else {
             Self::OneDatabase
-        }
-    }
-
-    /// The statement's part of `t`, in SQL; [`ClockSpread::offsets`] adds the rooms'.
-    pub(super) fn base(self) -> &'static str {
-        match self {
-            Self::OneDatabase => NOW_US,
-            Self::Shards => concat!("(", now_us!(), " DIV 256 * 256 + 256)"),
         }
     }
 
@@ -120,6 +135,43 @@ impl ClockSpread {
                 }
             })
             .collect()
+    }
+
+    /// Pushes the new version of `column` (`version_a`, even, or `version_b`, odd) from the
+    /// clock, above the column's own; `offset` pushes SQL giving that part of the room's
+    /// offset (NULL leaves the column NULL).
+    pub(super) fn push_version(
+        self,
+        sql: &mut QueryBuilder<MySql>,
+        column: &str,
+        mut offset: impl FnMut(&mut QueryBuilder<MySql>, OffsetPart),
+    ) {
+        let odd = column == "version_b";
+        match self {
+            Self::OneDatabase => {
+                let next = if odd {
+                    next_odd(column)
+                } else {
+                    next_even(column)
+                };
+                sql.push(format_args!("GREATEST({next}, 2 * ({NOW_US} + "));
+                offset(sql, OffsetPart::Whole);
+                sql.push(if odd { ") + 1)" } else { "))" });
+            }
+            Self::Shards => {
+                sql.push(concat!(
+                    "2 * (GREATEST(",
+                    now_us!(),
+                    " DIV 256 * 256 + 256 + "
+                ));
+                offset(sql, OffsetPart::Window);
+                sql.push(format_args!(
+                    ", COALESCE({column} DIV 512 * 256 + 256, 0)) + "
+                ));
+                offset(sql, OffsetPart::Byte);
+                sql.push(if odd { ") + 1" } else { ")" });
+            }
+        }
     }
 }
 
@@ -158,25 +210,21 @@ pub(super) async fn restamp(
                 return Err(written_too_late());
             }
             metrics::counter!("im_inbox_restamps_total").increment(1);
-            let mut update: QueryBuilder<MySql> = QueryBuilder::new("");
-            for (column, next, parity) in [
-                ("version_a", next_even("version_a"), ""),
-                ("version_b", next_odd("version_b"), " + 1"),
-            ] {
-                update.push(if parity.is_empty() {
-                    "UPDATE rooms SET "
-                } else {
-                    ", "
-                });
-                update.push(format_args!(
-                    "{column} = IF({column} IS NULL, NULL, GREATEST({next}, 2 * ({} + CASE room",
-                    spread.base()
-                ));
-                for (room, offset) in chunk.iter().zip(offsets) {
-                    update.push(" WHEN ").push_bind(*room);
-                    update.push(" THEN ").push_bind(*offset);
+            let mut update: QueryBuilder<MySql> = QueryBuilder::new("UPDATE rooms SET ");
+            for column in ["version_a", "version_b"] {
+                if column == "version_b" {
+                    update.push(", ");
                 }
-                update.push(format_args!(" END){parity}))"));
+                update.push(format_args!("{column} = IF({column} IS NULL, NULL, "));
+                spread.push_version(&mut update, column, |sql, part| {
+                    sql.push("CASE room");
+                    for (room, offset) in chunk.iter().zip(offsets) {
+                        sql.push(" WHEN ").push_bind(*room);
+                        sql.push(" THEN ").push_bind(part.of(*offset));
+                    }
+                    sql.push(" END");
+                });
+                update.push(")");
             }
             update
                 .push(" WHERE room IN ")

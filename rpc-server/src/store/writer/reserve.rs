@@ -243,49 +243,62 @@ async fn write_first_versions(
 }
 
 /// `version_a = …, version_b = …`: each of `rooms` its new versions, never below its own
-/// (GREATEST of NULL: a self-chat's version_b, which stays NULL).
+/// (NULL: a self-chat's version_b, which stays NULL).
 fn push_versions<'q>(
     sql: &mut QueryBuilder<MySql>,
     rooms: impl Iterator<Item = &'q str> + Clone,
     inbox: &InboxWrites<'q>,
 ) {
-    for (column, next, parity) in [
-        ("version_a", next_even("version_a"), 0),
-        ("version_b", next_odd("version_b"), 1),
-    ] {
-        if parity == 1 {
+    for column in ["version_a", "version_b"] {
+        let odd = column == "version_b";
+        if odd {
             sql.push(", ");
         }
-        sql.push(format_args!("{column} = GREATEST({next}, "));
-        if let NewVersions::Clock(_, spread) = inbox.versions {
-            sql.push(format_args!("2 * ({} + ", spread.base()));
+        sql.push(format_args!("{column} = "));
+        match inbox.versions {
+            NewVersions::Counted(counted) => {
+                let next = if odd {
+                    next_odd(column)
+                } else {
+                    next_even(column)
+                };
+                sql.push(format_args!("GREATEST({next}, "));
+                push_case(sql, rooms.clone(), |room| {
+                    let versions = counted.get(room)?;
+                    if odd {
+                        versions.second
+                    } else {
+                        Some(versions.first)
+                    }
+                });
+                sql.push(")");
+            }
+            NewVersions::Clock(offsets, spread) => {
+                spread.push_version(sql, column, |sql, part| {
+                    push_case(sql, rooms.clone(), |room| {
+                        let self_chat = room.split_once(':').is_some_and(|(a, b)| a == b);
+                        // NULL for a self-chat's second member, who is its first.
+                        let offset = offsets.get(room).filter(|_| !(odd && self_chat));
+                        offset.map(|offset| part.of(*offset))
+                    });
+                });
+            }
         }
-        sql.push("CASE room");
-        for room in rooms.clone() {
-            let value = match inbox.versions {
-                NewVersions::Counted(counted) => counted
-                    .get(room)
-                    .and_then(|v| if parity == 0 { Some(v.first) } else { v.second }),
-                NewVersions::Clock(offsets, _) => {
-                    let self_chat = room.split_once(':').is_some_and(|(a, b)| a == b);
-                    // NULL for a self-chat's second member, who is its first.
-                    offsets
-                        .get(room)
-                        .copied()
-                        .filter(|_| parity == 0 || !self_chat)
-                }
-            };
-            sql.push(" WHEN ")
-                .push_bind(room)
-                .push(" THEN ")
-                .push_bind(value);
-        }
-        sql.push(" END");
-        if let NewVersions::Clock(..) = inbox.versions {
-            sql.push(if parity == 0 { ")" } else { ") + 1" });
-        }
-        sql.push(")");
     }
+}
+
+/// `CASE room WHEN … THEN … END`: for each of `rooms` its `value`.
+fn push_case<'q>(
+    sql: &mut QueryBuilder<MySql>,
+    rooms: impl Iterator<Item = &'q str>,
+    value: impl Fn(&str) -> Option<i64>,
+) {
+    sql.push("CASE room");
+    for room in rooms {
+        sql.push(" WHEN ").push_bind(room);
+        sql.push(" THEN ").push_bind(value(room));
+    }
+    sql.push(" END");
 }
 
 /// The times of a room's messages (at `positions`), given the room's new last time.
