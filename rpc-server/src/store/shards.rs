@@ -66,7 +66,17 @@ impl Shards {
             tracing::warn!(keyspace, ?names, "vtgate names no shard of the keyspace");
             return Ok(());
         }
-        *self.ranges.write().unwrap_or_else(|e| e.into_inner()) = ranges;
+        let mut known = self.ranges.write().unwrap_or_else(|e| e.into_inner());
+        if *known != ranges && splits_within_a_byte(&ranges) {
+            // A member's versions are kept apart across shards by that byte (versions.rs).
+            tracing::error!(
+                keyspace,
+                ?names,
+                "shards split within a keyspace id's first byte: two of them may give one \
+                 member's rooms the same inbox version; split on whole bytes (docs/scaling.md)"
+            );
+        }
+        *known = ranges;
         Ok(())
     }
 
@@ -108,6 +118,14 @@ fn parse_ranges(names: &[String], keyspace: &str) -> Vec<Range> {
     ranges
 }
 
+/// Whether a bound of `ranges` lies inside a first byte (`-4080`), not between two.
+fn splits_within_a_byte(ranges: &[Range]) -> bool {
+    let within = |bound: &Vec<u8>| bound.iter().skip(1).any(|byte| *byte != 0);
+    ranges
+        .iter()
+        .any(|(start, end)| within(start) || within(end))
+}
+
 fn hex(bound: &str) -> Option<Vec<u8>> {
     (0..bound.len())
         .step_by(2)
@@ -128,6 +146,11 @@ mod tests {
         );
         let four = ["im/-40", "im/40-80", "im/80-c0", "im/c0-"].map(String::from);
         assert_eq!(parse_ranges(&four, "im").len(), 4);
+        assert!(!splits_within_a_byte(&parse_ranges(&four, "im")));
+        let padded = ["im/-4000", "im/4000-"].map(String::from);
+        assert!(!splits_within_a_byte(&parse_ranges(&padded, "im")));
+        let fine = ["im/-4080", "im/4080-"].map(String::from);
+        assert!(splits_within_a_byte(&parse_ranges(&fine, "im")));
     }
 
     #[test]

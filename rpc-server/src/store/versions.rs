@@ -122,7 +122,8 @@ impl ClockSpread {
     }
 
     /// The rooms' parts of `t` for `rooms` (distinct, in the order written), each apart from
-    /// the others'.
+    /// the others' at the statement's clock (a room's own later window may still meet another
+    /// of the statement's on its shard's unique index: the attempt is tried again).
     pub(super) fn offsets<'r>(self, rooms: impl IntoIterator<Item = &'r str>) -> Vec<i64> {
         let mut earlier = [0_i64; 256];
         (rooms.into_iter().zip(0..))
