@@ -10,7 +10,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use im_testkit::{Api, ServerProcess, Stack, eventually, metrics_text, start_rpc_server_at};
+use im_testkit::{
+    Api, ServerProcess, Stack, eventually, metric, metrics_text, start_rpc_server_at,
+};
 use serde_json::json;
 
 use crate::cluster::{Cluster, PATIENCE, ROOMS, calls_answered, room};
@@ -132,14 +134,14 @@ impl Fleet {
         }
     }
 
-    /// Rolls the replicas to the release before and back, twice, under sends with ids (and
-    /// without, when `sends_without_ids`), waiting pulls and waiting listings; every call must
-    /// succeed, and every acknowledged send be stored exactly once.
-    async fn roll_back_and_forth_under_load(mut self, sends_without_ids: bool) {
+    /// Rolls the replicas to the release before and back, twice, under sends with ids and
+    /// without, waiting pulls and waiting listings; every call must succeed, and every
+    /// acknowledged send be stored exactly once.
+    async fn roll_back_and_forth_under_load(mut self) {
         let stop = Arc::new(AtomicBool::new(false));
         let mut clients = Vec::new();
         for n in 0..6 {
-            let with_ids = n % 2 == 0 || !sends_without_ids;
+            let with_ids = n % 2 == 0;
             let api = self.api.clone();
             let tag = format!("u{n}");
             clients.push(tokio::spawn(sender(
@@ -183,6 +185,8 @@ impl Fleet {
             stored, acked,
             "every acknowledged send stored exactly once, nothing else"
         );
+        let heard = metric(self.http_admin, "im_rpc_client_stopping_heard_total{").await;
+        assert!(heard >= 1.0, "the http-server heard replicas stopping");
     }
 }
 
@@ -198,13 +202,13 @@ async fn replicas_in_etcd_replaced_by_the_release_before_and_back_fail_no_call()
         etcd: Some(cluster.etcd.endpoint()),
         replicas: std::mem::take(&mut cluster.replicas),
     };
-    fleet.roll_back_and_forth_under_load(true).await;
+    fleet.roll_back_and_forth_under_load().await;
 }
 
-/// At fixed addresses nothing tells the http-server of the change: a replica proven to batch
-/// answers "unknown method", and each call it refused is made again alone. Sends carry ids:
-/// unannounced, a replica's stop can cut a connection under a send, whose outcome is then
-/// unknown (502) without one, as the API says.
+/// At fixed addresses only the replicas tell the http-server of the change: a stopping one
+/// answers with `crrst`, and is passed over until it is gone, so that its exit cuts no send
+/// (whose outcome would be unknown without an id); a replica proven to batch answers "unknown
+/// method", and each call it refused is made again alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replicas_at_fixed_addresses_replaced_by_the_release_before_and_back_fail_no_call() {
     let mut stack = Stack::start(2);
@@ -215,7 +219,7 @@ async fn replicas_at_fixed_addresses_replaced_by_the_release_before_and_back_fai
         etcd: None,
         replicas: std::mem::take(&mut stack.replicas),
     };
-    fleet.roll_back_and_forth_under_load(false).await;
+    fleet.roll_back_and_forth_under_load().await;
 }
 
 /// The member whose many rooms the switch test sends to: the first member of some, the second

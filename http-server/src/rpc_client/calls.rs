@@ -1,7 +1,7 @@
 //! The one retry loop: a call tries the replicas of its key in the ring's order, passing over
-//! those ejected as unreachable (`ejection`), each attempt bounded in time when a retry on
-//! another replica is harmless, each failure judged by [`decide`]; the last attempt decides the
-//! error, and every call is timed and, failed, logged.
+//! those ejected as unreachable (`ejection`) or heard stopping (`leaving`), each attempt bounded
+//! in time when a retry on another replica is harmless, each failure judged by [`decide`]; the
+//! last attempt decides the error, and every call is timed and, failed, logged.
 //!
 //! A send without a client_msg_id gets no time of its own: a replica that is only slow may still
 //! store it. A read, or a send with an id, gets `attempt_timeout` (a read its wait on top), so
@@ -84,8 +84,8 @@ impl RpcClient {
 
 impl RpcClient {
     /// The next replica to try for `key`, its state, and the attempt's record for ejection: the
-    /// ring's next replica not yet tried, passing over ejected ones (into `passed`) while
-    /// another is left; when only those are left, the first of them anyway.
+    /// ring's next replica not yet tried, passing over ejected and stopping ones (into `passed`)
+    /// while another is left; when only those are left, the first of them anyway.
     async fn next_attempt(
         &self,
         key: u64,
@@ -100,7 +100,10 @@ impl RpcClient {
                 break;
             };
             let at = self.per_replica.get(&replica);
-            if let Some(attempt) = at.ejection.admit(Instant::now(), may_probe) {
+            let now = Instant::now();
+            if !self.per_replica.leaving.is_leaving(&replica, now)
+                && let Some(attempt) = at.ejection.admit(now, may_probe)
+            {
                 return Some((replica, at, attempt));
             }
             passed.push(replica);

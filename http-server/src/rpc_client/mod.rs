@@ -17,6 +17,7 @@ use im_idl::{
 };
 use volo_etcd_registry::EtcdDiscover;
 
+use leaving::{Leaving, LeavingLayer};
 use per_replica::PerReplica;
 use request::{Reply, Request};
 use retry::Decision;
@@ -27,6 +28,7 @@ mod batcher;
 mod calls;
 mod ejection;
 mod exchanges;
+mod leaving;
 mod per_replica;
 mod request;
 mod retry;
@@ -108,15 +110,18 @@ impl RpcClient {
         calls_per_replica: usize,
         exchanges_per_replica: usize,
     ) -> Self {
+        let leaving = Arc::new(Leaving::default());
         // Addressed per call: the ring chooses, no discovery or balancing of its own.
         let client = || {
             ImServiceClientBuilder::new(SERVICE)
                 .disable_timeout_layer()
                 .connect_timeout(Some(Duration::from_secs(1)))
+                .layer_inner(LeavingLayer(leaving.clone()))
                 .build()
         };
         let per_replica = Arc::new(PerReplica::new(
             [client(), client()],
+            leaving.clone(),
             exchanges_per_replica,
             calls_per_replica,
         ));

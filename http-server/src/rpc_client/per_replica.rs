@@ -1,5 +1,6 @@
 //! What the client keeps for each replica it calls: a batcher for each kind of call, what the
-//! replica was found to know, and whether it is passed over as unreachable (`ejection`). It is made at the first call and goes when discovery reports the
+//! replica was found to know, and whether it is passed over as unreachable (`ejection`) or as
+//! stopping (`leaving`). It is made at the first call and goes when discovery reports the
 //! replica added again, changed or gone (a replica replaced by another release is learned anew;
 //! calls under way keep what they hold).
 //!
@@ -20,6 +21,7 @@ use super::awaits::{self, Awaited, Awaits};
 use super::batcher::Batcher;
 use super::ejection::Ejection;
 use super::exchanges::{Batches, Singles, Unknown};
+use super::leaving::Leaving;
 use super::request::{Reply, Request};
 use super::retry::Failed;
 
@@ -34,11 +36,14 @@ pub(super) struct PerReplica {
     /// Single calls under way to one replica, calls that may wait aside.
     calls: usize,
     replicas: Mutex<HashMap<Address, Arc<Replica>>>,
+    /// The replicas heard stopping.
+    pub(super) leaving: Arc<Leaving>,
 }
 
 impl PerReplica {
     pub(super) fn new(
         [batch_client, single_client]: [ImServiceClient; 2],
+        leaving: Arc<Leaving>,
         exchanges: usize,
         calls: usize,
     ) -> Self {
@@ -48,6 +53,7 @@ impl PerReplica {
             exchanges,
             calls,
             replicas: Mutex::default(),
+            leaving,
         }
     }
 
@@ -64,6 +70,7 @@ impl PerReplica {
     pub(super) fn forget(&self, replica: &Address) {
         let mut replicas = self.replicas.lock().unwrap_or_else(PoisonError::into_inner);
         replicas.remove(replica);
+        self.leaving.forget(replica);
     }
 
     #[cfg(test)]
@@ -166,7 +173,7 @@ mod tests {
     #[tokio::test]
     async fn a_replica_that_discovery_drops_leaves_nothing_behind() {
         let client = || im_idl::ImServiceClientBuilder::new("im-rpc").build();
-        let per_replica = PerReplica::new([client(), client()], 2, 8);
+        let per_replica = PerReplica::new([client(), client()], Arc::default(), 2, 8);
         let (a, b) = (
             Address::from("127.0.0.1:1".parse::<std::net::SocketAddr>().unwrap()),
             Address::from("127.0.0.1:2".parse::<std::net::SocketAddr>().unwrap()),

@@ -1,0 +1,129 @@
+//! Replicas that said they are stopping. While it drains, a stopping replica answers every call
+//! with TTHeader's `crrst` ("close this connection after the reply") and then exits. Etcd says
+//! the same, but its word can come late (a slow lease revoke, a watch that lags); a call made
+//! over a pooled connection just as the replica exits is cut, and a send without an id is then
+//! of unknown outcome. So a replica heard saying `crrst` is passed over for a while, like an
+//! ejected one: its rooms go to the next replica on the ring, and it is still tried when no
+//! other is left.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use volo::Service;
+use volo::context::Context;
+use volo::layer::Layer;
+use volo::net::Address;
+use volo_thrift::context::ClientContext;
+
+/// How long after its last `crrst` a replica is passed over: longer than a drain's last reply
+/// takes to reach its exit; a replica started anew at the address gets calls again after it.
+const PASSED_OVER_FOR: Duration = Duration::from_secs(3);
+
+/// The replicas heard stopping, and until when each is passed over.
+#[derive(Default)]
+pub(super) struct Leaving(Mutex<HashMap<Address, Instant>>);
+
+impl Leaving {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Address, Instant>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn heard(&self, replica: Address, now: Instant) {
+        let before = self.lock().insert(replica.clone(), now + PASSED_OVER_FOR);
+        if before.is_none_or(|until| until <= now) {
+            tracing::info!(%replica, "replica stopping: passed over");
+            metrics::counter!("im_rpc_client_stopping_heard_total", "replica" => replica.to_string())
+                .increment(1);
+        }
+    }
+
+    /// Whether calls pass `replica` over now.
+    pub(super) fn is_leaving(&self, replica: &Address, now: Instant) -> bool {
+        let mut leaving = self.lock();
+        match leaving.get(replica) {
+            Some(until) if now < *until => true,
+            Some(_) => {
+                leaving.remove(replica);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Discovery reported `replica` added, changed or gone: a new process, if any, is not leaving.
+    pub(super) fn forget(&self, replica: &Address) {
+        self.lock().remove(replica);
+    }
+}
+
+/// Notes each replica whose answer came with `crrst`.
+#[derive(Clone)]
+pub(super) struct LeavingLayer(pub(super) Arc<Leaving>);
+
+impl<S> Layer<S> for LeavingLayer {
+    type Service = NoteLeaving<S>;
+
+    fn layer(self, inner: S) -> Self::Service {
+        NoteLeaving {
+            inner,
+            leaving: self.0,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(super) struct NoteLeaving<S> {
+    inner: S,
+    leaving: Arc<Leaving>,
+}
+
+impl<S, Req> Service<ClientContext, Req> for NoteLeaving<S>
+where
+    S: Service<ClientContext, Req> + Send + Sync,
+    Req: Send,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+
+    async fn call(&self, cx: &mut ClientContext, req: Req) -> Result<S::Response, S::Error> {
+        let answer = self.inner.call(cx, req).await;
+        // A connection stays reusable after an answer unless the answer said `crrst`.
+        if answer.is_ok()
+            && !cx.transport.should_reuse
+            && let Some(replica) = cx.rpc_info().callee().address()
+        {
+            self.leaving.heard(replica, Instant::now());
+        }
+        answer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replica_heard_stopping_is_passed_over_for_a_while_or_until_discovery_says_otherwise() {
+        let leaving = Leaving::default();
+        let (a, b): (Address, Address) = (
+            "127.0.0.1:1"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+            "127.0.0.1:2"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        );
+        let now = Instant::now();
+        leaving.heard(a.clone(), now);
+        assert!(leaving.is_leaving(&a, now + PASSED_OVER_FOR / 2));
+        assert!(!leaving.is_leaving(&b, now));
+        assert!(!leaving.is_leaving(&a, now + PASSED_OVER_FOR));
+
+        leaving.heard(a.clone(), now);
+        leaving.forget(&a);
+        assert!(!leaving.is_leaving(&a, now));
+    }
+}
