@@ -67,9 +67,8 @@ async fn keep_registered(
                 tracing::info!(%key, lease, "registered in etcd");
                 match keep_alive(&mut client, lease, ttl, &mut stop).await {
                     KeepAliveEnd::Stop => {
-                        match tokio::time::timeout(RETRY_DELAY * 3, client.lease_revoke(lease))
-                            .await
-                        {
+                        // Not longer: a replica stopping waits for it, and the lease expires.
+                        match tokio::time::timeout(RETRY_DELAY, client.lease_revoke(lease)).await {
                             Ok(Ok(_)) => tracing::info!(%key, "deregistered from etcd"),
                             _ => tracing::warn!(%key, "could not revoke the lease; it expires"),
                         }
@@ -122,7 +121,11 @@ async fn keep_alive(
         if let Err(err) = keeper.keep_alive().await {
             return KeepAliveEnd::Lost(err.to_string());
         }
-        match tokio::time::timeout(ttl, responses.message()).await {
+        let answer = tokio::select! {
+            _ = &mut *stop => return KeepAliveEnd::Stop,
+            answer = tokio::time::timeout(ttl, responses.message()) => answer,
+        };
+        match answer {
             Ok(Ok(Some(resp))) if resp.ttl() > 0 => {}
             Ok(Ok(Some(_))) => return KeepAliveEnd::Lost("the lease expired".to_owned()),
             Ok(Ok(None)) => return KeepAliveEnd::Lost("keep-alive stream closed".to_owned()),

@@ -65,10 +65,10 @@ pub async fn run(mut config: Config, telemetry: Telemetry) -> anyhow::Result<()>
         .layer_front(CallerDeadlineLayer)
         .register_shutdown_hook(move || {
             Box::pin(async move {
-                // Waiting calls answer at once, as on their timeout.
+                // Waiting calls answer at once, as on their timeout. The drain runs alongside
+                // the deregistration: with etcd frozen, callers learn of the stop from `crrst`.
                 waiters.stop();
-                readiness.stop().await;
-                tokio::time::sleep(drain).await;
+                tokio::join!(readiness.stop(), tokio::time::sleep(drain));
             })
         })
         .run(DefaultIncoming::from(listener))
