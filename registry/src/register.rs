@@ -8,6 +8,9 @@ use crate::layout::InstanceInfo;
 
 /// How long to wait before trying etcd again after a failure.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
+/// The longest a stop waits for etcd to revoke the lease: a replica stopping waits for it, and
+/// an unrevoked lease expires by itself.
+const REVOKE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// An instance registered under a lease, kept alive by a background task.
 pub struct Registration {
@@ -67,8 +70,8 @@ async fn keep_registered(
                 tracing::info!(%key, lease, "registered in etcd");
                 match keep_alive(&mut client, lease, ttl, &mut stop).await {
                     KeepAliveEnd::Stop => {
-                        // Not longer: a replica stopping waits for it, and the lease expires.
-                        match tokio::time::timeout(RETRY_DELAY, client.lease_revoke(lease)).await {
+                        match tokio::time::timeout(REVOKE_TIMEOUT, client.lease_revoke(lease)).await
+                        {
                             Ok(Ok(_)) => tracing::info!(%key, "deregistered from etcd"),
                             _ => tracing::warn!(%key, "could not revoke the lease; it expires"),
                         }
@@ -108,7 +111,11 @@ async fn keep_alive(
     ttl: Duration,
     stop: &mut oneshot::Receiver<()>,
 ) -> KeepAliveEnd {
-    let (mut keeper, mut responses) = match client.lease_keep_alive(lease).await {
+    let started = tokio::select! {
+        _ = &mut *stop => return KeepAliveEnd::Stop,
+        started = client.lease_keep_alive(lease) => started,
+    };
+    let (mut keeper, mut responses) = match started {
         Ok(pair) => pair,
         Err(err) => return KeepAliveEnd::Lost(err.to_string()),
     };

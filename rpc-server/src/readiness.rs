@@ -76,7 +76,12 @@ async fn watch_database(
         }
         let out_of_space = store.out_of_space();
         metrics::gauge!("im_db_out_of_space").set(if out_of_space.is_some() { 1.0 } else { 0.0 });
-        let answer = match tokio::time::timeout(CHECK_TIMEOUT, store.ping()).await {
+        // A stop does not wait for a ping: the replica deregisters at once.
+        let ping = tokio::select! {
+            _ = &mut stopped => break,
+            ping = tokio::time::timeout(CHECK_TIMEOUT, store.ping()) => ping,
+        };
+        let answer = match ping {
             Ok(Ok(())) => match out_of_space {
                 Some(said) => Err(format!("the database is out of disk: sends fail ({said})")),
                 None => Ok(schema_note(&store)),

@@ -15,11 +15,14 @@ use crate::registration;
 use crate::service::MessageService;
 use crate::store::{Internal, Store, StoreError};
 
+/// The least time a replica keeps serving after leaving etcd, for http-servers to hear of it.
+const AFTER_DEREGISTERING: Duration = Duration::from_millis(500);
+
 /// Opens the store (waiting for the database), starts the admin server, registers in etcd and
-/// serves until SIGINT or SIGTERM. On a signal: answer waiting calls, deregister, keep serving
-/// for the drain while every reply tells its caller to close its connection (TTHeader `crrst`:
-/// callers at fixed addresses learn of the stop too), then stop accepting, finish what is in
-/// flight, return (see `vendor/volo-thrift/PATCHED.md`).
+/// serves until SIGINT or SIGTERM. On a signal: answer waiting calls; deregister while serving
+/// for the drain (and at least `AFTER_DEREGISTERING` after it), every reply telling its caller to
+/// close its connection (TTHeader `crrst`: callers at fixed addresses learn of the stop too);
+/// then stop accepting, finish what is in flight, return (see `vendor/volo-thrift/PATCHED.md`).
 pub async fn run(mut config: Config, telemetry: Telemetry) -> anyhow::Result<()> {
     // Lanes and readers hold their connections; health checks and long-poll scans need one more.
     anyhow::ensure!(
@@ -66,9 +69,14 @@ pub async fn run(mut config: Config, telemetry: Telemetry) -> anyhow::Result<()>
         .register_shutdown_hook(move || {
             Box::pin(async move {
                 // Waiting calls answer at once, as on their timeout. The drain runs alongside
-                // the deregistration: with etcd frozen, callers learn of the stop from `crrst`.
+                // the deregistration (with etcd frozen, callers learn of the stop from `crrst`),
+                // and lasts a while after it, for etcd's watchers.
                 waiters.stop();
-                tokio::join!(readiness.stop(), tokio::time::sleep(drain));
+                let deregistered = async {
+                    readiness.stop().await;
+                    tokio::time::sleep(AFTER_DEREGISTERING.min(drain)).await;
+                };
+                tokio::join!(deregistered, tokio::time::sleep(drain));
             })
         })
         .run(DefaultIncoming::from(listener))

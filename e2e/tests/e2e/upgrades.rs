@@ -185,8 +185,8 @@ impl Fleet {
             stored, acked,
             "every acknowledged send stored exactly once, nothing else"
         );
-        let heard = metric(self.http_admin, "im_rpc_client_stopping_heard_total{").await;
-        assert!(heard >= 1.0, "the http-server heard replicas stopping");
+        let heard = metric(self.http_admin, "im_rpc_client_leaving_heard_total{").await;
+        assert!(heard >= 1.0, "the http-server heard replicas leaving");
     }
 }
 
@@ -206,7 +206,7 @@ async fn replicas_in_etcd_replaced_by_the_release_before_and_back_fail_no_call()
 }
 
 /// At fixed addresses only the replicas tell the http-server of the change: a stopping one
-/// answers with `crrst`, and is passed over until it is gone, so that its exit cuts no send
+/// answers with `crrst`, and is passed over while it exits, so that its exit cuts no send
 /// (whose outcome would be unknown without an id); a replica proven to batch answers "unknown
 /// method", and each call it refused is made again alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -85,7 +85,8 @@ impl RpcClient {
 impl RpcClient {
     /// The next replica to try for `key`, its state, and the attempt's record for ejection: the
     /// ring's next replica not yet tried, passing over ejected and stopping ones (into `passed`)
-    /// while another is left; when only those are left, the first of them anyway.
+    /// while another is left; when only those are left, the first stopping one that is not
+    /// ejected, else the first of them anyway.
     async fn next_attempt(
         &self,
         key: u64,
@@ -110,6 +111,14 @@ impl RpcClient {
         }
         if passed.is_empty() {
             return None;
+        }
+        // A replica only stopping still answers: it goes before one found unreachable.
+        let now = Instant::now();
+        for (i, replica) in passed.iter().enumerate() {
+            let at = self.per_replica.get(replica);
+            if let Some(attempt) = at.ejection.admit(now, may_probe) {
+                return Some((passed.remove(i), at, attempt));
+            }
         }
         let replica = passed.remove(0);
         let at = self.per_replica.get(&replica);
@@ -150,6 +159,58 @@ fn record<T>(
             }
             _ => {
                 tracing::warn!(method, kind = err.kind(), %replica, elapsed_ms, "rpc call failed")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rpc_client::Replicas;
+    use crate::rpc_client::ejection::Found;
+
+    /// With every replica passed over, a call goes to one that is only leaving (it still
+    /// answers), not to one found unreachable, wherever the ring puts them.
+    #[tokio::test]
+    async fn with_none_left_a_leaving_replica_goes_before_an_unreachable_one() {
+        let (ejected, leaving): (Address, Address) = (
+            "127.0.0.1:1"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+            "127.0.0.1:2"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        );
+        let addrs = [
+            "127.0.0.1:1".parse().unwrap(),
+            "127.0.0.1:2".parse().unwrap(),
+        ];
+        let client = RpcClient::new(
+            Replicas::Fixed(addrs.to_vec()),
+            Duration::from_secs(1),
+            8,
+            2,
+        );
+        let now = Instant::now();
+        let at = client.per_replica.get(&ejected);
+        while at.ejection.admit(now, true).is_some() {
+            at.ejection
+                .admit(now, true)
+                .unwrap()
+                .found(Found::Unreachable);
+        }
+        client.per_replica.leaving.heard(leaving.clone(), now);
+        for key in 0..32 {
+            for repeat in [Repeat::Harmless, Repeat::Duplicates] {
+                let mut passed = Vec::new();
+                let (chosen, _, _) = client
+                    .next_attempt(key, repeat, &[], &mut passed)
+                    .await
+                    .unwrap();
+                assert_eq!(chosen, leaving, "key {key}");
             }
         }
     }

@@ -1,4 +1,4 @@
-//! Replicas that said they are stopping. While it drains, a stopping replica answers every call
+//! Replicas that said they are leaving. While it drains, a stopping replica answers every call
 //! with TTHeader's `crrst` ("close this connection after the reply") and then exits. Etcd says
 //! the same, but its word can come late (a slow lease revoke, a watch that lags); a call made
 //! over a pooled connection just as the replica exits is cut, and a send without an id is then
@@ -20,7 +20,7 @@ use volo_thrift::context::ClientContext;
 /// takes to reach its exit; a replica started anew at the address gets calls again after it.
 const PASSED_OVER_FOR: Duration = Duration::from_secs(3);
 
-/// The replicas heard stopping, and until when each is passed over.
+/// The replicas heard leaving, and until when each is passed over.
 #[derive(Default)]
 pub(super) struct Leaving(Mutex<HashMap<Address, Instant>>);
 
@@ -29,11 +29,15 @@ impl Leaving {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn heard(&self, replica: Address, now: Instant) {
-        let before = self.lock().insert(replica.clone(), now + PASSED_OVER_FOR);
-        if before.is_none_or(|until| until <= now) {
-            tracing::info!(%replica, "replica stopping: passed over");
-            metrics::counter!("im_rpc_client_stopping_heard_total", "replica" => replica.to_string())
+    pub(super) fn heard(&self, replica: Address, now: Instant) {
+        let mut leaving = self.lock();
+        // Replicas long gone are never looked up again.
+        leaving.retain(|_, until| *until > now);
+        let before = leaving.insert(replica.clone(), now + PASSED_OVER_FOR);
+        drop(leaving);
+        if before.is_none() {
+            tracing::info!(%replica, "replica leaving (crrst): passed over");
+            metrics::counter!("im_rpc_client_leaving_heard_total", "replica" => replica.to_string())
                 .increment(1);
         }
     }
@@ -87,11 +91,13 @@ where
     type Error = S::Error;
 
     async fn call(&self, cx: &mut ClientContext, req: Req) -> Result<S::Response, S::Error> {
+        // The address the call was sent to, as chosen (an answer's headers may rename it).
+        let replica = cx.rpc_info().callee().address();
         let answer = self.inner.call(cx, req).await;
         // A connection stays reusable after an answer unless the answer said `crrst`.
         if answer.is_ok()
             && !cx.transport.should_reuse
-            && let Some(replica) = cx.rpc_info().callee().address()
+            && let Some(replica) = replica
         {
             self.leaving.heard(replica, Instant::now());
         }
@@ -104,7 +110,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_replica_heard_stopping_is_passed_over_for_a_while_or_until_discovery_says_otherwise() {
+    fn a_replica_heard_leaving_is_passed_over_for_a_while_or_until_discovery_says_otherwise() {
         let leaving = Leaving::default();
         let (a, b): (Address, Address) = (
             "127.0.0.1:1"
