@@ -174,26 +174,12 @@ mod tests {
     /// answers), not to one found unreachable, wherever the ring puts them.
     #[tokio::test]
     async fn with_none_left_a_leaving_replica_goes_before_an_unreachable_one() {
-        let (ejected, leaving): (Address, Address) = (
-            "127.0.0.1:1"
-                .parse::<std::net::SocketAddr>()
-                .unwrap()
-                .into(),
-            "127.0.0.1:2"
-                .parse::<std::net::SocketAddr>()
-                .unwrap()
-                .into(),
-        );
-        let addrs = [
+        let addrs: Vec<std::net::SocketAddr> = vec![
             "127.0.0.1:1".parse().unwrap(),
             "127.0.0.1:2".parse().unwrap(),
         ];
-        let client = RpcClient::new(
-            Replicas::Fixed(addrs.to_vec()),
-            Duration::from_secs(1),
-            8,
-            2,
-        );
+        let (ejected, leaving) = (Address::from(addrs[0]), Address::from(addrs[1]));
+        let client = RpcClient::new(Replicas::Fixed(addrs), Duration::from_secs(1), 8, 2);
         let now = Instant::now();
         let at = client.per_replica.get(&ejected);
         while at.ejection.admit(now, true).is_some() {
