@@ -7,6 +7,7 @@
 //! other is left.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -22,11 +23,20 @@ const PASSED_OVER_FOR: Duration = Duration::from_secs(3);
 
 /// The replicas heard leaving, and until when each is passed over.
 #[derive(Default)]
-pub(super) struct Leaving(Mutex<HashMap<Address, Instant>>);
+pub(super) struct Leaving {
+    marks: Mutex<HashMap<Address, Instant>>,
+    /// How many marks there are, so that attempts skip the lock while there is none (nearly
+    /// always).
+    count: AtomicUsize,
+}
 
 impl Leaving {
     fn lock(&self) -> MutexGuard<'_, HashMap<Address, Instant>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.marks.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn recount(&self, marks: &HashMap<Address, Instant>) {
+        self.count.store(marks.len(), Ordering::Relaxed);
     }
 
     pub(super) fn heard(&self, replica: Address, now: Instant) {
@@ -34,6 +44,7 @@ impl Leaving {
         // Replicas long gone are never looked up again.
         leaving.retain(|_, until| *until > now);
         let before = leaving.insert(replica.clone(), now + PASSED_OVER_FOR);
+        self.recount(&leaving);
         drop(leaving);
         if before.is_none() {
             tracing::info!(%replica, "replica leaving (crrst): passed over");
@@ -44,11 +55,15 @@ impl Leaving {
 
     /// Whether calls pass `replica` over now.
     pub(super) fn is_leaving(&self, replica: &Address, now: Instant) -> bool {
+        if self.count.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
         let mut leaving = self.lock();
         match leaving.get(replica) {
             Some(until) if now < *until => true,
             Some(_) => {
                 leaving.remove(replica);
+                self.recount(&leaving);
                 false
             }
             None => false,
@@ -57,7 +72,9 @@ impl Leaving {
 
     /// Discovery reported `replica` added, changed or gone: a new process, if any, is not leaving.
     pub(super) fn forget(&self, replica: &Address) {
-        self.lock().remove(replica);
+        let mut leaving = self.lock();
+        leaving.remove(replica);
+        self.recount(&leaving);
     }
 }
 

@@ -186,6 +186,19 @@ pub(super) fn next_odd(column: &str) -> String {
     format!("COALESCE({column} + 1 + MOD({column}, 2), 0)")
 }
 
+/// `CASE room WHEN … THEN … END`: each room its value (NULL: none).
+pub(super) fn push_case<'q>(
+    sql: &mut QueryBuilder<MySql>,
+    values: impl Iterator<Item = (&'q str, Option<i64>)>,
+) {
+    sql.push("CASE room");
+    for (room, value) in values {
+        sql.push(" WHEN ").push_bind(room);
+        sql.push(" THEN ").push_bind(value);
+    }
+    sql.push(" END");
+}
+
 /// Writes fresh clock versions of `rooms` (a group's, in its order) when the statement that
 /// wrote them took longer than `settle`, so that none of them can be below a listing's line by
 /// the time it is written: one statement for each [`STATEMENT_ROWS`] rooms, again while it
@@ -218,12 +231,8 @@ pub(super) async fn restamp(
                 }
                 update.push(format_args!("{column} = IF({column} IS NULL, NULL, "));
                 spread.push_version(&mut update, column, |sql, part| {
-                    sql.push("CASE room");
-                    for (room, offset) in chunk.iter().zip(offsets) {
-                        sql.push(" WHEN ").push_bind(*room);
-                        sql.push(" THEN ").push_bind(part.of(*offset));
-                    }
-                    sql.push(" END");
+                    let values = chunk.iter().zip(offsets);
+                    push_case(sql, values.map(|(room, o)| (*room, Some(part.of(*o)))));
                 });
                 update.push(")");
             }

@@ -10,7 +10,7 @@ use sqlx::{MySql, QueryBuilder};
 use super::inbox::RoomVersions;
 use super::transaction::ReadBack;
 use crate::store::STATEMENT_ROWS;
-use crate::store::versions::{ClockSpread, next_even, next_odd};
+use crate::store::versions::{ClockSpread, next_even, next_odd, push_case};
 
 /// What a group writes into its rooms' rows for the inbox: each room's new versions, and how
 /// many messages each member of it has more to read (by room key: for its first member, for its
@@ -263,42 +263,35 @@ fn push_versions<'q>(
                     next_even(column)
                 };
                 sql.push(format_args!("GREATEST({next}, "));
-                push_case(sql, rooms.clone(), |room| {
-                    let versions = counted.get(room)?;
-                    if odd {
-                        versions.second
-                    } else {
-                        Some(versions.first)
-                    }
-                });
+                push_case(
+                    sql,
+                    rooms.clone().map(|room| {
+                        let versions = counted.get(room);
+                        let version = if odd {
+                            versions.and_then(|v| v.second)
+                        } else {
+                            versions.map(|v| v.first)
+                        };
+                        (room, version)
+                    }),
+                );
                 sql.push(")");
             }
             NewVersions::Clock(offsets, spread) => {
                 spread.push_version(sql, column, |sql, part| {
-                    push_case(sql, rooms.clone(), |room| {
-                        let self_chat = room.split_once(':').is_some_and(|(a, b)| a == b);
-                        // NULL for a self-chat's second member, who is its first.
-                        let offset = offsets.get(room).filter(|_| !(odd && self_chat));
-                        offset.map(|offset| part.of(*offset))
-                    });
+                    push_case(
+                        sql,
+                        rooms.clone().map(|room| {
+                            let self_chat = room.split_once(':').is_some_and(|(a, b)| a == b);
+                            // NULL for a self-chat's second member, who is its first.
+                            let offset = offsets.get(room).filter(|_| !(odd && self_chat));
+                            (room, offset.map(|offset| part.of(*offset)))
+                        }),
+                    );
                 });
             }
         }
     }
-}
-
-/// `CASE room WHEN … THEN … END`: for each of `rooms` its `value`.
-fn push_case<'q>(
-    sql: &mut QueryBuilder<MySql>,
-    rooms: impl Iterator<Item = &'q str>,
-    value: impl Fn(&str) -> Option<i64>,
-) {
-    sql.push("CASE room");
-    for room in rooms {
-        sql.push(" WHEN ").push_bind(room);
-        sql.push(" THEN ").push_bind(value(room));
-    }
-    sql.push(" END");
 }
 
 /// The times of a room's messages (at `positions`), given the room's new last time.
