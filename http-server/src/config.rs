@@ -33,8 +33,9 @@ pub struct Config {
     pub rpc_max_calls_per_replica: usize,
 
     /// Most exchanges under way to one rpc-server, each carrying the sends (or the pulls) that
-    /// gathered while the others were under way; a call leaves at once while fewer are. 0: no
-    /// batches, every call an exchange of its own.
+    /// gathered while the others were under way; a call leaves at once while fewer are (sends:
+    /// or while the oldest has been away 20 ms, up to 16 times as many). 0: no batches, every
+    /// call an exchange of its own.
     #[arg(long, env = "IM_RPC_EXCHANGES_PER_REPLICA", default_value_t = 2,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=1024))]
     pub rpc_exchanges_per_replica: usize,

@@ -72,6 +72,7 @@ impl Exchange for Awaits {
     const METHOD: &'static str = "await_pulls";
     const MAX_ITEMS: usize = MAX_BATCH;
     const HOLDS: bool = true;
+    const GATHERED_AGAIN: bool = false;
 
     async fn exchange(&self, carried: Carried<Awaited>) -> Result<Vec<(CallId, Reply)>, Failed> {
         let now = Instant::now();

@@ -6,6 +6,13 @@
 //! call goes alone and at once; under load each exchange carries what gathered during the
 //! previous ones, as the commit lanes do with sends.
 //!
+//! Calls that the replica gathers again ([`Exchange::GATHERED_AGAIN`]: sends, into its commit
+//! lanes' groups) need not wait while the exchanges under way are slow (the oldest away for
+//! [`SLOW_EXCHANGE`], as over a slow database link): then a call leaves at once in a place more,
+//! up to [`SLOW_PLACES`] times `places`. Waiting would only add the length of an exchange to its
+//! time, since the replica's lanes group it with the others anyway; and exchanges that slow are
+//! too few for their own cost to matter.
+//!
 //! Two kinds of exchange. A plain one ([`Exchange::HOLDS`] false) answers what it carried, and
 //! a caller that leaves after its call left just drops its answer. One that holds (the waiting
 //! calls) hands calls over to the replica, which answers each in whichever exchange it is ready
@@ -17,10 +24,10 @@
 //! the place's guard starts the next exchange when calls are still waiting.
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -39,6 +46,15 @@ pub(super) trait Exchange: Send + Sync + 'static {
     const MAX_ITEMS: usize;
     /// Whether the replica holds what it is handed until it has an answer (see the module).
     const HOLDS: bool;
+    /// Whether the replica gathers these calls again, so that a call need not wait for slow
+    /// exchanges (see the module).
+    const GATHERED_AGAIN: bool;
+
+    /// Whether `item`, about to leave, goes to another replica instead (answered
+    /// [`Failed::Withheld`]; plain exchanges only).
+    fn withholds(&self, _item: &Self::Item) -> bool {
+        false
+    }
 
     /// Carries `carried` and returns the answers it brought back (of some calls it carried;
     /// of a holding exchange, of any call handed over before, too).
@@ -61,6 +77,13 @@ pub(super) struct Carried<Item> {
     pub hold: bool,
 }
 
+/// How long the oldest exchange under way must have been away for a gathered-again call not
+/// to wait: well above an exchange's time on a busy machine next to its database (a few ms).
+pub(super) const SLOW_EXCHANGE: Duration = Duration::from_millis(20);
+
+/// How many times `places` exchanges may be under way while they are slow.
+pub(super) const SLOW_PLACES: usize = 16;
+
 type Answer<Reply> = oneshot::Sender<Result<Reply, Failed>>;
 
 pub(super) struct Batcher<E: Exchange> {
@@ -76,6 +99,10 @@ struct State<Item, Reply> {
     owed: HashMap<CallId, Answer<Reply>>,
     gone: Vec<CallId>,
     places_taken: usize,
+    /// When each exchange under way left (measured on tokio's clock), by its number: the first
+    /// is the oldest.
+    under_way: BTreeMap<u64, tokio::time::Instant>,
+    next_exchange: u64,
     next_id: CallId,
     session: u64,
 }
@@ -100,6 +127,8 @@ impl<E: Exchange> Batcher<E> {
                 owed: HashMap::new(),
                 gone: Vec::new(),
                 places_taken: 0,
+                under_way: BTreeMap::new(),
+                next_exchange: 0,
                 next_id: 0,
                 session: 0,
             }),
@@ -141,12 +170,27 @@ impl<E: Exchange> Batcher<E> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A place for one more exchange, when one is free.
+    /// A place for one more exchange, when one is free, or the exchanges under way are slow
+    /// and the calls are gathered again (see the module).
     fn take_place(self: &Arc<Self>, state: &mut State<E::Item, E::Reply>) -> Option<Place<E>> {
-        (state.places_taken < self.places).then(|| {
+        let slow = || {
+            E::GATHERED_AGAIN
+                && state.places_taken < self.places * SLOW_PLACES
+                && state
+                    .under_way
+                    .first_key_value()
+                    .is_some_and(|(_, left)| left.elapsed() >= SLOW_EXCHANGE)
+        };
+        let free = state.places_taken < self.places;
+        (free || slow()).then(|| {
+            if !free {
+                metrics::counter!("im_rpc_client_slow_exchange_places_total", "method" => E::METHOD)
+                    .increment(1);
+            }
             state.places_taken += 1;
             Place {
                 batcher: self.clone(),
+                exchange: None,
             }
         })
     }
@@ -177,13 +221,15 @@ impl<E: Exchange> Batcher<E> {
 /// One exchange task's right to run: given back when dropped.
 struct Place<E: Exchange> {
     batcher: Arc<Batcher<E>>,
+    /// The number of its exchange under way, if one is.
+    exchange: Option<u64>,
 }
 
 impl<E: Exchange> Place<E> {
     /// Carries what is waiting, again and again, while there is any (or, of a holding
     /// exchange, while answers are owed and no other exchange is under way to bring them).
-    async fn carry_while_owed(self) {
-        let batcher = &self.batcher;
+    async fn carry_while_owed(mut self) {
+        let batcher = self.batcher.clone();
         loop {
             let (carried, answers) = {
                 let mut state = batcher.lock();
@@ -193,9 +239,21 @@ impl<E: Exchange> Place<E> {
                 }
                 let leaving = state.pending.len().min(E::MAX_ITEMS);
                 let rest = state.pending.split_off(leaving);
-                let items = std::mem::replace(&mut state.pending, rest);
+                let mut items = std::mem::replace(&mut state.pending, rest);
                 metrics::gauge!("im_rpc_client_calls_waiting", "method" => E::METHOD)
                     .decrement(items.len() as f64);
+                if !E::HOLDS {
+                    items.retain(|(id, item, _)| {
+                        let withheld = batcher.exchange.withholds(item);
+                        if withheld && let Some(answer) = state.owed.remove(id) {
+                            let _ = answer.send(Err(Failed::Withheld));
+                        }
+                        !withheld
+                    });
+                    if items.is_empty() {
+                        continue;
+                    }
+                }
                 // A plain exchange's answers travel with it: dropped with it, should it panic.
                 let answers: HashMap<_, _> = if E::HOLDS {
                     HashMap::new()
@@ -208,6 +266,10 @@ impl<E: Exchange> Place<E> {
                 let gone = std::mem::take(&mut state.gone);
                 let hold = E::HOLDS && !state.owed.is_empty();
                 let session = state.session;
+                let number = state.next_exchange;
+                state.next_exchange += 1;
+                state.under_way.insert(number, tokio::time::Instant::now());
+                self.exchange = Some(number);
                 let carried = Carried {
                     session,
                     items,
@@ -225,12 +287,15 @@ impl<E: Exchange> Place<E> {
     }
 
     fn hand_out(
-        &self,
+        &mut self,
         session: u64,
         result: Result<Vec<(CallId, E::Reply)>, Failed>,
         mut answers: HashMap<CallId, Answer<E::Reply>>,
     ) {
         let mut state = self.batcher.lock();
+        if let Some(number) = self.exchange.take() {
+            state.under_way.remove(&number);
+        }
         match result {
             Ok(replies) => {
                 for (id, reply) in replies {
@@ -275,6 +340,10 @@ impl<E: Exchange> Drop for Place<E> {
         let batcher = &self.batcher;
         let mut state = batcher.lock();
         state.places_taken -= 1;
+        // Its exchange panicked.
+        if let Some(number) = self.exchange {
+            state.under_way.remove(&number);
+        }
         if STARTING_SUCCESSOR.get() {
             return;
         }

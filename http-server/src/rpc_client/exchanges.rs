@@ -20,6 +20,7 @@ use volo_thrift::context::ClientContext;
 use volo_thrift::{ApplicationException, ApplicationExceptionKind, ClientError};
 
 use super::batcher::{CallId, Carried, Exchange};
+use super::leaving::Leaving;
 use super::request::{Reply, Request};
 use super::retry::{Failed, Repeat};
 
@@ -105,6 +106,10 @@ pub(super) fn budget_ms(deadline: Instant, now: Instant) -> i32 {
 pub(super) trait Batched: Send + Sync + Sized + 'static {
     type Response: Send + 'static;
     const METHOD: &'static str;
+    /// See [`Exchange::GATHERED_AGAIN`].
+    const GATHERED_AGAIN: bool;
+
+    fn repeat(&self) -> Repeat;
 
     fn carry(
         client: Addressed,
@@ -116,6 +121,12 @@ pub(super) trait Batched: Send + Sync + Sized + 'static {
 impl Batched for SendRequest {
     type Response = SendResponse;
     const METHOD: &'static str = "send";
+    // Into the replica's commit lanes' groups.
+    const GATHERED_AGAIN: bool = true;
+
+    fn repeat(&self) -> Repeat {
+        Repeat::of_send(self)
+    }
 
     async fn carry(
         client: Addressed,
@@ -133,6 +144,12 @@ impl Batched for SendRequest {
 impl Batched for PullRequest {
     type Response = PullResponse;
     const METHOD: &'static str = "pull";
+    // A batch's pulls are read in one statement, an exchange's alone.
+    const GATHERED_AGAIN: bool = false;
+
+    fn repeat(&self) -> Repeat {
+        Repeat::Harmless
+    }
 
     async fn carry(
         client: Addressed,
@@ -152,18 +169,31 @@ pub(super) struct Batches<Req> {
     client: ImServiceClient,
     replica: Address,
     unknown: Arc<Unknown>,
+    leaving: Arc<Leaving>,
     kind: PhantomData<fn(Req)>,
 }
 
 impl<Req> Batches<Req> {
-    pub(super) fn new(client: ImServiceClient, replica: Address, unknown: Arc<Unknown>) -> Self {
+    pub(super) fn new(
+        client: ImServiceClient,
+        replica: Address,
+        unknown: Arc<Unknown>,
+        leaving: Arc<Leaving>,
+    ) -> Self {
         Self {
             client,
             replica,
             unknown,
+            leaving,
             kind: PhantomData,
         }
     }
+}
+
+/// Whether a call that `repeat`s so goes elsewhere rather than to `replica` (see
+/// [`super::retry::Withheld`]).
+fn withheld(repeat: Repeat, leaving: &Leaving, replica: &Address) -> bool {
+    repeat == Repeat::Duplicates && leaving.is_leaving(replica, Instant::now())
 }
 
 impl<Req: Batched> Exchange for Batches<Req> {
@@ -172,6 +202,11 @@ impl<Req: Batched> Exchange for Batches<Req> {
     const METHOD: &'static str = Req::METHOD;
     const MAX_ITEMS: usize = MAX_BATCH;
     const HOLDS: bool = false;
+    const GATHERED_AGAIN: bool = Req::GATHERED_AGAIN;
+
+    fn withholds(&self, req: &Req) -> bool {
+        withheld(req.repeat(), &self.leaving, &self.replica)
+    }
 
     async fn exchange(
         &self,
@@ -216,11 +251,16 @@ impl<Req: Batched> Exchange for Batches<Req> {
 pub(super) struct Singles {
     client: ImServiceClient,
     replica: Address,
+    leaving: Arc<Leaving>,
 }
 
 impl Singles {
-    pub(super) fn new(client: ImServiceClient, replica: Address) -> Self {
-        Self { client, replica }
+    pub(super) fn new(client: ImServiceClient, replica: Address, leaving: Arc<Leaving>) -> Self {
+        Self {
+            client,
+            replica,
+            leaving,
+        }
     }
 
     /// `request` alone, answered by `deadline` or counted silent. A call that is harmless to
@@ -251,6 +291,11 @@ impl Exchange for Singles {
     const METHOD: &'static str = "single";
     const MAX_ITEMS: usize = 1;
     const HOLDS: bool = false;
+    const GATHERED_AGAIN: bool = false;
+
+    fn withholds(&self, request: &Request) -> bool {
+        withheld(request.repeat(), &self.leaving, &self.replica)
+    }
 
     async fn exchange(&self, carried: Carried<Request>) -> Result<Vec<(CallId, Reply)>, Failed> {
         let mut replies = Vec::with_capacity(carried.items.len());

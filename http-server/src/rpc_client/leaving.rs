@@ -4,7 +4,9 @@
 //! over a pooled connection just as the replica exits is cut, and a send without an id is then
 //! of unknown outcome. So a replica heard saying `crrst` is passed over for a while, like an
 //! ejected one: its rooms go to the next replica on the ring, and it is still tried when no
-//! other is left.
+//! other is left. A send without an id that chose it before and is still waiting for an
+//! exchange there is kept back as the exchange leaves and goes to the next replica too
+//! (`retry::Withheld`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

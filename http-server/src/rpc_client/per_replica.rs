@@ -99,8 +99,19 @@ impl Replica {
         let (client, replica) = (&of.batch_client, replica.clone());
         let batches_unknown = Arc::new(Unknown::default());
         let awaits_unknown = Arc::new(Unknown::default());
-        let sends = Batches::new(client.clone(), replica.clone(), batches_unknown.clone());
-        let pulls = Batches::new(client.clone(), replica.clone(), batches_unknown.clone());
+        let leaving = &of.leaving;
+        let sends = Batches::new(
+            client.clone(),
+            replica.clone(),
+            batches_unknown.clone(),
+            leaving.clone(),
+        );
+        let pulls = Batches::new(
+            client.clone(),
+            replica.clone(),
+            batches_unknown.clone(),
+            leaving.clone(),
+        );
         Self {
             ejection: Arc::new(Ejection::new(replica.to_string())),
             batch: of.exchanges > 0,
@@ -112,7 +123,10 @@ impl Replica {
             ),
             batches_unknown,
             awaits_unknown,
-            singles: Batcher::new(Singles::new(of.single_client.clone(), replica), of.calls),
+            singles: Batcher::new(
+                Singles::new(of.single_client.clone(), replica, leaving.clone()),
+                of.calls,
+            ),
         }
     }
 

@@ -47,6 +47,8 @@ enum Failure {
     /// The replica answered that it does not know the method (a release before it, during a
     /// rolling upgrade): nothing ran.
     Unsupported,
+    /// The call was kept back: its replica was heard leaving before the call left.
+    Withheld,
 }
 
 /// What a failed attempt, or a failed call, comes to.
@@ -69,7 +71,7 @@ pub(super) fn decide(err: &(dyn Error + 'static), repeat: Repeat) -> Decision {
         (Failure::Silent, Repeat::Harmless) => Decision::Retry { silent: true },
         (Failure::Broken, Repeat::Harmless) => Decision::Retry { silent: false },
         (Failure::Silent | Failure::Broken, Repeat::Duplicates) => Decision::OutcomeUnknown,
-        (Failure::Unsupported, _) => Decision::Retry { silent: false },
+        (Failure::Unsupported | Failure::Withheld, _) => Decision::Retry { silent: false },
         (Failure::Answered, _) => Decision::Final,
     }
 }
@@ -100,6 +102,9 @@ fn failure(err: &(dyn Error + 'static)) -> Failure {
             if io.get_ref().is_some_and(|inner| inner.is::<NoAnswer>()) {
                 return Failure::Silent;
             }
+            if io.get_ref().is_some_and(|inner| inner.is::<Withheld>()) {
+                return Failure::Withheld;
+            }
             // A connect timeout is a `TimedOut` too (it wraps tokio's `Elapsed`): no connection.
             return match io.kind() {
                 io::ErrorKind::ConnectionRefused
@@ -125,6 +130,8 @@ pub(super) enum Failed {
     Silent(Duration),
     /// The replica does not know the exchange's method: nothing ran.
     NoBatches,
+    /// The call never left (see [`Withheld`]).
+    Withheld,
 }
 
 impl Failed {
@@ -145,9 +152,24 @@ impl Failed {
                 ApplicationExceptionKind::UNKNOWN_METHOD,
                 "the replica does not know the method",
             )),
+            Self::Withheld => ClientError::Transport(io::Error::other(Withheld).into()),
         }
     }
 }
+
+/// A send without an id kept back because its replica was heard leaving after the send chose it
+/// and before it left: the replica may exit before it answers, and the send's outcome would
+/// then be unknown; the next replica gets it instead.
+#[derive(Debug)]
+pub(super) struct Withheld;
+
+impl fmt::Display for Withheld {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not sent: the replica is leaving")
+    }
+}
+
+impl Error for Withheld {}
 
 /// An attempt that got no answer within its time.
 #[derive(Debug)]
@@ -230,6 +252,7 @@ mod tests {
             ("call deadline", Box::new(elapsed().await), silent, OutcomeUnknown),
             ("application", Box::new(application()), Final, Final),
             ("unknown method", Box::new(unknown_method()), next, next),
+            ("withheld", Box::new(Failed::Withheld.into_client_error()), next, next),
             ("protocol", Box::new(protocol()), Final, Final),
             ("biz", Box::new(ClientError::Biz(BizError::new(1, "x".into()))), Final, Final),
         ];
@@ -248,6 +271,10 @@ mod tests {
         assert!(
             !unreachable(&unknown_method()),
             "a replica that answers is there"
+        );
+        assert!(
+            !unreachable(&Failed::Withheld.into_client_error()),
+            "a replica heard leaving is there"
         );
     }
 }

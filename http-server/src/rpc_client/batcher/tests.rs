@@ -40,16 +40,23 @@ impl Seen {
     }
 }
 
-struct Fake<const HOLDS: bool> {
+struct Fake<const HOLDS: bool, const GATHERED_AGAIN: bool = false> {
     seen: mpsc::UnboundedSender<Seen>,
+    /// Whether every call about to leave is kept back.
+    withhold: std::sync::atomic::AtomicBool,
 }
 
-impl<const HOLDS: bool> Exchange for Fake<HOLDS> {
+impl<const HOLDS: bool, const GATHERED_AGAIN: bool> Exchange for Fake<HOLDS, GATHERED_AGAIN> {
     type Item = ();
     type Reply = u32;
     const METHOD: &'static str = "test";
     const MAX_ITEMS: usize = 3;
     const HOLDS: bool = HOLDS;
+    const GATHERED_AGAIN: bool = GATHERED_AGAIN;
+
+    fn withholds(&self, _item: &()) -> bool {
+        self.withhold.load(std::sync::atomic::Ordering::Relaxed)
+    }
 
     async fn exchange(&self, carried: Carried<()>) -> Result<Vec<(CallId, u32)>, Failed> {
         let (end, ended) = oneshot::channel();
@@ -75,8 +82,15 @@ impl<const HOLDS: bool> Exchange for Fake<HOLDS> {
 type Exchanges = mpsc::UnboundedReceiver<Seen>;
 
 fn batcher<const HOLDS: bool>(places: usize) -> (Arc<Batcher<Fake<HOLDS>>>, Exchanges) {
+    fake_batcher(places)
+}
+
+fn fake_batcher<const HOLDS: bool, const GATHERED_AGAIN: bool>(
+    places: usize,
+) -> (Arc<Batcher<Fake<HOLDS, GATHERED_AGAIN>>>, Exchanges) {
     let (seen, exchanges) = mpsc::unbounded_channel();
-    (Batcher::new(Fake { seen }, places), exchanges)
+    let withhold = Default::default();
+    (Batcher::new(Fake { seen, withhold }, places), exchanges)
 }
 
 /// A caller, as a task the test can also abort (a caller that goes away).
@@ -336,3 +350,23 @@ fn a_runtime_shutting_down_with_calls_owed_ends() {
     assert_eq!(batcher.places_taken(), 0, "a place was kept");
     drop((caller, under_way));
 }
+
+#[tokio::test]
+async fn a_call_withheld_as_it_would_leave_is_answered_so_and_nothing_leaves() {
+    let (batcher, mut exchanges) = batcher::<false>(1);
+    let first = call(&batcher);
+    let carried = next(&mut exchanges).await;
+    let second = call(&batcher);
+    until("the second call waits", || batcher.pending() == 1).await;
+    batcher
+        .exchange()
+        .withhold
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    carried.answer_all();
+    assert_eq!(reply(first).await.ok(), Some(0));
+    assert!(matches!(reply(second).await, Err(Failed::Withheld)));
+    until("the place is given back", || batcher.places_taken() == 0).await;
+    assert!(exchanges.try_recv().is_err(), "no exchange left");
+}
+
+mod slow;
