@@ -42,7 +42,8 @@ pub struct Config {
     pub db_pool_size: u32,
 
     /// Commit lanes: each room belongs to one, and each lane commits one group of sends at a
-    /// time. Sends arriving meanwhile are committed together in the next group.
+    /// time (more beside it while it is slow). Sends arriving meanwhile are committed together
+    /// in the next group.
     #[arg(long, env = "IM_DB_COMMIT_LANES", default_value_t = 2,
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub db_commit_lanes: u16,

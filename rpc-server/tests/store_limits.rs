@@ -1,17 +1,37 @@
-//! The store's limits against a real MariaDB: a full queue, data the database refuses, a schema
-//! of an older release, connections and prepared statements held, reads abandoned midway, and
-//! callers that allow little time.
+//! The store's limits against a real MariaDB: a full queue, a room's lock held elsewhere, data
+//! the database refuses, a schema of an older release, connections and prepared statements
+//! held, reads abandoned midway, and callers that allow little time.
 
 mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use common::{ManualClock, database_of_release, options, read_page, send, store_with_clock, walk};
 use im_domain::{NewMessage, PageRequest, StoredMessage};
-use im_testkit::fresh_database_url;
+use im_testkit::{eventually, fresh_database_url};
 use rpc_server::clock::SystemClock;
-use rpc_server::store::{Store, StoreError};
+use rpc_server::store::{Store, StoreError, StoreOptions};
+
+/// Sends a first message to `al:bob`, then takes that room's row lock in a session of its own
+/// (the pool it came from, and the transaction holding it).
+async fn first_send_and_a_lock_held_elsewhere(
+    store: &Store,
+    url: &str,
+) -> (sqlx::MySqlPool, sqlx::Transaction<'static, sqlx::MySql>) {
+    send(store, "al:bob", "al", "first").await;
+    let outside = sqlx::MySqlPool::connect(url).await.unwrap();
+    let mut blocker = outside.begin().await.unwrap();
+    sqlx::query("SELECT last_send_time FROM rooms WHERE room = 'al:bob' FOR UPDATE")
+        .fetch_one(&mut *blocker)
+        .await
+        .unwrap();
+    (outside, blocker)
+}
+
+/// How long a fact below may take to come true on a busy machine.
+const PATIENCE: Duration = Duration::from_secs(60);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_send_queue_refuses_at_once_and_loses_nothing_it_accepted() {
@@ -25,15 +45,8 @@ async fn a_full_send_queue_refuses_at_once_and_loses_nothing_it_accepted() {
     let store = Store::open(&url, &options(8, 1), clock, Arc::new(()))
         .await
         .unwrap();
-    send(&store, "al:bob", "al", "first").await;
-
     // Another session holds the room's row lock, so the lane's commit waits behind it.
-    let outside = sqlx::MySqlPool::connect(&url).await.unwrap();
-    let mut blocker = outside.begin().await.unwrap();
-    sqlx::query("SELECT last_send_time FROM rooms WHERE room = 'al:bob' FOR UPDATE")
-        .fetch_one(&mut *blocker)
-        .await
-        .unwrap();
+    let (_outside, blocker) = first_send_and_a_lock_held_elsewhere(&store, &url).await;
 
     let refused = Arc::new(AtomicUsize::new(0));
     let sends: Vec<_> = (0..10_000)
@@ -71,6 +84,65 @@ async fn a_full_send_queue_refuses_at_once_and_loses_nothing_it_accepted() {
         stored.len(),
         accepted.len() + 1,
         "every accepted send and no refused one"
+    );
+}
+
+/// A commit stuck on a room's lock, held by another session, holds up no other room of its
+/// lane: their sends are committed beside it, and it commits once the lock is free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lane_stuck_on_a_rooms_lock_commits_its_other_rooms_beside_it() {
+    let url = fresh_database_url();
+    // One lane, and room in the pool for commits beside its first; no lock wait ends.
+    let options = StoreOptions {
+        readers: 1,
+        lock_wait_secs: 600,
+        deadline: Duration::from_secs(600),
+        ..options(8, 1)
+    };
+    let store = Store::open(&url, &options, Arc::new(SystemClock), Arc::new(()))
+        .await
+        .unwrap();
+    let (outside, blocker) = first_send_and_a_lock_held_elsewhere(&store, &url).await;
+    let stuck = {
+        let store = store.clone();
+        tokio::spawn(async move { send(&store, "al:bob", "bob", "stuck").await })
+    };
+    // The stuck commit is in its rooms statement, which the blocker holds up (this
+    // database's connections only: other tests run beside this one).
+    let stuck_statements = "SELECT COUNT(*) FROM information_schema.processlist \
+         WHERE db = DATABASE() AND info LIKE 'INSERT INTO rooms%'";
+    eventually("the stuck send waits for the lock", PATIENCE, || async {
+        let statements: i64 = sqlx::query_scalar(stuck_statements)
+            .fetch_one(&outside)
+            .await
+            .unwrap();
+        statements > 0
+    })
+    .await;
+    // A second send to the stuck room, queued before the other room's: it waits for the stuck
+    // commit, and does not hold the other room's commit up.
+    let mut second = Box::pin(send(&store, "al:bob", "al", "second"));
+    assert!(futures::poll!(&mut second).is_pending());
+    // Bounded only so that a lane that waits after all fails here instead of hanging.
+    let beside = tokio::time::timeout(PATIENCE, send(&store, "cy:dan", "cy", "beside"))
+        .await
+        .expect("the other room's send is committed beside the stuck one");
+    assert!(
+        !stuck.is_finished(),
+        "the stuck send still waits for the lock"
+    );
+    blocker.rollback().await.unwrap();
+    let stuck = stuck.await.unwrap();
+    let second = second.await;
+    assert!(
+        stuck.send_time() < second.send_time(),
+        "a room's sends keep the order they came in"
+    );
+    let stored = walk(&store, "al:bob", 10, false).await;
+    assert_eq!(stored[1..], [stuck.send_time(), second.send_time()]);
+    assert_eq!(
+        walk(&store, "cy:dan", 10, false).await,
+        [beside.send_time()]
     );
 }
 

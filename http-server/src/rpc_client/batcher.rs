@@ -50,9 +50,9 @@ pub(super) trait Exchange: Send + Sync + 'static {
     /// exchanges (see the module).
     const GATHERED_AGAIN: bool;
 
-    /// Whether `item`, about to leave, goes to another replica instead (answered
-    /// [`Failed::Withheld`]; plain exchanges only).
-    fn withholds(&self, _item: &Self::Item) -> bool {
+    /// Whether `item`, queued at `queued` and about to leave, goes to another replica instead
+    /// (answered [`Failed::Withheld`]; plain exchanges only).
+    fn withholds(&self, _item: &Self::Item, _queued: Instant) -> bool {
         false
     }
 
@@ -93,14 +93,14 @@ pub(super) struct Batcher<E: Exchange> {
 }
 
 struct State<Item, Reply> {
-    /// Calls not yet carried, in order.
-    pending: Vec<(CallId, Item, Instant)>,
+    /// Calls not yet carried, in order, with their deadlines and when they were queued.
+    pending: Vec<(CallId, Item, Instant, Instant)>,
     /// The answers owed: of pending calls, and of calls the replica holds.
     owed: HashMap<CallId, Answer<Reply>>,
     gone: Vec<CallId>,
     places_taken: usize,
-    /// When each exchange under way left (measured on tokio's clock), by its number: the first
-    /// is the oldest.
+    /// When each exchange under way left (on tokio's clock, which tests can pause and move), by
+    /// its number: the first is the oldest.
     under_way: BTreeMap<u64, tokio::time::Instant>,
     next_exchange: u64,
     next_id: CallId,
@@ -117,7 +117,8 @@ impl<Item, Reply> State<Item, Reply> {
 }
 
 impl<E: Exchange> Batcher<E> {
-    /// At most `places` exchanges of this batcher are under way at once (at least one).
+    /// At most `places` exchanges of this batcher are under way at once (at least one), or
+    /// [`SLOW_PLACES`] times as many while they are slow (see the module).
     pub(super) fn new(exchange: E, places: usize) -> Arc<Self> {
         Arc::new(Self {
             exchange,
@@ -146,7 +147,7 @@ impl<E: Exchange> Batcher<E> {
             let mut state = self.lock();
             let id = state.next_id;
             state.next_id += 1;
-            state.pending.push((id, item, deadline));
+            state.pending.push((id, item, deadline, Instant::now()));
             state.owed.insert(id, answer);
             (id, self.take_place(&mut state))
         };
@@ -173,15 +174,8 @@ impl<E: Exchange> Batcher<E> {
     /// A place for one more exchange, when one is free, or the exchanges under way are slow
     /// and the calls are gathered again (see the module).
     fn take_place(self: &Arc<Self>, state: &mut State<E::Item, E::Reply>) -> Option<Place<E>> {
-        let slow = || {
-            E::GATHERED_AGAIN
-                && state.places_taken < self.places * SLOW_PLACES
-                && state
-                    .under_way
-                    .first_key_value()
-                    .is_some_and(|(_, left)| left.elapsed() >= SLOW_EXCHANGE)
-        };
         let free = state.places_taken < self.places;
+        let slow = || state.places_taken < self.places * SLOW_PLACES && Self::slow(state);
         (free || slow()).then(|| {
             if !free {
                 metrics::counter!("im_rpc_client_slow_exchange_places_total", "method" => E::METHOD)
@@ -195,6 +189,15 @@ impl<E: Exchange> Batcher<E> {
         })
     }
 
+    /// Whether the calls are gathered again and the oldest exchange under way is slow.
+    fn slow(state: &State<E::Item, E::Reply>) -> bool {
+        E::GATHERED_AGAIN
+            && state
+                .under_way
+                .first_key_value()
+                .is_some_and(|(_, left)| left.elapsed() >= SLOW_EXCHANGE)
+    }
+
     /// `id`'s caller went away: its call is left out, or, held by the replica, named as gone.
     fn leave(self: &Arc<Self>, id: CallId) {
         let place = {
@@ -203,7 +206,7 @@ impl<E: Exchange> Batcher<E> {
                 return;
             }
             let pending = state.pending.len();
-            state.pending.retain(|(pending_id, _, _)| *pending_id != id);
+            state.pending.retain(|(pending_id, ..)| *pending_id != id);
             if state.pending.len() < pending {
                 metrics::gauge!("im_rpc_client_calls_waiting", "method" => E::METHOD)
                     .decrement(1.0);
@@ -237,22 +240,25 @@ impl<E: Exchange> Place<E> {
                 if nothing_new && (state.owed.is_empty() || state.places_taken > 1) {
                     return;
                 }
+                // A place beyond `places` is given back once the exchanges are no longer slow.
+                if state.places_taken > batcher.places && !Batcher::<E>::slow(&state) {
+                    return;
+                }
                 let leaving = state.pending.len().min(E::MAX_ITEMS);
                 let rest = state.pending.split_off(leaving);
-                let mut items = std::mem::replace(&mut state.pending, rest);
+                let taken = std::mem::replace(&mut state.pending, rest);
                 metrics::gauge!("im_rpc_client_calls_waiting", "method" => E::METHOD)
-                    .decrement(items.len() as f64);
-                if !E::HOLDS {
-                    items.retain(|(id, item, _)| {
-                        let withheld = batcher.exchange.withholds(item);
-                        if withheld && let Some(answer) = state.owed.remove(id) {
-                            let _ = answer.send(Err(Failed::Withheld));
-                        }
-                        !withheld
-                    });
-                    if items.is_empty() {
-                        continue;
+                    .decrement(taken.len() as f64);
+                let mut items = Vec::with_capacity(taken.len());
+                for (id, item, deadline, queued) in taken {
+                    if E::HOLDS || !batcher.exchange.withholds(&item, queued) {
+                        items.push((id, item, deadline));
+                    } else if let Some(answer) = state.owed.remove(&id) {
+                        let _ = answer.send(Err(Failed::Withheld));
                     }
+                }
+                if items.is_empty() && !E::HOLDS {
+                    continue;
                 }
                 // A plain exchange's answers travel with it: dropped with it, should it panic.
                 let answers: HashMap<_, _> = if E::HOLDS {
@@ -340,7 +346,7 @@ impl<E: Exchange> Drop for Place<E> {
         let batcher = &self.batcher;
         let mut state = batcher.lock();
         state.places_taken -= 1;
-        // Its exchange panicked.
+        // Its exchange panicked, or its task was dropped with the runtime.
         if let Some(number) = self.exchange {
             state.under_way.remove(&number);
         }

@@ -17,7 +17,7 @@ use volo::net::Address;
 use super::ejection::{Attempt, Found};
 use super::per_replica::Replica;
 use super::request::{Reply, Request};
-use super::retry::{Decision, NoAnswer, Repeat, decide, unreachable};
+use super::retry::{Decision, NoAnswer, Repeat, decide, unreachable, withheld};
 use super::{RpcClient, RpcError};
 
 impl RpcClient {
@@ -60,11 +60,14 @@ impl RpcClient {
                 Ok(Err(failed)) => failed.into_client_error(),
                 Err(_) => NoAnswer(attempt_deadline - now).into_client_error(),
             };
-            ejection.found(if unreachable(&failure) {
-                Found::Unreachable
-            } else {
-                Found::Reachable
-            });
+            // A call kept back tells nothing of the replica; its attempt just ends.
+            if !withheld(&failure) {
+                ejection.found(if unreachable(&failure) {
+                    Found::Unreachable
+                } else {
+                    Found::Reachable
+                });
+            }
             let decision = decide(&failure, repeat);
             result = Err(decision);
             tried.push(replica.clone());

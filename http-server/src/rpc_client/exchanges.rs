@@ -190,10 +190,10 @@ impl<Req> Batches<Req> {
     }
 }
 
-/// Whether a call that `repeat`s so goes elsewhere rather than to `replica` (see
-/// [`super::retry::Withheld`]).
-fn withheld(repeat: Repeat, leaving: &Leaving, replica: &Address) -> bool {
-    repeat == Repeat::Duplicates && leaving.is_leaving(replica, Instant::now())
+/// Whether a call that `repeat`s so, queued for `replica` at `queued`, goes elsewhere instead
+/// (see [`super::retry::Withheld`]).
+fn withheld(repeat: Repeat, leaving: &Leaving, replica: &Address, queued: Instant) -> bool {
+    repeat == Repeat::Duplicates && leaving.heard_after(replica, queued, Instant::now())
 }
 
 impl<Req: Batched> Exchange for Batches<Req> {
@@ -204,8 +204,8 @@ impl<Req: Batched> Exchange for Batches<Req> {
     const HOLDS: bool = false;
     const GATHERED_AGAIN: bool = Req::GATHERED_AGAIN;
 
-    fn withholds(&self, req: &Req) -> bool {
-        withheld(req.repeat(), &self.leaving, &self.replica)
+    fn withholds(&self, req: &Req, queued: Instant) -> bool {
+        withheld(req.repeat(), &self.leaving, &self.replica, queued)
     }
 
     async fn exchange(
@@ -293,8 +293,8 @@ impl Exchange for Singles {
     const HOLDS: bool = false;
     const GATHERED_AGAIN: bool = false;
 
-    fn withholds(&self, request: &Request) -> bool {
-        withheld(request.repeat(), &self.leaving, &self.replica)
+    fn withholds(&self, request: &Request, queued: Instant) -> bool {
+        withheld(request.repeat(), &self.leaving, &self.replica, queued)
     }
 
     async fn exchange(&self, carried: Carried<Request>) -> Result<Vec<(CallId, Reply)>, Failed> {

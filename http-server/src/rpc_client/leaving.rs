@@ -4,9 +4,9 @@
 //! over a pooled connection just as the replica exits is cut, and a send without an id is then
 //! of unknown outcome. So a replica heard saying `crrst` is passed over for a while, like an
 //! ejected one: its rooms go to the next replica on the ring, and it is still tried when no
-//! other is left. A send without an id that chose it before and is still waiting for an
-//! exchange there is kept back as the exchange leaves and goes to the next replica too
-//! (`retry::Withheld`).
+//! other is left. A send without an id that chose it before it was heard leaving, and is
+//! still waiting for an exchange there, is kept back as the exchange leaves and goes to the
+//! next replica too (`retry::Withheld`); one that chose it knowingly, as the last left, goes.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,29 +23,37 @@ use volo_thrift::context::ClientContext;
 /// takes to reach its exit; a replica started anew at the address gets calls again after it.
 const PASSED_OVER_FOR: Duration = Duration::from_secs(3);
 
-/// The replicas heard leaving, and until when each is passed over.
+/// The replicas heard leaving: since when, and until when each is passed over.
 #[derive(Default)]
 pub(super) struct Leaving {
-    marks: Mutex<HashMap<Address, Instant>>,
+    marks: Mutex<HashMap<Address, Mark>>,
     /// How many marks there are, so that attempts skip the lock while there is none (nearly
     /// always).
     count: AtomicUsize,
 }
 
+#[derive(Clone, Copy)]
+struct Mark {
+    since: Instant,
+    until: Instant,
+}
+
 impl Leaving {
-    fn lock(&self) -> MutexGuard<'_, HashMap<Address, Instant>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Address, Mark>> {
         self.marks.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn recount(&self, marks: &HashMap<Address, Instant>) {
+    fn recount(&self, marks: &HashMap<Address, Mark>) {
         self.count.store(marks.len(), Ordering::Relaxed);
     }
 
     pub(super) fn heard(&self, replica: Address, now: Instant) {
         let mut leaving = self.lock();
         // Replicas long gone are never looked up again.
-        leaving.retain(|_, until| *until > now);
-        let before = leaving.insert(replica.clone(), now + PASSED_OVER_FOR);
+        leaving.retain(|_, mark| mark.until > now);
+        let since = leaving.get(&replica).map_or(now, |mark| mark.since);
+        let until = now + PASSED_OVER_FOR;
+        let before = leaving.insert(replica.clone(), Mark { since, until });
         self.recount(&leaving);
         drop(leaving);
         if before.is_none() {
@@ -57,18 +65,30 @@ impl Leaving {
 
     /// Whether calls pass `replica` over now.
     pub(super) fn is_leaving(&self, replica: &Address, now: Instant) -> bool {
+        self.heard_since(replica, now).is_some()
+    }
+
+    /// Whether `replica`, passed over now, was first heard leaving after `chosen` (so a call
+    /// that chose it then did not know).
+    pub(super) fn heard_after(&self, replica: &Address, chosen: Instant, now: Instant) -> bool {
+        self.heard_since(replica, now)
+            .is_some_and(|since| since > chosen)
+    }
+
+    /// Since when `replica` is heard leaving, if calls pass it over now.
+    fn heard_since(&self, replica: &Address, now: Instant) -> Option<Instant> {
         if self.count.load(Ordering::Relaxed) == 0 {
-            return false;
+            return None;
         }
         let mut leaving = self.lock();
         match leaving.get(replica) {
-            Some(until) if now < *until => true,
+            Some(mark) if now < mark.until => Some(mark.since),
             Some(_) => {
                 leaving.remove(replica);
                 self.recount(&leaving);
-                false
+                None
             }
-            None => false,
+            None => None,
         }
     }
 
@@ -150,5 +170,12 @@ mod tests {
         leaving.heard(a.clone(), now);
         leaving.forget(&a);
         assert!(!leaving.is_leaving(&a, now));
+
+        // Heard again while passed over, it is still heard since the first time.
+        let later = now + PASSED_OVER_FOR / 2;
+        leaving.heard(b.clone(), now);
+        leaving.heard(b.clone(), later);
+        assert!(leaving.heard_after(&b, now - Duration::from_millis(1), later));
+        assert!(!leaving.heard_after(&b, now, later));
     }
 }

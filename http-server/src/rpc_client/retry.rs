@@ -82,6 +82,12 @@ pub(super) fn unreachable(err: &(dyn Error + 'static)) -> bool {
     matches!(failure(err), Failure::NotConnected | Failure::Silent)
 }
 
+/// Whether the call never left for its replica (see [`Withheld`]): the attempt tells nothing
+/// of the replica.
+pub(super) fn withheld(err: &(dyn Error + 'static)) -> bool {
+    failure(err) == Failure::Withheld
+}
+
 fn failure(err: &(dyn Error + 'static)) -> Failure {
     let mut link = Some(err);
     while let Some(err) = link {

@@ -39,6 +39,15 @@ impl HeldConnection {
         }
     }
 
+    /// One more of the same kind, on the same cluster, without a connection yet.
+    pub(super) fn another(&self) -> Self {
+        Self {
+            cluster: self.cluster.clone(),
+            conn: None,
+            transactional: self.transactional,
+        }
+    }
+
     /// The held connection, or a new one from the active node's pool.
     pub(super) async fn get(&mut self) -> Result<&mut MySqlConnection, sqlx::Error> {
         let active = self.cluster.active();

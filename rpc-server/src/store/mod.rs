@@ -51,8 +51,8 @@ pub struct StoreOptions {
     /// Group-commit lanes (see [`writer`]).
     pub commit_lanes: usize,
     /// Connections held for page reads (see [`reader`]). Lanes and readers each hold a
-    /// connection of the pool; the rest serve the occasional query (health checks, long-poll
-    /// scans).
+    /// connection of the pool; the rest serve read markers and the occasional query (health
+    /// checks, long-poll scans), and up to half of them commits beside slow ones.
     pub readers: usize,
     /// The longest a send waits for its commit, queue included, and a pull for its read; a
     /// send still queued then is dropped, never committed after its caller was answered.

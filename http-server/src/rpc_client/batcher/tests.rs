@@ -54,7 +54,7 @@ impl<const HOLDS: bool, const GATHERED_AGAIN: bool> Exchange for Fake<HOLDS, GAT
     const HOLDS: bool = HOLDS;
     const GATHERED_AGAIN: bool = GATHERED_AGAIN;
 
-    fn withholds(&self, _item: &()) -> bool {
+    fn withholds(&self, _item: &(), _queued: Instant) -> bool {
         self.withhold.load(std::sync::atomic::Ordering::Relaxed)
     }
 
@@ -85,6 +85,7 @@ fn batcher<const HOLDS: bool>(places: usize) -> (Arc<Batcher<Fake<HOLDS>>>, Exch
     fake_batcher(places)
 }
 
+/// A batcher of calls the replica holds or not, and gathers again or not.
 fn fake_batcher<const HOLDS: bool, const GATHERED_AGAIN: bool>(
     places: usize,
 ) -> (Arc<Batcher<Fake<HOLDS, GATHERED_AGAIN>>>, Exchanges) {

@@ -6,16 +6,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use im_domain::{NewMessage, StoredMessage};
+use futures::stream::{FuturesUnordered, StreamExt};
+use im_domain::{NewMessage, Room, StoredMessage};
 use tokio::sync::mpsc;
 
+use super::Pending;
 use super::dedup::Outcome;
+use super::held::{Held, MOST_HELD};
 use super::transaction::{CommitSettings, commit};
-use super::{MAX_BATCH, Pending};
 use crate::clock::Clock;
 use crate::store::connection::HeldConnection;
 use crate::store::error::{ErrorKind, Unavailable, classify, spans_shards};
 use crate::store::shards::Shards;
+use crate::store::versions::InboxVersions;
 use crate::store::{Appended, CommitListener, StoreError, record_latency};
 
 /// How often a group is tried when the database reports a transient conflict, within its
@@ -28,6 +31,15 @@ const MAX_ATTEMPTS: u32 = 8;
 /// The first retry waits about this long; each further one twice as long, plus jitter.
 const BACKOFF_BASE: Duration = Duration::from_millis(10);
 
+/// How long the oldest commit under way in a lane must have taken for the sends waiting to
+/// start a commit of their own beside it: well above a commit next to the database (a few ms),
+/// well below one over a slow link or stuck behind a row lock held elsewhere.
+const SLOW_COMMIT: Duration = Duration::from_millis(20);
+
+/// Commits a lane may have under way beside its own while they are slow, each on a
+/// connection of its own (fewer where the pool has no room for them).
+pub(super) const MOST_SLOW_COMMITS: usize = 3;
+
 /// What a lane commits with.
 pub(super) struct Committer {
     pub(super) connection: HeldConnection,
@@ -38,30 +50,153 @@ pub(super) struct Committer {
     pub(super) shards: Option<Shards>,
 }
 
-/// Takes whatever is waiting (up to [`MAX_BATCH`]) and commits it, over and over: the longer a
-/// commit takes, the larger the next group.
-pub(super) async fn commit_lane(mut waiting: mpsc::Receiver<Pending>, mut committer: Committer) {
-    while let Some(first) = waiting.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match waiting.try_recv() {
-                Ok(pending) => batch.push(pending),
-                Err(_) => break,
-            }
-        }
-        let Some(shards) = committer.shards.clone() else {
-            commit_and_answer(&mut committer, batch).await;
-            continue;
-        };
-        let mut by_shard: BTreeMap<usize, Vec<Pending>> = BTreeMap::new();
-        for pending in batch {
-            let shard = shards.of(pending.msg.room().key());
-            by_shard.entry(shard).or_default().push(pending);
-        }
-        for group in by_shard.into_values() {
-            commit_and_answer(&mut committer, group).await;
+impl Committer {
+    /// One more, alike, with a connection of its own (taken at its first commit).
+    fn another(&self) -> Self {
+        Self {
+            connection: self.connection.another(),
+            clock: self.clock.clone(),
+            on_commit: self.on_commit.clone(),
+            settings: self.settings,
+            shards: self.shards.clone(),
         }
     }
+}
+
+/// Takes whatever is waiting (up to [`super::MAX_BATCH`]) and commits it, over and over: the
+/// longer a commit takes, the larger the next group.
+///
+/// While the oldest commit under way has taken [`SLOW_COMMIT`], sends of other rooms (and,
+/// with counter versions, of other members) are committed beside it by an extra committer made
+/// like `model`, up to `slow_commits` of them: such a send waits for its own commit only, not
+/// also for the one under way, where every commit is slow (a distant database) or one is stuck
+/// on a room's lock. A send whose room or member a commit under way holds waits for that
+/// commit, in order, so no two commits of a lane queue on one lock. An extra committer takes
+/// its connection before it takes any send, and is let go with it once commits are quick again.
+pub(super) async fn commit_lane(
+    mut queue: mpsc::Receiver<Pending>,
+    model: Committer,
+    slow_commits: usize,
+) {
+    let members_too = matches!(
+        model.settings.inbox,
+        Some(InboxVersions::Counter | InboxVersions::Mixed)
+    );
+    let mut held = Held::default();
+    // The lane's own committer, when idle, and the extra ones idle.
+    let mut own = Some(model.another());
+    let mut extra_idle: Vec<Committer> = Vec::new();
+    let mut extras = 0;
+    let mut under_way = FuturesUnordered::new();
+    let mut connecting = FuturesUnordered::new();
+    // When each commit under way started, by its number: the first is the oldest.
+    let mut started: BTreeMap<u64, tokio::time::Instant> = BTreeMap::new();
+    let mut next_number = 0;
+    // The oldest commit under way when an extra committer last failed to connect: none is
+    // tried again while that one is still under way.
+    let mut failed_beside = None;
+    let mut closed = false;
+    loop {
+        let oldest = started.first_key_value().map(|(number, at)| (*number, *at));
+        let slow_at = oldest.map(|(_, at)| at + SLOW_COMMIT);
+        let slow = slow_at.is_some_and(|at| at <= tokio::time::Instant::now());
+        // The lane's own committer goes first; extra ones only beside a slow commit.
+        let picked = if under_way.is_empty() || slow {
+            own.take()
+                .map(|committer| (committer, false))
+                .or_else(|| slow.then(|| extra_idle.pop()).flatten().map(|c| (c, true)))
+        } else {
+            None
+        };
+        if let Some((mut committer, extra)) = picked {
+            held.take_from(&mut queue, &mut closed);
+            let batch = held.free_batch(members_too);
+            if batch.is_empty() {
+                match extra {
+                    false => own = Some(committer),
+                    true => extra_idle.push(committer),
+                }
+            } else {
+                if !under_way.is_empty() {
+                    metrics::counter!("im_store_slow_commits_total").increment(1);
+                }
+                let number = next_number;
+                next_number += 1;
+                started.insert(number, tokio::time::Instant::now());
+                under_way.push(async move {
+                    let rooms = commit_batch(&mut committer, batch).await;
+                    (number, committer, extra, rooms)
+                });
+                continue;
+            }
+        }
+        if under_way.is_empty() && closed && held.waiting.is_empty() {
+            return;
+        }
+        if slow
+            && own.is_none()
+            && extra_idle.is_empty()
+            && connecting.is_empty()
+            && extras < slow_commits
+            && failed_beside != oldest.map(|(number, _)| number)
+            && held.any_free(members_too)
+        {
+            extras += 1;
+            let mut committer = model.another();
+            let beside = oldest.map(|(number, _)| number);
+            connecting.push(async move {
+                let connected = committer.connection.get().await.is_ok();
+                (connected.then_some(committer), beside)
+            });
+        }
+        let wake_at = slow_at.filter(|_| !slow);
+        let take_more = !closed && held.waiting.len() < MOST_HELD;
+        tokio::select! {
+            Some((number, committer, extra, rooms)) = under_way.next() => {
+                started.remove(&number);
+                held.release(&rooms, members_too);
+                let still_slow = started
+                    .first_key_value()
+                    .is_some_and(|(_, at)| at.elapsed() >= SLOW_COMMIT);
+                match (extra, still_slow) {
+                    (false, _) => own = Some(committer),
+                    (true, true) => extra_idle.push(committer),
+                    (true, false) => extras -= 1,
+                }
+            }
+            Some((connected, beside)) = connecting.next() => match connected {
+                Some(committer) => extra_idle.push(committer),
+                None => {
+                    extras -= 1;
+                    failed_beside = beside;
+                }
+            },
+            pending = queue.recv(), if take_more => match pending {
+                Some(pending) => held.waiting.push_back(pending),
+                None => closed = true,
+            },
+            () = tokio::time::sleep_until(wake_at.unwrap_or_else(tokio::time::Instant::now)),
+                if wake_at.is_some() => {}
+        }
+    }
+}
+
+/// Commits `batch`, through vtgate shard by shard; returns the rooms of its sends.
+async fn commit_batch(committer: &mut Committer, batch: Vec<Pending>) -> Vec<Room> {
+    let rooms = batch.iter().map(|p| p.msg.room().clone()).collect();
+    let Some(shards) = committer.shards.clone() else {
+        commit_and_answer(committer, batch).await;
+        return rooms;
+    };
+    let mut by_shard: BTreeMap<usize, Vec<Pending>> = BTreeMap::new();
+    for pending in batch {
+        let shard = shards.of(pending.msg.room().key());
+        by_shard.entry(shard).or_default().push(pending);
+    }
+    for group in by_shard.into_values() {
+        commit_and_answer(committer, group).await;
+    }
+    rooms
 }
 
 async fn commit_and_answer(committer: &mut Committer, mut batch: Vec<Pending>) {

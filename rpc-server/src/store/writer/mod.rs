@@ -64,6 +64,7 @@
 //! retry goes to the node the replica moved to (see [`super::cluster`]).
 
 mod dedup;
+mod held;
 mod inbox;
 mod lane;
 mod reserve;
@@ -106,9 +107,9 @@ struct Pending {
     reply: oneshot::Sender<Result<Appended, StoreError>>,
 }
 
-/// Sends go to one of several lanes by room; each lane commits one group at a time. So two
-/// groups of one replica never wait for each other's room locks, and a group only ever waits
-/// for another replica's group, never for a chain of them.
+/// Sends go to one of several lanes by room; each lane commits one group at a time, unless
+/// that one is slow (see [`lane::commit_lane`]). So two groups of one replica seldom wait for
+/// each other's room locks.
 #[derive(Clone)]
 pub(super) struct Writer {
     lanes: Arc<[mpsc::Sender<Pending>]>,
@@ -125,10 +126,15 @@ impl Writer {
         shards: Option<Shards>,
     ) -> Self {
         let lanes = options.commit_lanes.clamp(1, QUEUE_CAPACITY);
+        // Slow commits take up to half the connections that lanes and readers leave in the pool;
+        // the rest serve read markers, health checks and long-poll scans.
+        let held = lanes + options.readers;
+        let spare = usize::try_from(options.pool_size).map_or(0, |size| size.saturating_sub(held));
+        let slow_commits = (spare / 2 / lanes).min(lane::MOST_SLOW_COMMITS);
         let lanes = (0..lanes)
             .map(|_| {
                 let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY / lanes);
-                let committer = lane::Committer {
+                let model = lane::Committer {
                     connection: HeldConnection::transactional(cluster.clone()),
                     clock: clock.clone(),
                     on_commit: on_commit.clone(),
@@ -140,7 +146,7 @@ impl Writer {
                         read_back,
                     },
                 };
-                tokio::spawn(lane::commit_lane(waiting, committer));
+                tokio::spawn(lane::commit_lane(waiting, model, slow_commits));
                 queue
             })
             .collect();
