@@ -150,7 +150,9 @@ pub(super) async fn commit_lane(
             });
         }
         let wake_at = slow_at.filter(|_| !slow);
-        let take_more = !closed && held.waiting.len() < MOST_HELD;
+        // Sends stay queued while a quick commit is under way: none could go before it ends,
+        // and taking each would wake the lane for nothing.
+        let take_more = !closed && held.waiting.len() < MOST_HELD && (under_way.is_empty() || slow);
         tokio::select! {
             Some((number, committer, extra, rooms)) = under_way.next() => {
                 started.remove(&number);
