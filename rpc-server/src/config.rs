@@ -42,11 +42,17 @@ pub struct Config {
     pub db_pool_size: u32,
 
     /// Commit lanes: each room belongs to one, and each lane commits one group of sends at a
-    /// time (more beside it while it is slow). Sends arriving meanwhile are committed together
-    /// in the next group.
+    /// time. Sends arriving meanwhile are committed together in the next group.
     #[arg(long, env = "IM_DB_COMMIT_LANES", default_value_t = 2,
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub db_commit_lanes: u16,
+
+    /// Commits a lane may start beside its commit under way once that has taken 20 ms, for a
+    /// database far away (each statement a long round trip). 0: none; on a machine whose CPU
+    /// is what makes commits slow, more commits only add work.
+    #[arg(long, env = "IM_DB_COMMITS_BESIDE", default_value_t = 0,
+          value_parser = clap::value_parser!(u16).range(0..=3))]
+    pub db_commits_beside: u16,
 
     /// Connections held for pull reads, each lent to one read at a time.
     /// Commit lanes and readers together must stay below IM_DB_POOL_SIZE.
@@ -159,6 +165,7 @@ impl Config {
         StoreOptions {
             pool_size: self.db_pool_size,
             commit_lanes: self.db_commit_lanes.into(),
+            commits_beside: self.db_commits_beside.into(),
             readers: self.db_readers.into(),
             deadline: Duration::from_millis(self.db_deadline_ms),
             lock_wait_secs: self.db_lock_wait_secs,

@@ -95,6 +95,7 @@ async fn a_lane_stuck_on_a_rooms_lock_commits_its_other_rooms_beside_it() {
     // One lane, and room in the pool for commits beside its first; no lock wait ends.
     let options = StoreOptions {
         readers: 1,
+        commits_beside: 3,
         lock_wait_secs: 600,
         deadline: Duration::from_secs(600),
         ..options(8, 1)

@@ -50,6 +50,8 @@ pub struct StoreOptions {
     pub pool_size: u32,
     /// Group-commit lanes (see [`writer`]).
     pub commit_lanes: usize,
+    /// Commits a lane may have beside a slow one (see [`writer`]), within the pool.
+    pub commits_beside: usize,
     /// Connections held for page reads (see [`reader`]). Lanes and readers each hold a
     /// connection of the pool; the rest serve read markers and the occasional query (health
     /// checks, long-poll scans), and up to half of them commits beside slow ones.
@@ -78,6 +80,7 @@ impl Default for StoreOptions {
         Self {
             pool_size: 32,
             commit_lanes: 2,
+            commits_beside: 0,
             readers: 8,
             deadline: Duration::from_millis(2500),
             lock_wait_secs: 2,

@@ -36,10 +36,6 @@ const BACKOFF_BASE: Duration = Duration::from_millis(10);
 /// well below one over a slow link or stuck behind a row lock held elsewhere.
 const SLOW_COMMIT: Duration = Duration::from_millis(20);
 
-/// Commits a lane may have under way beside its own while they are slow, each on a
-/// connection of its own (fewer where the pool has no room for them).
-pub(super) const MOST_SLOW_COMMITS: usize = 3;
-
 /// What a lane commits with.
 pub(super) struct Committer {
     pub(super) connection: HeldConnection,
@@ -99,7 +95,7 @@ pub(super) async fn commit_lane(
     loop {
         let oldest = started.first_key_value().map(|(number, at)| (*number, *at));
         let slow_at = oldest.map(|(_, at)| at + SLOW_COMMIT);
-        let slow = slow_at.is_some_and(|at| at <= tokio::time::Instant::now());
+        let slow = slow_commits > 0 && slow_at.is_some_and(|at| at <= tokio::time::Instant::now());
         // The lane's own committer goes first; extra ones only beside a slow commit.
         let picked = if under_way.is_empty() || slow {
             own.take()
@@ -149,7 +145,7 @@ pub(super) async fn commit_lane(
                 (connected.then_some(committer), beside)
             });
         }
-        let wake_at = slow_at.filter(|_| !slow);
+        let wake_at = slow_at.filter(|_| !slow && slow_commits > 0);
         // Sends stay queued while a quick commit is under way: none could go before it ends,
         // and taking each would wake the lane for nothing.
         let take_more = !closed && held.waiting.len() < MOST_HELD && (under_way.is_empty() || slow);

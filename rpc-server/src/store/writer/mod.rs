@@ -130,7 +130,7 @@ impl Writer {
         // the rest serve read markers, health checks and long-poll scans.
         let held = lanes + options.readers;
         let spare = usize::try_from(options.pool_size).map_or(0, |size| size.saturating_sub(held));
-        let slow_commits = (spare / 2 / lanes).min(lane::MOST_SLOW_COMMITS);
+        let slow_commits = (spare / 2 / lanes).min(options.commits_beside);
         let lanes = (0..lanes)
             .map(|_| {
                 let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY / lanes);
