@@ -272,9 +272,11 @@ async fn a_new_room_whose_first_version_another_room_holds_leaves_that_room_alon
     let old = NewMessage::parse("hub:old", MEMBER, "old").unwrap();
     let old = store.append(old, None).await.unwrap().message;
     let db = sqlx::MySqlPool::connect(&url).await.unwrap();
-    // Even (the member is the first of both rooms), and twice the clock 300 ms from now.
+    // Even (the member is the first of both rooms), and twice the clock 50 ms from now: ahead
+    // of the first attempt, and well within what the retries' backoff waits in all (300 ms
+    // could outlast all eight attempts' random backoffs, about one run in twenty).
     let (held,): (i64,) = sqlx::query_as(
-        "SELECT 2 * (TIMESTAMPDIFF(MICROSECOND, '1970-01-01', UTC_TIMESTAMP(6)) + 300000)",
+        "SELECT 2 * (TIMESTAMPDIFF(MICROSECOND, '1970-01-01', UTC_TIMESTAMP(6)) + 50000)",
     )
     .fetch_one(&db)
     .await
