@@ -14,15 +14,26 @@ pub(super) const MOST_HELD: usize = 2 * MAX_BATCH;
 
 /// The sends a lane took from its queue and has not committed yet, and what its commits under
 /// way hold.
-#[derive(Default)]
 pub(super) struct Held {
     pub(super) waiting: VecDeque<Pending>,
+    /// Whether commits under way are followed at all: only a lane that commits beside a slow
+    /// commit needs them, and following them costs every send a few allocations.
+    pub(super) tracks: bool,
     /// Rooms, and members with counter versions, of the commits under way: how many hold each.
     rooms: HashMap<String, usize>,
     members: HashMap<String, usize>,
 }
 
 impl Held {
+    pub(super) fn new(tracks: bool) -> Self {
+        Self {
+            waiting: VecDeque::new(),
+            tracks,
+            rooms: HashMap::new(),
+            members: HashMap::new(),
+        }
+    }
+
     /// Takes what is queued, up to [`MOST_HELD`] held.
     pub(super) fn take_from(&mut self, queue: &mut mpsc::Receiver<Pending>, closed: &mut bool) {
         while self.waiting.len() < MOST_HELD {
@@ -63,7 +74,7 @@ impl Held {
             }
         }
         self.waiting = rest;
-        for pending in &batch {
+        for pending in batch.iter().filter(|_| self.tracks) {
             let room = pending.msg.room();
             *self.rooms.entry(room.key().to_owned()).or_default() += 1;
             if members_too {

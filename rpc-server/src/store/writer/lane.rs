@@ -78,7 +78,7 @@ pub(super) async fn commit_lane(
         model.settings.inbox,
         Some(InboxVersions::Counter | InboxVersions::Mixed)
     );
-    let mut held = Held::default();
+    let mut held = Held::new(slow_commits > 0);
     // The lane's own committer, when idle, and the extra ones idle.
     let mut own = Some(model.another());
     let mut extra_idle: Vec<Committer> = Vec::new();
@@ -119,8 +119,12 @@ pub(super) async fn commit_lane(
                 let number = next_number;
                 next_number += 1;
                 started.insert(number, tokio::time::Instant::now());
+                let rooms: Vec<Room> = match held.tracks {
+                    true => batch.iter().map(|p| p.msg.room().clone()).collect(),
+                    false => Vec::new(),
+                };
                 under_way.push(async move {
-                    let rooms = commit_batch(&mut committer, batch).await;
+                    commit_batch(&mut committer, batch).await;
                     (number, committer, extra, rooms)
                 });
                 continue;
@@ -179,12 +183,10 @@ pub(super) async fn commit_lane(
     }
 }
 
-/// Commits `batch`, through vtgate shard by shard; returns the rooms of its sends.
-async fn commit_batch(committer: &mut Committer, batch: Vec<Pending>) -> Vec<Room> {
-    let rooms = batch.iter().map(|p| p.msg.room().clone()).collect();
+/// Commits `batch`, through vtgate shard by shard.
+async fn commit_batch(committer: &mut Committer, batch: Vec<Pending>) {
     let Some(shards) = committer.shards.clone() else {
-        commit_and_answer(committer, batch).await;
-        return rooms;
+        return commit_and_answer(committer, batch).await;
     };
     let mut by_shard: BTreeMap<usize, Vec<Pending>> = BTreeMap::new();
     for pending in batch {
@@ -194,7 +196,6 @@ async fn commit_batch(committer: &mut Committer, batch: Vec<Pending>) -> Vec<Roo
     for group in by_shard.into_values() {
         commit_and_answer(committer, group).await;
     }
-    rooms
 }
 
 async fn commit_and_answer(committer: &mut Committer, mut batch: Vec<Pending>) {
